@@ -1,0 +1,115 @@
+// The one place where numpy arrays become core pointers. Every binding converts
+// its inputs here (dtype checked, made C-contiguous once), then releases the GIL
+// and calls the core. Errors name the argument, as the core's AK_CHECK does.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <complex>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace affectkit::bindings {
+
+namespace py = pybind11;
+
+template <typename T>
+using Array = py::array_t<T, py::array::c_style>;
+
+[[noreturn]] inline void type_error(const char* argument, const std::string& what) {
+  throw py::type_error("invalid argument '" + std::string(argument) + "': " + what);
+}
+
+[[noreturn]] inline void value_error(const char* argument, const std::string& what) {
+  throw py::value_error("invalid argument '" + std::string(argument) + "': " + what);
+}
+
+inline std::string dtype_name(const py::handle& object) {
+  return py::str(py::array::ensure(object).dtype()).cast<std::string>();
+}
+
+enum class Precision { Single, Double };
+
+// float32 -> Single, float64 -> Double; anything else is a TypeError. complex
+// selects complex64/complex128 instead. No silent casts: an int16 signal or a
+// float16 spectrum is far more often a mistake than a request.
+inline Precision precision_of(const py::handle& object, const char* argument, bool complex = false) {
+  if (!py::isinstance<py::array>(object)) type_error(argument, "must be a numpy array");
+  const py::dtype dtype = py::reinterpret_borrow<py::array>(object).dtype();
+  if (complex) {
+    if (dtype.equal(py::dtype::of<std::complex<float>>())) return Precision::Single;
+    if (dtype.equal(py::dtype::of<std::complex<double>>())) return Precision::Double;
+    type_error(argument, "must be complex64 or complex128, got " + dtype_name(object));
+  }
+  if (dtype.equal(py::dtype::of<float>())) return Precision::Single;
+  if (dtype.equal(py::dtype::of<double>())) return Precision::Double;
+  type_error(argument, "must be float32 or float64, got " + dtype_name(object));
+}
+
+// Calls body(T{}) with T = float or double according to precision.
+template <typename Body>
+decltype(auto) dispatch(Precision precision, Body&& body) {
+  if (precision == Precision::Single) return body(float{});
+  return body(double{});
+}
+
+// A C-contiguous view of object with element type T (a copy only when the input
+// is strided or in another byte order). ndim < 0 accepts any rank.
+template <typename T>
+Array<T> as_array(const py::handle& object, const char* argument, int ndim = -1) {
+  auto array = Array<T>::ensure(object);
+  if (!array) type_error(argument, "could not be converted to a contiguous array");
+  if (ndim >= 0 && array.ndim() != ndim) {
+    value_error(argument, "must have " + std::to_string(ndim) + " dimension(s), got shape " +
+                              py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
+                                  array.shape(), array.shape() + array.ndim()))))
+                                  .cast<std::string>());
+  }
+  return array;
+}
+
+// A batch of 1-D signals, from a 2-D array (rows) or a sequence of 1-D arrays
+// of the same dtype (clips of different lengths). Keeps the converted arrays
+// alive for as long as the pointers are used.
+template <typename T>
+struct SignalList {
+  std::vector<Array<T>> arrays;
+  std::vector<const T*> pointers;
+  std::vector<std::int64_t> lengths;
+};
+
+template <typename T>
+SignalList<T> signal_list(const py::handle& object, const char* argument) {
+  SignalList<T> list;
+  if (py::isinstance<py::array>(object)) {
+    Array<T> rows = as_array<T>(object, argument, 2);
+    for (py::ssize_t i = 0; i < rows.shape(0); ++i) {
+      list.pointers.push_back(rows.data() + i * rows.shape(1));
+      list.lengths.push_back(rows.shape(1));
+    }
+    list.arrays.push_back(std::move(rows));
+    return list;
+  }
+  if (!py::isinstance<py::sequence>(object)) {
+    type_error(argument, "must be an array or a list of 1-D arrays");
+  }
+  const Precision expected = std::is_same_v<T, float> ? Precision::Single : Precision::Double;
+  for (const py::handle item : py::reinterpret_borrow<py::sequence>(object)) {
+    if (precision_of(item, argument) != expected) {
+      type_error(argument, "all signals in a list must have the same dtype, found " +
+                               dtype_name(item) + " after " +
+                               (expected == Precision::Single ? "float32" : "float64"));
+    }
+    Array<T> signal = as_array<T>(item, argument, 1);
+    list.pointers.push_back(signal.data());
+    list.lengths.push_back(signal.shape(0));
+    list.arrays.push_back(std::move(signal));
+  }
+  return list;
+}
+
+}  // namespace affectkit::bindings

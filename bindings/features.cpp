@@ -1,0 +1,144 @@
+// Bindings for cpp/affectkit/features: STFT, power spectrogram, inverse STFT.
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+
+#include "affectkit/features/stft.h"
+#include "array.h"
+
+namespace affectkit::bindings {
+namespace {
+
+StftParams stft_params(std::int64_t n_fft, std::int64_t hop_length, bool center,
+                       const std::string& pad_mode) {
+  StftParams params;
+  params.n_fft = n_fft;
+  params.hop_length = hop_length;
+  params.center = center;
+  params.pad_mode = parse_pad_mode(pad_mode.c_str());
+  return params;
+}
+
+template <typename T>
+Array<T> checked_window(const py::handle& window, std::int64_t n_fft) {
+  Array<T> w = as_array<T>(window, "window", 1);
+  if (w.shape(0) != n_fft) {
+    value_error("window", "must have n_fft = " + std::to_string(n_fft) + " values, got " +
+                              std::to_string(w.shape(0)));
+  }
+  return w;
+}
+
+// Allocates one (n_fft/2+1, frames) output per signal -- rows of one 3-D array
+// for a 2-D input, separate arrays for a list -- and runs compute(batch, outputs)
+// without the GIL.
+template <typename T, typename Out, typename Compute>
+py::object run_framewise(const py::handle& y, const StftParams& params, Compute compute) {
+  SignalList<T> signals = signal_list<T>(y, "y");
+  const auto count = static_cast<std::int64_t>(signals.lengths.size());
+  const std::int64_t bins = params.n_fft / 2 + 1;
+  std::vector<std::int64_t> frames(count);
+  for (std::int64_t i = 0; i < count; ++i) frames[i] = stft_num_frames(signals.lengths[i], params);
+
+  std::vector<Out*> outputs(count);
+  py::object result;
+  if (py::isinstance<py::array>(y)) {
+    const std::int64_t n_frames = count > 0 ? frames[0] : stft_num_frames(signals.arrays[0].shape(1), params);
+    Array<Out> out({count, bins, n_frames});
+    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * bins * n_frames;
+    result = std::move(out);
+  } else {
+    py::list out;
+    for (std::int64_t i = 0; i < count; ++i) {
+      Array<Out> spectrum({bins, frames[i]});
+      outputs[i] = spectrum.mutable_data();
+      out.append(std::move(spectrum));
+    }
+    result = std::move(out);
+  }
+  const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
+  {
+    py::gil_scoped_release release;
+    compute(batch, outputs.data());
+  }
+  return result;
+}
+
+py::object stft_binding(const py::handle& y, const py::handle& window, std::int64_t n_fft,
+                        std::int64_t hop_length, bool center, const std::string& pad_mode,
+                        int num_threads) {
+  const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
+  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
+  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    Array<T> w = checked_window<T>(window, n_fft);
+    return run_framewise<T, std::complex<T>>(
+        y, params, [&](const SignalBatch<T>& batch, std::complex<T>* const* out) {
+          stft(batch, w.data(), params, out, num_threads);
+        });
+  });
+}
+
+py::object power_spectrogram_binding(const py::handle& y, const py::handle& window,
+                                     std::int64_t n_fft, std::int64_t hop_length, bool center,
+                                     const std::string& pad_mode, double power, int num_threads) {
+  const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
+  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
+  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    Array<T> w = checked_window<T>(window, n_fft);
+    return run_framewise<T, T>(y, params, [&](const SignalBatch<T>& batch, T* const* out) {
+      power_spectrogram(batch, w.data(), params, static_cast<T>(power), out, num_threads);
+    });
+  });
+}
+
+py::object istft_binding(const py::handle& stft_matrix, const py::handle& window,
+                         std::int64_t n_fft, std::int64_t hop_length, bool center,
+                         std::optional<std::int64_t> length, int num_threads) {
+  return dispatch(precision_of(stft_matrix, "stft_matrix", true), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    auto spectra = as_array<std::complex<T>>(stft_matrix, "stft_matrix", 3);
+    if (spectra.shape(1) != n_fft / 2 + 1) {
+      value_error("stft_matrix", "must have n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
+                                     " frequency bins for n_fft = " + std::to_string(n_fft) +
+                                     ", got " + std::to_string(spectra.shape(1)));
+    }
+    Array<T> w = checked_window<T>(window, n_fft);
+    IstftParams params;
+    params.n_fft = n_fft;
+    params.hop_length = hop_length;
+    params.center = center;
+    if (length) {
+      if (*length < 0) value_error("length", "must be non-negative, got " + std::to_string(*length));
+      params.length = *length;
+    }
+    const std::int64_t batch = spectra.shape(0);
+    const std::int64_t n_frames = spectra.shape(2);
+    Array<T> out({batch, istft_length(n_frames, params)});
+    {
+      py::gil_scoped_release release;
+      istft(spectra.data(), batch, n_frames, w.data(), params, out.mutable_data(), num_threads);
+    }
+    return std::move(out);
+  });
+}
+
+}  // namespace
+
+void register_features(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("stft", &stft_binding, "y"_a, "window"_a, "n_fft"_a, "hop_length"_a, "center"_a,
+        "pad_mode"_a, "num_threads"_a,
+        "Complex STFT of a 2-D array of signals (-> 3-D array) or a list of 1-D signals "
+        "(-> list of 2-D arrays).");
+  m.def("power_spectrogram", &power_spectrogram_binding, "y"_a, "window"_a, "n_fft"_a,
+        "hop_length"_a, "center"_a, "pad_mode"_a, "power"_a, "num_threads"_a,
+        "|STFT|**power, same layout as stft.");
+  m.def("istft", &istft_binding, "stft_matrix"_a, "window"_a, "n_fft"_a, "hop_length"_a,
+        "center"_a, "length"_a, "num_threads"_a,
+        "Inverse STFT of a (batch, n_fft // 2 + 1, n_frames) complex array.");
+}
+
+}  // namespace affectkit::bindings

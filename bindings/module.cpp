@@ -1,0 +1,20 @@
+// affectkit._core: the numpy module. One register_<area> per bindings/<area>.cpp.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "affectkit/common/build_info.h"
+#include "affectkit/common/check.h"
+
+namespace py = pybind11;
+
+namespace affectkit::bindings {
+void register_features(py::module_& m);
+}  // namespace affectkit::bindings
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "affectkit's C++ core (numpy in, numpy out). Use the affectkit package, not this.";
+  // Core argument errors are ValueErrors that name the argument.
+  py::register_exception<affectkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
+  m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
+  affectkit::bindings::register_features(m);
+}

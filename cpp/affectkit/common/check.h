@@ -1,0 +1,50 @@
+// The core's one argument check. Always on (release builds included): bad input
+// must become a clear exception, never a crash or a silent wrong answer.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace affectkit {
+
+// Raised for invalid arguments; the bindings turn it into ValueError. The
+// message names the argument, the value and what was expected.
+class InvalidArgument : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+namespace detail {
+[[noreturn]] inline void fail_check(const char* argument, const std::string& what) {
+  throw InvalidArgument("invalid argument '" + std::string(argument) + "': " + what);
+}
+}  // namespace detail
+
+// AK_CHECK(n_fft > 0, "n_fft", "must be positive, got " << n_fft);
+#define AK_CHECK(condition, argument, message)                        \
+  do {                                                                \
+    if (!(condition)) {                                               \
+      std::ostringstream ak_check_stream_;                            \
+      ak_check_stream_ << message;                                    \
+      ::affectkit::detail::fail_check(argument, ak_check_stream_.str()); \
+    }                                                                 \
+  } while (false)
+
+// Throws unless every value is finite; names the argument and the first bad index.
+template <typename T>
+void check_finite(const T* data, std::int64_t count, const char* argument) {
+  // x - x is 0 for finite x and NaN otherwise; counting that is branch-free and
+  // vectorises, so the common all-finite case costs one fast pass.
+  std::int64_t bad = 0;
+  for (std::int64_t i = 0; i < count; ++i) bad += !(data[i] - data[i] == T(0));
+  if (bad == 0) return;
+  for (std::int64_t i = 0; i < count; ++i) {
+    AK_CHECK(std::isfinite(data[i]), argument,
+             "must be finite, found " << data[i] << " at flat index " << i);
+  }
+}
+
+}  // namespace affectkit

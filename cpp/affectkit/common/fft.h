@@ -1,0 +1,52 @@
+// Real FFTs of one size, on FFTW. Plans are made once per (size, precision),
+// under a lock (FFTW's planner is not thread-safe), cached for the life of the
+// process, and executed with FFTW's new-array functions, which are thread-safe.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace affectkit {
+
+// SIMD-aligned storage for FFT inputs and outputs: the new-array execute
+// functions need the alignment the plan was made with.
+template <typename T>
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(std::int64_t size);
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& operator[](std::int64_t i) { return data_.get()[i]; }
+  const T& operator[](std::int64_t i) const { return data_.get()[i]; }
+
+ private:
+  struct Free {
+    void operator()(void* p) const;
+  };
+  std::unique_ptr<T, Free> data_;
+};
+
+template <typename T>
+class RealFFT {
+ public:
+  explicit RealFFT(std::int64_t size);
+  std::int64_t size() const { return size_; }
+  std::int64_t num_bins() const { return size_ / 2 + 1; }
+  // out[k] = sum_j in[j] exp(-2 pi i jk/n), k < n/2+1. Buffers from AlignedBuffer.
+  void forward(T* in, std::complex<T>* out) const;
+  // Unnormalised inverse (scale by 1/n yourself); overwrites in.
+  void inverse(std::complex<T>* in, T* out) const;
+
+ private:
+  std::int64_t size_;
+  void* forward_plan_;
+  void* inverse_plan_;
+};
+
+// "FFTW 3.3.10" or similar.
+const char* fft_backend();
+
+}  // namespace affectkit

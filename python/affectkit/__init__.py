@@ -1,0 +1,15 @@
+"""affectkit: fast, reference-exact speech-emotion and paralinguistic research tools.
+
+NumPy in, NumPy out; torch is imported only by :mod:`affectkit.nn`.
+
+>>> import affectkit as ak
+>>> S = ak.power_spectrogram(y, n_fft=512, hop_length=160, win_length=400)
+"""
+
+from __future__ import annotations
+
+from ._build import build_info
+from ._version import __version__
+from .features import istft, power_spectrogram, stft
+
+__all__ = ["__version__", "build_info", "istft", "power_spectrogram", "stft"]

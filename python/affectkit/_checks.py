@@ -1,0 +1,40 @@
+"""Argument checks shared by the Python facade.
+
+Value checks on numbers live in the C++ core (one place, always on); here we only
+turn Python objects into the types the core expects, with errors that name the
+argument.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from typing import Any, Optional
+
+
+def as_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
+    """``value`` as a Python int, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool):
+        raise TypeError(f"invalid argument '{name}': must be an integer, got {value!r}")
+    try:
+        result = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"invalid argument '{name}': must be an integer, got {type(value).__name__} {value!r}"
+        ) from None
+    if minimum is not None and result < minimum:
+        raise ValueError(f"invalid argument '{name}': must be >= {minimum}, got {result}")
+    return result
+
+
+def as_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, int)) and type(value).__name__ != "bool_":
+        raise TypeError(f"invalid argument '{name}': must be a bool, got {value!r}")
+    return bool(value)
+
+
+def num_threads(value: Any) -> int:
+    """Threads for a core call: None means every core of the machine."""
+    if value is None:
+        return os.cpu_count() or 1
+    return as_int("num_threads", value, minimum=1)

@@ -1,0 +1,241 @@
+"""Spectral features: STFT, inverse STFT and power spectrogram (librosa conventions).
+
+Every function takes one signal ``(n_samples,)``, a batch ``(..., n_samples)``, or a
+list of 1-D signals of different lengths, in float32 or float64; the output dtype
+follows the input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._checks import as_bool, as_int, num_threads as _num_threads
+
+__all__ = ["stft", "istft", "power_spectrogram", "get_window"]
+
+Signal = Union[np.ndarray, Sequence[np.ndarray]]
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def get_window(window: Any, win_length: int, n_fft: int, dtype: Any = np.float64) -> np.ndarray:
+    """The analysis window as librosa builds it: periodic (``fftbins=True``) window of
+    ``win_length`` samples, zero-padded on both sides to ``n_fft``.
+
+    ``window`` is a name or tuple understood by ``scipy.signal.get_window`` (``"hann"``,
+    ``("kaiser", 8.0)``, ...), a callable ``f(win_length) -> array``, or an array of
+    ``win_length`` or ``n_fft`` values.
+    """
+    if win_length > n_fft:
+        raise ValueError(
+            f"invalid argument 'win_length': must be <= n_fft = {n_fft}, got {win_length}"
+        )
+    if callable(window):
+        values = np.asarray(window(win_length), dtype=np.float64)
+    elif isinstance(window, (str, tuple)) or np.isscalar(window):
+        import scipy.signal  # imported here: scipy.signal takes ~0.2 s to import
+
+        try:
+            values = scipy.signal.get_window(window, win_length, fftbins=True)
+        except ValueError as error:
+            raise ValueError(f"invalid argument 'window': {error}") from None
+    else:
+        values = np.asarray(window, dtype=np.float64)
+        if values.ndim != 1 or values.shape[0] not in (win_length, n_fft):
+            raise ValueError(
+                f"invalid argument 'window': an array window must be 1-D with win_length = "
+                f"{win_length} or n_fft = {n_fft} values, got shape {values.shape}"
+            )
+        if values.shape[0] == n_fft:
+            return values.astype(dtype)
+    if values.shape != (win_length,):
+        raise ValueError(
+            f"invalid argument 'window': must give {win_length} values, got shape {values.shape}"
+        )
+    left = (n_fft - win_length) // 2  # librosa.util.pad_center
+    padded = np.zeros(n_fft, dtype=np.float64)
+    padded[left : left + win_length] = values
+    return padded.astype(dtype)
+
+
+def _framing(n_fft, hop_length, win_length, center, pad_mode):
+    n_fft = as_int("n_fft", n_fft, minimum=1)
+    win_length = n_fft if win_length is None else as_int("win_length", win_length, minimum=1)
+    hop_length = win_length // 4 if hop_length is None else as_int("hop_length", hop_length)
+    if hop_length < 1:
+        raise ValueError(
+            f"invalid argument 'hop_length': must be a positive number of samples, got {hop_length}"
+        )
+    center = as_bool("center", center)
+    if pad_mode not in _PAD_MODES:
+        raise ValueError(
+            f"invalid argument 'pad_mode': must be one of {', '.join(map(repr, _PAD_MODES))}, "
+            f"got {pad_mode!r}"
+        )
+    return n_fft, hop_length, win_length, center
+
+
+def _signals(y: Signal):
+    """(core input, dtype, batch shape or None for a list, is_1d)."""
+    if isinstance(y, np.ndarray):
+        if y.ndim == 0:
+            raise ValueError("invalid argument 'y': must have at least one dimension, got a scalar")
+        return y.reshape(-1, y.shape[-1]), y.dtype, y.shape[:-1]
+    if isinstance(y, (list, tuple)):
+        signals = [np.asarray(s) for s in y]
+        for s in signals:
+            if s.ndim != 1:
+                raise ValueError(
+                    f"invalid argument 'y': a list must hold 1-D signals, found shape {s.shape}"
+                )
+        return signals, None, None
+    raise TypeError(
+        f"invalid argument 'y': must be a numpy array or a list of 1-D arrays, got {type(y).__name__}"
+    )
+
+
+def _window_dtype(y, dtype):
+    if dtype is not None:
+        return dtype if dtype in (np.float32, np.float64) else np.float64
+    return y[0].dtype if len(y) and y[0].dtype in (np.float32, np.float64) else np.float64
+
+
+def _run(y: Signal, core_call, window, n_fft, win_length):
+    batch, dtype, batch_shape = _signals(y)
+    w = get_window(window, win_length, n_fft, dtype=_window_dtype(batch, dtype))
+    result = core_call(batch, w)
+    if batch_shape is None:
+        return result
+    return result.reshape(batch_shape + result.shape[1:])
+
+
+def stft(
+    y: Signal,
+    *,
+    n_fft: int = 2048,
+    hop_length: Optional[int] = None,
+    win_length: Optional[int] = None,
+    window: Any = "hann",
+    center: bool = True,
+    pad_mode: str = "constant",
+    num_threads: Optional[int] = None,
+) -> Union[np.ndarray, List[np.ndarray]]:
+    """Short-time Fourier transform, as ``librosa.stft``.
+
+    Parameters
+    ----------
+    y : ndarray, shape (..., n_samples), float32 or float64; or list of 1-D arrays
+        Audio signal(s). A list may hold clips of different lengths.
+    n_fft : int
+        FFT size in samples; the output has ``1 + n_fft // 2`` frequency bins.
+    hop_length : int, optional
+        Samples between frames; default ``win_length // 4``.
+    win_length : int, optional
+        Window length in samples (<= n_fft), zero-padded to ``n_fft``; default ``n_fft``.
+    window : str, tuple, callable or array
+        Window specification, as ``librosa.filters.get_window``.
+    center : bool
+        Pad ``n_fft // 2`` samples on both sides so frame ``t`` is centred at
+        ``t * hop_length``.
+    pad_mode : {'constant', 'edge', 'reflect', 'symmetric', 'wrap'}
+        Padding used when ``center`` is true.
+    num_threads : int, optional
+        Threads to use; default all cores.
+
+    Returns
+    -------
+    ndarray, shape (..., 1 + n_fft // 2, n_frames), complex64 or complex128
+        ``n_frames = 1 + (n_samples + 2 * (n_fft // 2) * center - n_fft) // hop_length``.
+        For a list input, a list of ``(1 + n_fft // 2, n_frames_i)`` arrays.
+    """
+    n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, pad_mode)
+    threads = _num_threads(num_threads)
+    return _run(
+        y,
+        lambda batch, w: _core.stft(batch, w, n_fft, hop_length, center, pad_mode, threads),
+        window, n_fft, win_length,
+    )
+
+
+def power_spectrogram(
+    y: Signal,
+    *,
+    n_fft: int = 2048,
+    hop_length: Optional[int] = None,
+    win_length: Optional[int] = None,
+    window: Any = "hann",
+    center: bool = True,
+    pad_mode: str = "constant",
+    power: float = 2.0,
+    num_threads: Optional[int] = None,
+) -> Union[np.ndarray, List[np.ndarray]]:
+    """``|stft(y)| ** power`` computed without storing the complex spectrum.
+
+    Same arguments as :func:`stft`, plus ``power`` (> 0; 1 for magnitude, 2 for
+    power). Returns a real array of shape (..., 1 + n_fft // 2, n_frames) in the
+    input's dtype (a list for a list input).
+    """
+    n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, pad_mode)
+    if not isinstance(power, (int, float, np.integer, np.floating)) or isinstance(power, bool):
+        raise TypeError(f"invalid argument 'power': must be a number, got {power!r}")
+    threads = _num_threads(num_threads)
+    return _run(
+        y,
+        lambda batch, w: _core.power_spectrogram(
+            batch, w, n_fft, hop_length, center, pad_mode, float(power), threads
+        ),
+        window, n_fft, win_length,
+    )
+
+
+def istft(
+    stft_matrix: np.ndarray,
+    *,
+    hop_length: Optional[int] = None,
+    win_length: Optional[int] = None,
+    n_fft: Optional[int] = None,
+    window: Any = "hann",
+    center: bool = True,
+    length: Optional[int] = None,
+    num_threads: Optional[int] = None,
+) -> np.ndarray:
+    """Inverse STFT by weighted overlap-add, as ``librosa.istft``.
+
+    Parameters
+    ----------
+    stft_matrix : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex64 or complex128
+    hop_length, win_length, window, center : as in :func:`stft`.
+    n_fft : int, optional
+        Default ``2 * (stft_matrix.shape[-2] - 1)``.
+    length : int, optional
+        Output length in samples (zero-padded or trimmed), as librosa.
+    num_threads : int, optional
+        Threads to use; default all cores.
+
+    Returns
+    -------
+    ndarray, shape (..., n_samples), float32 for complex64 input, float64 for complex128
+    """
+    if not isinstance(stft_matrix, np.ndarray):
+        raise TypeError(
+            f"invalid argument 'stft_matrix': must be a numpy array, got {type(stft_matrix).__name__}"
+        )
+    if stft_matrix.ndim < 2:
+        raise ValueError(
+            "invalid argument 'stft_matrix': must have shape (..., 1 + n_fft // 2, n_frames), "
+            f"got {stft_matrix.shape}"
+        )
+    if n_fft is None:
+        n_fft = 2 * (stft_matrix.shape[-2] - 1)
+    n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, "constant")
+    if length is not None:
+        length = as_int("length", length, minimum=0)
+    threads = _num_threads(num_threads)
+    real = np.float32 if stft_matrix.dtype == np.complex64 else np.float64
+    w = get_window(window, win_length, n_fft, dtype=real)
+    batch = stft_matrix.reshape((-1,) + stft_matrix.shape[-2:])
+    y = _core.istft(batch, w, n_fft, hop_length, center, length, threads)
+    return y.reshape(stft_matrix.shape[:-2] + y.shape[-1:])

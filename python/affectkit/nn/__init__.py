@@ -1,0 +1,13 @@
+"""Torch modules and functions backed by affectkit's op library (``torch.ops.affectkit``).
+
+Importing this package loads the op library; if it was not built, or was built
+for another torch, the ImportError says how to rebuild it.
+"""
+
+from .. import _ops
+
+_ops.load()
+
+from . import functional  # noqa: E402
+
+__all__ = ["functional"]

@@ -1,0 +1,44 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <vector>
+
+#include "affectkit/common/fft.h"
+
+namespace affectkit {
+namespace {
+
+template <typename T>
+class RealFFTTest : public ::testing::Test {};
+using FloatTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(RealFFTTest, FloatTypes);
+
+// The forward transform matches the DFT sum, and inverse(forward(x)) / n == x.
+TYPED_TEST(RealFFTTest, MatchesNaiveDftAndInverts) {
+  using T = TypeParam;
+  for (std::int64_t n : {1, 2, 3, 8, 15, 400, 512}) {
+    RealFFT<T> fft(n);
+    AlignedBuffer<T> x(n);
+    AlignedBuffer<std::complex<T>> X(fft.num_bins());
+    std::vector<T> original(n);
+    for (std::int64_t i = 0; i < n; ++i) original[i] = x[i] = std::sin(T(0.37) * i) + T(0.1) * i;
+    fft.forward(x.data(), X.data());
+    const double tolerance = (std::is_same_v<T, float> ? 1e-4 : 1e-10) * n;
+    for (std::int64_t k = 0; k < fft.num_bins(); ++k) {
+      std::complex<double> sum = 0;
+      for (std::int64_t j = 0; j < n; ++j) {
+        sum += double(original[j]) * std::polar(1.0, -2 * M_PI * double(j * k % n) / n);
+      }
+      EXPECT_NEAR(X[k].real(), sum.real(), tolerance) << "n=" << n << " k=" << k;
+      EXPECT_NEAR(X[k].imag(), sum.imag(), tolerance) << "n=" << n << " k=" << k;
+    }
+    fft.inverse(X.data(), x.data());
+    for (std::int64_t i = 0; i < n; ++i) EXPECT_NEAR(x[i] / n, original[i], tolerance);
+  }
+}
+
+TEST(RealFFT, RejectsNonPositiveSize) { EXPECT_THROW(RealFFT<double>(0), std::invalid_argument); }
+
+}  // namespace
+}  // namespace affectkit
