@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh Debian machine (see README):
+#   make run    install system and Python dependencies, build, install, run the main job
+#   make test   the same set-up, then every test: ctest (plain and ASan/UBSan) and pytest
+# Other targets: setup (set-up only), install (rebuild the package), clean.
+
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := libfftw3-dev libeigen3-dev libgtest-dev pkg-config
+# torch is pinned: 2.13.0 is the CPU build on local disk; anything else pulls CUDA.
+TORCH := torch==2.13.0
+BUILD_TOOLS := "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.18" ninja
+
+# Sanitizer runtime options for the C++ tests; lsan.supp explains the suppressions.
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/cpp/lsan.supp:fast_unwind_on_malloc=0 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: run test setup system-deps python-deps install ctest ctest-sanitize pytest clean
+
+run: setup
+	$(PYTHON) -m affectkit $(ARGS)
+
+test: setup ctest ctest-sanitize pytest
+
+setup: system-deps python-deps install
+
+system-deps:
+	@if dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
+	  echo "Debian packages present: $(DEBIAN_PACKAGES)"; \
+	else \
+	  $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN_PACKAGES); \
+	fi
+
+python-deps:
+	$(PIP) install --quiet $(TORCH) $(BUILD_TOOLS)
+
+# No build isolation: the torch op library must link the torch installed above.
+install:
+	$(PIP) install --quiet --no-build-isolation ".[test]"
+
+ctest:
+	cmake -S . -B build/ctest -G Ninja -DAFFECTKIT_BUILD_TESTS=ON
+	cmake --build build/ctest
+	ctest --test-dir build/ctest --output-on-failure
+
+ctest-sanitize:
+	cmake -S . -B build/ctest-sanitize -G Ninja -DAFFECTKIT_BUILD_TESTS=ON \
+	  -DAFFECTKIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build/ctest-sanitize
+	$(SANITIZER_ENV) ctest --test-dir build/ctest-sanitize --output-on-failure
+
+pytest:
+	$(PYTHON) -m pytest
+
+clean:
+	rm -rf build
