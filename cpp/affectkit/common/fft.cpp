@@ -29,11 +29,13 @@ struct Fftw<double> {
   using plan = fftw_plan;
   using complex = fftw_complex;
   static void* malloc(std::size_t bytes) { return fftw_malloc(bytes); }
-  static plan make_forward(int n, double* in, complex* out) {
-    return fftw_plan_dft_r2c_1d(n, in, out, kPlanFlags);
+  static plan make_forward(int n, int count, double* in, int in_dist, complex* out, int out_dist) {
+    return fftw_plan_many_dft_r2c(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1, out_dist,
+                                  kPlanFlags);
   }
-  static plan make_inverse(int n, complex* in, double* out) {
-    return fftw_plan_dft_c2r_1d(n, in, out, kPlanFlags);
+  static plan make_inverse(int n, int count, complex* in, int in_dist, double* out, int out_dist) {
+    return fftw_plan_many_dft_c2r(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1, out_dist,
+                                  kPlanFlags);
   }
   static void forward(plan p, double* in, std::complex<double>* out) {
     fftw_execute_dft_r2c(p, in, reinterpret_cast<complex*>(out));
@@ -48,11 +50,13 @@ struct Fftw<float> {
   using plan = fftwf_plan;
   using complex = fftwf_complex;
   static void* malloc(std::size_t bytes) { return fftwf_malloc(bytes); }
-  static plan make_forward(int n, float* in, complex* out) {
-    return fftwf_plan_dft_r2c_1d(n, in, out, kPlanFlags);
+  static plan make_forward(int n, int count, float* in, int in_dist, complex* out, int out_dist) {
+    return fftwf_plan_many_dft_r2c(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1,
+                                   out_dist, kPlanFlags);
   }
-  static plan make_inverse(int n, complex* in, float* out) {
-    return fftwf_plan_dft_c2r_1d(n, in, out, kPlanFlags);
+  static plan make_inverse(int n, int count, complex* in, int in_dist, float* out, int out_dist) {
+    return fftwf_plan_many_dft_c2r(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1,
+                                   out_dist, kPlanFlags);
   }
   static void forward(plan p, float* in, std::complex<float>* out) {
     fftwf_execute_dft_r2c(p, in, reinterpret_cast<complex*>(out));
@@ -62,22 +66,34 @@ struct Fftw<float> {
   }
 };
 
+// Elements of T that make 64 bytes, the widest SIMD alignment FFTW uses.
+template <typename V>
+std::int64_t aligned_distance(std::int64_t n) {
+  constexpr std::int64_t step = 64 / sizeof(V);
+  return (n + step - 1) / step * step;
+}
+
 template <typename T>
-std::pair<void*, void*> cached_plans(std::int64_t n) {
-  static std::map<std::int64_t, std::pair<void*, void*>> cache;
+std::pair<void*, void*> cached_plans(std::int64_t n, std::int64_t count) {
+  static std::map<std::pair<std::int64_t, std::int64_t>, std::pair<void*, void*>> cache;
   std::lock_guard<std::mutex> lock(planner_mutex());
-  auto found = cache.find(n);
+  auto found = cache.find({n, count});
   if (found != cache.end()) return found->second;
   // Plan on scratch arrays; FFTW aligns them as it aligns every fftw_malloc.
-  AlignedBuffer<T> real(n);
-  AlignedBuffer<std::complex<T>> spectrum(n / 2 + 1);
+  const std::int64_t real_dist = aligned_distance<T>(n);
+  const std::int64_t complex_dist = aligned_distance<std::complex<T>>(n / 2 + 1);
+  AlignedBuffer<T> real(count * real_dist);
+  AlignedBuffer<std::complex<T>> spectrum(count * complex_dist);
   auto* cplx = reinterpret_cast<typename Fftw<T>::complex*>(spectrum.data());
   const int size = static_cast<int>(n);
-  auto forward = Fftw<T>::make_forward(size, real.data(), cplx);
-  auto inverse = Fftw<T>::make_inverse(size, cplx, real.data());
+  const int many = static_cast<int>(count);
+  auto forward = Fftw<T>::make_forward(size, many, real.data(), static_cast<int>(real_dist), cplx,
+                                       static_cast<int>(complex_dist));
+  auto inverse = Fftw<T>::make_inverse(size, many, cplx, static_cast<int>(complex_dist),
+                                       real.data(), static_cast<int>(real_dist));
   if (forward == nullptr || inverse == nullptr) throw std::bad_alloc();
   auto plans = std::make_pair(static_cast<void*>(forward), static_cast<void*>(inverse));
-  cache.emplace(n, plans);
+  cache.emplace(std::make_pair(n, count), plans);
   return plans;
 }
 
@@ -95,12 +111,23 @@ void AlignedBuffer<T>::Free::operator()(void* p) const {
 }
 
 template <typename T>
-RealFFT<T>::RealFFT(std::int64_t size) : size_(size) {
+RealFFT<T>::RealFFT(std::int64_t size, std::int64_t count) : size_(size), count_(count) {
   AK_CHECK(size >= 1 && size <= (std::int64_t{1} << 30), "n_fft",
            "must be between 1 and 2**30, got " << size);
-  auto plans = cached_plans<T>(size);
+  AK_CHECK(count >= 1 && count <= 1024, "count", "must be between 1 and 1024, got " << count);
+  auto plans = cached_plans<T>(size, count);
   forward_plan_ = plans.first;
   inverse_plan_ = plans.second;
+}
+
+template <typename T>
+std::int64_t RealFFT<T>::real_distance() const {
+  return aligned_distance<T>(size_);
+}
+
+template <typename T>
+std::int64_t RealFFT<T>::complex_distance() const {
+  return aligned_distance<std::complex<T>>(num_bins());
 }
 
 template <typename T>

@@ -64,9 +64,10 @@ void load_frame(const T* y, std::int64_t n, std::int64_t t, const T* window,
   }
 }
 
-// Runs emit(signal, n_frames, first_frame, block_frames, spectra, stride) over all
-// frame blocks of the batch in parallel; spectrum j of the block (n_fft/2+1 bins)
-// starts at spectra + j * stride.
+// Runs emit(signal, n_frames, first_frame, block_frames, spectra, stride, scratch)
+// over all frame blocks of the batch in parallel; spectrum j of the block
+// (n_fft/2+1 bins) starts at spectra + j * stride; scratch holds
+// kFrameBlock * stride reals for emit's own use.
 template <typename T, typename Emit>
 void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const StftParams& p,
                           int num_threads, Emit emit) {
@@ -79,15 +80,16 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
     first_block[i + 1] = first_block[i] + (frames + kFrameBlock - 1) / kFrameBlock;
   }
   check_finite(window, p.n_fft, "window");
-  const RealFFT<T> fft(p.n_fft);
-  const std::int64_t bins = fft.num_bins();
-  // Each spectrum in the block starts on a 64-byte boundary: FFTW's new-array
-  // execute needs the alignment the plan was made with (SIMD codelets).
-  constexpr std::int64_t kAlign = 64 / sizeof(std::complex<T>);
-  const std::int64_t stride = (bins + kAlign - 1) / kAlign * kAlign;
+  // One FFTW call transforms a whole block of frames.
+  const RealFFT<T> fft(p.n_fft, kFrameBlock);
+  const std::int64_t frame_stride = fft.real_distance();
+  const std::int64_t stride = fft.complex_distance();
   parallel_for(first_block.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
-    AlignedBuffer<T> frame(p.n_fft);
+    AlignedBuffer<T> frames_in(kFrameBlock * frame_stride);
     AlignedBuffer<std::complex<T>> spectra(kFrameBlock * stride);
+    AlignedBuffer<T> scratch(kFrameBlock * stride);
+    // A short last block transforms zeros in its unused slots.
+    std::fill(frames_in.data(), frames_in.data() + kFrameBlock * frame_stride, T(0));
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) -
                           first_block.begin() - 1;
     for (std::int64_t block = begin; block < end; ++block) {
@@ -97,10 +99,10 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
       const std::int64_t t0 = (block - first_block[signal]) * kFrameBlock;
       const std::int64_t count = std::min(kFrameBlock, frames - t0);
       for (std::int64_t j = 0; j < count; ++j) {
-        load_frame(batch.signals[signal], n, t0 + j, window, p, frame.data());
-        fft.forward(frame.data(), spectra.data() + j * stride);
+        load_frame(batch.signals[signal], n, t0 + j, window, p, frames_in.data() + j * frame_stride);
       }
-      emit(signal, frames, t0, count, spectra.data(), stride);
+      fft.forward(frames_in.data(), spectra.data());
+      emit(signal, frames, t0, count, spectra.data(), stride, scratch.data());
     }
   });
 }
@@ -129,18 +131,31 @@ std::int64_t stft_num_frames(std::int64_t n_samples, const StftParams& p) {
   return 1 + (padded - p.n_fft) / p.hop_length;
 }
 
+// Copies a block of count rows (row j at src + j * stride) of bins values into
+// columns t0.. of a (bins, frames) output.
+template <typename V>
+void transpose_block(const V* src, std::int64_t stride, std::int64_t count, std::int64_t bins,
+                     V* dst, std::int64_t frames) {
+  if (count == kFrameBlock) {  // the common full block: a fixed trip count the compiler unrolls
+    for (std::int64_t f = 0; f < bins; ++f) {
+      for (std::int64_t j = 0; j < kFrameBlock; ++j) dst[f * frames + j] = src[j * stride + f];
+    }
+    return;
+  }
+  for (std::int64_t f = 0; f < bins; ++f) {
+    for (std::int64_t j = 0; j < count; ++j) dst[f * frames + j] = src[j * stride + f];
+  }
+}
+
 template <typename T>
 void stft(const SignalBatch<T>& batch, const T* window, const StftParams& params,
           std::complex<T>* const* out, int num_threads) {
+  const std::int64_t bins = params.n_fft / 2 + 1;
   for_each_frame_block(batch, window, params, num_threads,
                        [&](std::int64_t signal, std::int64_t frames, std::int64_t t0,
-                           std::int64_t count, const std::complex<T>* spectra, std::int64_t stride) {
-                         std::complex<T>* dst = out[signal] + t0;
-                         for (std::int64_t f = 0; f < params.n_fft / 2 + 1; ++f) {
-                           for (std::int64_t j = 0; j < count; ++j) {
-                             dst[f * frames + j] = spectra[j * stride + f];
-                           }
-                         }
+                           std::int64_t count, const std::complex<T>* spectra,
+                           std::int64_t stride, T*) {
+                         transpose_block(spectra, stride, count, bins, out[signal] + t0, frames);
                        });
 }
 
@@ -148,20 +163,23 @@ template <typename T>
 void power_spectrogram(const SignalBatch<T>& batch, const T* window, const StftParams& params,
                        T power, T* const* out, int num_threads) {
   AK_CHECK(std::isfinite(power) && power > 0, "power", "must be a positive number, got " << power);
+  const std::int64_t bins = params.n_fft / 2 + 1;
   for_each_frame_block(
       batch, window, params, num_threads,
       [&](std::int64_t signal, std::int64_t frames, std::int64_t t0, std::int64_t count,
-          const std::complex<T>* spectra, std::int64_t stride) {
-        T* dst = out[signal] + t0;
-        for (std::int64_t f = 0; f < params.n_fft / 2 + 1; ++f) {
-          for (std::int64_t j = 0; j < count; ++j) {
-            const std::complex<T> x = spectra[j * stride + f];
-            const T energy = x.real() * x.real() + x.imag() * x.imag();
-            dst[f * frames + j] = power == T(2)   ? energy
-                                  : power == T(1) ? std::sqrt(energy)
-                                                  : std::pow(std::sqrt(energy), power);
-          }
+          const std::complex<T>* spectra, std::int64_t stride, T* magnitude) {
+        // Row-major passes with the power branch hoisted, so each loop vectorises.
+        const std::int64_t n = count * stride;
+        const T* re_im = reinterpret_cast<const T*>(spectra);
+        for (std::int64_t i = 0; i < n; ++i) {
+          magnitude[i] = re_im[2 * i] * re_im[2 * i] + re_im[2 * i + 1] * re_im[2 * i + 1];
         }
+        if (power == T(1)) {
+          for (std::int64_t i = 0; i < n; ++i) magnitude[i] = std::sqrt(magnitude[i]);
+        } else if (power != T(2)) {
+          for (std::int64_t i = 0; i < n; ++i) magnitude[i] = std::pow(std::sqrt(magnitude[i]), power);
+        }
+        transpose_block(magnitude, stride, count, bins, out[signal] + t0, frames);
       });
 }
 
