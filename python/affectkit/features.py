@@ -83,7 +83,8 @@ def _signals(y: Signal):
     if isinstance(y, np.ndarray):
         if y.ndim == 0:
             raise ValueError("invalid argument 'y': must have at least one dimension, got a scalar")
-        return y.reshape(-1, y.shape[-1]), y.dtype, y.shape[:-1]
+        rows = int(np.prod(y.shape[:-1]))  # not -1: a zero-length axis makes -1 ambiguous
+        return y.reshape(rows, y.shape[-1]), y.dtype, y.shape[:-1]
     if isinstance(y, (list, tuple)):
         signals = [np.asarray(s) for s in y]
         for s in signals:
@@ -105,6 +106,8 @@ def _window_dtype(y, dtype):
 
 def _run(y: Signal, core_call, window, n_fft, win_length):
     batch, dtype, batch_shape = _signals(y)
+    if batch_shape is None and not batch:
+        return []
     w = get_window(window, win_length, n_fft, dtype=_window_dtype(batch, dtype))
     result = core_call(batch, w)
     if batch_shape is None:
@@ -236,6 +239,6 @@ def istft(
     threads = _num_threads(num_threads)
     real = np.float32 if stft_matrix.dtype == np.complex64 else np.float64
     w = get_window(window, win_length, n_fft, dtype=real)
-    batch = stft_matrix.reshape((-1,) + stft_matrix.shape[-2:])
+    batch = stft_matrix.reshape((int(np.prod(stft_matrix.shape[:-2])),) + stft_matrix.shape[-2:])
     y = _core.istft(batch, w, n_fft, hop_length, center, length, threads)
     return y.reshape(stft_matrix.shape[:-2] + y.shape[-1:])

@@ -1,0 +1,87 @@
+"""import affectkit without torch; clear errors when the op library is missing or stale."""
+
+import subprocess
+import sys
+import textwrap
+
+import affectkit as ak
+
+
+def run(code):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+
+
+def test_import_and_stft_without_torch():
+    result = run(
+        """
+        import sys
+
+        class NoTorch:  # makes torch uninstalled for this process
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+
+        sys.meta_path.insert(0, NoTorch())
+        import numpy as np
+        import affectkit as ak
+        assert "torch" not in sys.modules
+        print(ak.stft(np.ones(4000)).shape)
+        info = ak.build_info()
+        print(info["torch_ops"])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(1025, 8)" in result.stdout
+
+
+def test_import_affectkit_does_not_import_torch():
+    result = run("import sys, affectkit; print('torch' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_nn_without_op_library_says_how_to_build():
+    result = run(
+        """
+        import affectkit._ops as ops
+        from pathlib import Path
+        ops.LIBRARY = Path("/nonexistent/_torch_ops.so")
+        import affectkit.nn
+        """
+    )
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr
+    assert "not built" in result.stderr and "--no-build-isolation" in result.stderr
+
+
+def test_nn_with_op_library_for_another_torch_names_both_versions():
+    result = run(
+        """
+        import affectkit._ops as ops
+        ops.installed_torch = lambda: "9.9.9"
+        import affectkit.nn
+        """
+    )
+    assert result.returncode != 0
+    assert "9.9.9" in result.stderr and ops_built_for() in result.stderr
+    assert "--no-build-isolation" in result.stderr
+
+
+def ops_built_for():
+    return ak.build_info()["torch_ops_built_for"]
+
+
+def test_build_info_reports_the_build():
+    info = ak.build_info()
+    for key in ("version", "compiler", "simd", "fft_backend", "hardware_threads", "torch_ops", "torch_ops_built_for"):
+        assert info[key], key
+    assert info["version"] == ak.__version__
+    assert "fftw" in info["fft_backend"].lower()
+    assert int(info["hardware_threads"]) >= 1
+    assert info["torch_ops"] == "available"  # the test set-up builds the op library
+
+
+def test_main_job_runs_on_demo_data():
+    result = run("import sys; from affectkit.__main__ import main; sys.exit(main([]))")
+    assert result.returncode == 0, result.stderr
+    assert "demo F0 110->160 Hz" in result.stdout
