@@ -4,17 +4,17 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-Signals = Union[np.ndarray, Sequence[np.ndarray]]
+_Signals = Union[np.ndarray, Sequence[np.ndarray]]
 
 class InvalidArgument(ValueError): ...
 
 def build_info() -> List[Tuple[str, str]]: ...
 def stft(
-    y: Signals, window: np.ndarray, n_fft: int, hop_length: int, center: bool, pad_mode: str,
+    y: _Signals, window: np.ndarray, n_fft: int, hop_length: int, center: bool, pad_mode: str,
     num_threads: int,
 ) -> Union[np.ndarray, List[np.ndarray]]: ...
 def power_spectrogram(
-    y: Signals, window: np.ndarray, n_fft: int, hop_length: int, center: bool, pad_mode: str,
+    y: _Signals, window: np.ndarray, n_fft: int, hop_length: int, center: bool, pad_mode: str,
     power: float, num_threads: int,
 ) -> Union[np.ndarray, List[np.ndarray]]: ...
 def istft(
