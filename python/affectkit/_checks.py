@@ -11,6 +11,8 @@ import operator
 import os
 from typing import Any, Optional
 
+import numpy as np
+
 
 def as_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
     """``value`` as a Python int, or a TypeError/ValueError naming ``name``."""
@@ -28,13 +30,15 @@ def as_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
 
 
 def as_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, int)) and type(value).__name__ != "bool_":
+    if not isinstance(value, (bool, int, np.bool_)):
         raise TypeError(f"invalid argument '{name}': must be a bool, got {value!r}")
     return bool(value)
 
 
 def num_threads(value: Any) -> int:
-    """Threads for a core call: None means every core of the machine."""
+    """Threads for a core call: None means every core this process may run on."""
     if value is None:
+        if hasattr(os, "sched_getaffinity"):  # respects taskset / container CPU sets
+            return len(os.sched_getaffinity(0)) or 1
         return os.cpu_count() or 1
     return as_int("num_threads", value, minimum=1)
