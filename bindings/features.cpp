@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "affectkit/features/mel.h"
 #include "affectkit/features/stft.h"
 #include "array.h"
 
@@ -30,14 +31,14 @@ Array<T> checked_window(const py::handle& window, std::int64_t n_fft) {
   return w;
 }
 
-// Allocates one (n_fft/2+1, frames) output per signal -- rows of one 3-D array
-// for a 2-D input, separate arrays for a list -- and runs compute(batch, outputs)
+// Allocates one (rows, frames) output per signal -- slices of one 3-D array for
+// a 2-D input, separate arrays for a list -- and runs compute(batch, outputs)
 // without the GIL.
 template <typename T, typename Out, typename Compute>
-py::object run_framewise(const py::handle& y, const StftParams& params, Compute compute) {
+py::object run_framewise(const py::handle& y, const StftParams& params, std::int64_t rows,
+                         Compute compute) {
   SignalList<T> signals = signal_list<T>(y, "y");
   const auto count = static_cast<std::int64_t>(signals.lengths.size());
-  const std::int64_t bins = params.n_fft / 2 + 1;
   std::vector<std::int64_t> frames(count);
   for (std::int64_t i = 0; i < count; ++i) frames[i] = stft_num_frames(signals.lengths[i], params);
 
@@ -45,13 +46,13 @@ py::object run_framewise(const py::handle& y, const StftParams& params, Compute 
   py::object result;
   if (py::isinstance<py::array>(y)) {
     const std::int64_t n_frames = count > 0 ? frames[0] : stft_num_frames(signals.arrays[0].shape(1), params);
-    Array<Out> out({count, bins, n_frames});
-    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * bins * n_frames;
+    Array<Out> out({count, rows, n_frames});
+    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * rows * n_frames;
     result = std::move(out);
   } else {
     py::list out;
     for (std::int64_t i = 0; i < count; ++i) {
-      Array<Out> spectrum({bins, frames[i]});
+      Array<Out> spectrum({rows, frames[i]});
       outputs[i] = spectrum.mutable_data();
       out.append(std::move(spectrum));
     }
@@ -74,7 +75,7 @@ py::object stft_binding(const py::handle& y, const py::handle& window, std::int6
     using T = decltype(zero);
     Array<T> w = checked_window<T>(window, n_fft);
     return run_framewise<T, std::complex<T>>(
-        y, params, [&](const SignalBatch<T>& batch, std::complex<T>* const* out) {
+        y, params, n_fft / 2 + 1, [&](const SignalBatch<T>& batch, std::complex<T>* const* out) {
           stft(batch, w.data(), params, out, num_threads);
         });
   });
@@ -88,8 +89,33 @@ py::object power_spectrogram_binding(const py::handle& y, const py::handle& wind
   return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
     Array<T> w = checked_window<T>(window, n_fft);
-    return run_framewise<T, T>(y, params, [&](const SignalBatch<T>& batch, T* const* out) {
+    return run_framewise<T, T>(y, params, n_fft / 2 + 1, [&](const SignalBatch<T>& batch, T* const* out) {
       power_spectrogram(batch, w.data(), params, static_cast<T>(power), out, num_threads);
+    });
+  });
+}
+
+py::object filterbank_spectrogram_binding(const py::handle& y, const py::handle& window,
+                                          const py::handle& mel_basis, std::int64_t n_fft,
+                                          std::int64_t hop_length, bool center,
+                                          const std::string& pad_mode, double power, bool decibels,
+                                          double amin, double ref, std::optional<double> top_db,
+                                          int num_threads) {
+  const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
+  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
+  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    Array<T> w = checked_window<T>(window, n_fft);
+    Array<T> basis = as_array<T>(mel_basis, "mel_basis", 2);
+    const FilterBank<T> bank = sparse_filterbank(basis.data(), basis.shape(0), basis.shape(1));
+    DecibelParams db;
+    db.enabled = decibels;
+    db.amin = amin;
+    db.ref = ref;
+    db.top_db = top_db ? *top_db : -1.0;
+    if (top_db && !(*top_db >= 0)) value_error("top_db", "must be non-negative, got " + std::to_string(*top_db));
+    return run_framewise<T, T>(y, params, bank.n_bands, [&](const SignalBatch<T>& batch, T* const* out) {
+      filterbank_spectrogram(batch, w.data(), params, static_cast<T>(power), bank, db, out, num_threads);
     });
   });
 }
@@ -136,6 +162,10 @@ void register_features(py::module_& m) {
   m.def("power_spectrogram", &power_spectrogram_binding, "y"_a, "window"_a, "n_fft"_a,
         "hop_length"_a, "center"_a, "pad_mode"_a, "power"_a, "num_threads"_a,
         "|STFT|**power, same layout as stft.");
+  m.def("filterbank_spectrogram", &filterbank_spectrogram_binding, "y"_a, "window"_a,
+        "mel_basis"_a, "n_fft"_a, "hop_length"_a, "center"_a, "pad_mode"_a, "power"_a,
+        "decibels"_a, "amin"_a, "ref"_a, "top_db"_a, "num_threads"_a,
+        "mel_basis @ |STFT|**power (optionally in dB), fused; same layouts as stft.");
   m.def("istft", &istft_binding, "stft_matrix"_a, "window"_a, "n_fft"_a, "hop_length"_a,
         "center"_a, "length"_a, "num_threads"_a,
         "Inverse STFT of a (batch, n_fft // 2 + 1, n_frames) complex array.");

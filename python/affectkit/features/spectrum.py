@@ -11,8 +11,8 @@ from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _core
-from ._checks import as_bool, as_int, num_threads as _num_threads
+from .. import _core
+from .._checks import as_bool, as_int, num_threads as _num_threads
 
 __all__ = ["stft", "istft", "power_spectrogram", "get_window"]
 

@@ -1,0 +1,86 @@
+#include "affectkit/features/mel.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/thread_pool.h"
+#include "affectkit/features/frame_blocks.h"
+
+namespace affectkit {
+
+template <typename T>
+FilterBank<T> sparse_filterbank(const T* dense, std::int64_t n_bands, std::int64_t n_bins) {
+  AK_CHECK(n_bands >= 1, "n_mels", "must be at least 1, got " << n_bands);
+  check_finite(dense, n_bands * n_bins, "mel_basis");
+  FilterBank<T> bank;
+  bank.n_bands = n_bands;
+  bank.n_bins = n_bins;
+  for (std::int64_t m = 0; m < n_bands; ++m) {
+    const T* row = dense + m * n_bins;
+    std::int64_t begin = 0, end = n_bins;
+    while (begin < n_bins && row[begin] == T(0)) ++begin;
+    while (end > begin && row[end - 1] == T(0)) --end;
+    bank.first.push_back(begin);
+    bank.size.push_back(end - begin);
+    bank.offset.push_back(static_cast<std::int64_t>(bank.weights.size()));
+    bank.weights.insert(bank.weights.end(), row + begin, row + end);
+  }
+  return bank;
+}
+
+template <typename T>
+void filterbank_spectrogram(const SignalBatch<T>& batch, const T* window, const StftParams& params,
+                            T power, const FilterBank<T>& bank, const DecibelParams& db,
+                            T* const* out, int num_threads) {
+  AK_CHECK(std::isfinite(power) && power > 0, "power", "must be a positive number, got " << power);
+  AK_CHECK(bank.n_bins == params.n_fft / 2 + 1, "mel_basis",
+           "has " << bank.n_bins << " frequency bins but n_fft = " << params.n_fft << " gives "
+                  << params.n_fft / 2 + 1);
+  if (db.enabled) {
+    AK_CHECK(db.amin > 0, "amin", "must be strictly positive, got " << db.amin);
+    AK_CHECK(std::isfinite(db.ref), "ref", "must be finite, got " << db.ref);
+  }
+  // As librosa: in the input's precision, 10 * log10(max(amin, x)) - 10 * log10(max(amin, |ref|)).
+  const T amin = static_cast<T>(db.amin);
+  const T ref_db = static_cast<T>(10.0 * std::log10(std::max(db.amin, std::abs(db.ref))));
+  detail::for_each_frame_block(
+      batch, window, params, num_threads,
+      [&](std::int64_t signal, std::int64_t frames, std::int64_t t0, std::int64_t count,
+          const std::complex<T>* spectra, std::int64_t stride, T* magnitude) {
+        detail::block_power(spectra, stride, count, power, magnitude);
+        T* dst = out[signal] + t0;
+        for (std::int64_t m = 0; m < bank.n_bands; ++m) {
+          const T* w = bank.weights.data() + bank.offset[m];
+          const std::int64_t first = bank.first[m], size = bank.size[m];
+          for (std::int64_t j = 0; j < count; ++j) {
+            const T* s = magnitude + j * stride + first;
+            T sum = 0;
+            for (std::int64_t k = 0; k < size; ++k) sum += w[k] * s[k];
+            dst[m * frames + j] = db.enabled ? T(10) * std::log10(std::max(amin, sum)) - ref_db : sum;
+          }
+        }
+      });
+  if (!db.enabled || db.top_db < 0) return;
+  // top_db needs each clip's maximum, known only once all its blocks are done.
+  const T top_db = static_cast<T>(db.top_db);
+  parallel_for(batch.count, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::int64_t n = bank.n_bands * stft_num_frames(batch.lengths[i], params);
+      T* values = out[i];
+      const T floor = *std::max_element(values, values + n) - top_db;
+      for (std::int64_t k = 0; k < n; ++k) values[k] = std::max(values[k], floor);
+    }
+  });
+}
+
+template FilterBank<float> sparse_filterbank<float>(const float*, std::int64_t, std::int64_t);
+template FilterBank<double> sparse_filterbank<double>(const double*, std::int64_t, std::int64_t);
+template void filterbank_spectrogram<float>(const SignalBatch<float>&, const float*,
+                                            const StftParams&, float, const FilterBank<float>&,
+                                            const DecibelParams&, float* const*, int);
+template void filterbank_spectrogram<double>(const SignalBatch<double>&, const double*,
+                                             const StftParams&, double, const FilterBank<double>&,
+                                             const DecibelParams&, double* const*, int);
+
+}  // namespace affectkit
