@@ -192,7 +192,7 @@ def melspectrogram(
     sr: float = 22050,
     S: Optional[np.ndarray] = None,
     n_fft: int = 2048,
-    hop_length: Optional[int] = None,
+    hop_length: int = 512,  # librosa.feature's default (not win_length // 4 as in stft)
     win_length: Optional[int] = None,
     window: Any = "hann",
     center: bool = True,
@@ -284,7 +284,7 @@ def log_mel(
     *,
     sr: float = 22050,
     n_fft: int = 2048,
-    hop_length: Optional[int] = None,
+    hop_length: int = 512,  # librosa.feature's default (not win_length // 4 as in stft)
     win_length: Optional[int] = None,
     window: Any = "hann",
     center: bool = True,
