@@ -70,7 +70,7 @@ void load_frame(const T* y, std::int64_t n, std::int64_t t, const T* window,
 // Runs emit(signal, n_frames, first_frame, block_frames, spectra, stride, scratch)
 // over all frame blocks of the batch in parallel; spectrum j of the block
 // (n_fft/2+1 bins) starts at spectra + j * stride; scratch holds
-// kFrameBlock * stride reals for emit's own use.
+// 2 * kFrameBlock * stride reals for emit's own use.
 template <typename T, typename Emit>
 void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const StftParams& p,
                           int num_threads, Emit emit) {
@@ -90,7 +90,7 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
   parallel_for(first_block.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
     AlignedBuffer<T> frames_in(kFrameBlock * frame_stride);
     AlignedBuffer<std::complex<T>> spectra(kFrameBlock * stride);
-    AlignedBuffer<T> scratch(kFrameBlock * stride);
+    AlignedBuffer<T> scratch(2 * kFrameBlock * stride);
     // A short last block transforms zeros in its unused slots.
     std::fill(frames_in.data(), frames_in.data() + kFrameBlock * frame_stride, T(0));
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) -

@@ -5,6 +5,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/thread_pool.h"
+#include "affectkit/common/vector_math.h"
 #include "affectkit/features/frame_blocks.h"
 
 namespace affectkit {
@@ -48,17 +49,26 @@ void filterbank_spectrogram(const SignalBatch<T>& batch, const T* window, const 
       batch, window, params, num_threads,
       [&](std::int64_t signal, std::int64_t frames, std::int64_t t0, std::int64_t count,
           const std::complex<T>* spectra, std::int64_t stride, T* magnitude) {
+        // Power spectrum bin-major ([bin][frame]) so each band's weighted sum runs
+        // over kFrameBlock contiguous frames at once, one SIMD register wide.
+        constexpr std::int64_t B = detail::kFrameBlock;
+        const std::int64_t bins = bank.n_bins;
         detail::block_power(spectra, stride, count, power, magnitude);
+        T* by_bin = magnitude + B * stride;  // scratch holds 2 * kFrameBlock * stride
+        for (std::int64_t f = 0; f < bins; ++f) {
+          for (std::int64_t j = 0; j < B; ++j) by_bin[f * B + j] = j < count ? magnitude[j * stride + f] : T(0);
+        }
         T* dst = out[signal] + t0;
         for (std::int64_t m = 0; m < bank.n_bands; ++m) {
           const T* w = bank.weights.data() + bank.offset[m];
-          const std::int64_t first = bank.first[m], size = bank.size[m];
-          for (std::int64_t j = 0; j < count; ++j) {
-            const T* s = magnitude + j * stride + first;
-            T sum = 0;
-            for (std::int64_t k = 0; k < size; ++k) sum += w[k] * s[k];
-            dst[m * frames + j] = db.enabled ? T(10) * std::log10(std::max(amin, sum)) - ref_db : sum;
+          const T* s = by_bin + bank.first[m] * B;
+          T sum[B] = {};
+          for (std::int64_t k = 0; k < bank.size[m]; ++k) {
+            for (std::int64_t j = 0; j < B; ++j) sum[j] += w[k] * s[k * B + j];
           }
+          T* row = dst + m * frames;
+          std::copy(sum, sum + count, row);
+          if (db.enabled) power_to_db_inplace(row, count, amin, ref_db);
         }
       });
   if (!db.enabled || db.top_db < 0) return;
