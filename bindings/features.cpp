@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "affectkit/features/kaldi.h"
 #include "affectkit/features/mel.h"
 #include "affectkit/features/stft.h"
 #include "array.h"
@@ -120,6 +121,43 @@ py::object filterbank_spectrogram_binding(const py::handle& y, const py::handle&
   });
 }
 
+// Kaldi features: time-major (frames, features) per signal, so not run_framewise.
+py::object kaldi_features_binding(const py::handle& y, const KaldiOptions& options,
+                                  std::optional<std::vector<std::int64_t>> first_frame, int num_threads) {
+  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
+  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    SignalList<T> signals = signal_list<T>(y, "y");
+    const auto count = static_cast<std::int64_t>(signals.lengths.size());
+    if (first_frame && static_cast<std::int64_t>(first_frame->size()) != count) {
+      value_error("first_frame", "must give one index per signal");
+    }
+    const std::int64_t features = kaldi_num_features(options);
+    std::vector<T*> outputs(count);
+    py::object result;
+    if (py::isinstance<py::array>(y)) {
+      const std::int64_t frames = kaldi_num_frames(signals.arrays[0].shape(1), options);
+      Array<T> out({count, frames, features});
+      for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * frames * features;
+      result = std::move(out);
+    } else {
+      py::list out;
+      for (std::int64_t i = 0; i < count; ++i) {
+        Array<T> matrix({kaldi_num_frames(signals.lengths[i], options), features});
+        outputs[i] = matrix.mutable_data();
+        out.append(std::move(matrix));
+      }
+      result = std::move(out);
+    }
+    const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
+    {
+      py::gil_scoped_release release;
+      kaldi_features(batch, options, outputs.data(), num_threads, first_frame ? first_frame->data() : nullptr);
+    }
+    return result;
+  });
+}
+
 py::object istft_binding(const py::handle& stft_matrix, const py::handle& window,
                          std::int64_t n_fft, std::int64_t hop_length, bool center,
                          std::optional<std::int64_t> length, int num_threads) {
@@ -166,6 +204,40 @@ void register_features(py::module_& m) {
         "mel_basis"_a, "n_fft"_a, "hop_length"_a, "center"_a, "pad_mode"_a, "power"_a,
         "decibels"_a, "amin"_a, "ref"_a, "top_db"_a, "num_threads"_a,
         "mel_basis @ |STFT|**power (optionally in dB), fused; same layouts as stft.");
+  py::class_<KaldiOptions>(m, "KaldiOptions", "Kaldi's frame, mel, fbank and MFCC options.")
+      .def(py::init<>())
+      .def_readwrite("sample_frequency", &KaldiOptions::sample_frequency)
+      .def_readwrite("frame_shift_ms", &KaldiOptions::frame_shift_ms)
+      .def_readwrite("frame_length_ms", &KaldiOptions::frame_length_ms)
+      .def_readwrite("dither", &KaldiOptions::dither)
+      .def_readwrite("seed", &KaldiOptions::seed)
+      .def_readwrite("preemphasis_coefficient", &KaldiOptions::preemphasis_coefficient)
+      .def_readwrite("remove_dc_offset", &KaldiOptions::remove_dc_offset)
+      .def_property(
+          "window_type",
+          [](const KaldiOptions& o) {
+            const char* names[] = {"povey", "hamming", "hanning", "rectangular", "blackman"};
+            return std::string(names[static_cast<int>(o.window_type)]);
+          },
+          [](KaldiOptions& o, const std::string& name) { o.window_type = parse_kaldi_window(name.c_str()); })
+      .def_readwrite("round_to_power_of_two", &KaldiOptions::round_to_power_of_two)
+      .def_readwrite("blackman_coeff", &KaldiOptions::blackman_coeff)
+      .def_readwrite("snip_edges", &KaldiOptions::snip_edges)
+      .def_readwrite("num_mel_bins", &KaldiOptions::num_mel_bins)
+      .def_readwrite("low_freq", &KaldiOptions::low_freq)
+      .def_readwrite("high_freq", &KaldiOptions::high_freq)
+      .def_readwrite("use_energy", &KaldiOptions::use_energy)
+      .def_readwrite("energy_floor", &KaldiOptions::energy_floor)
+      .def_readwrite("raw_energy", &KaldiOptions::raw_energy)
+      .def_readwrite("use_log_fbank", &KaldiOptions::use_log_fbank)
+      .def_readwrite("use_power", &KaldiOptions::use_power)
+      .def_readwrite("num_ceps", &KaldiOptions::num_ceps)
+      .def_readwrite("cepstral_lifter", &KaldiOptions::cepstral_lifter);
+  m.def("kaldi_num_frames", &kaldi_num_frames, "n_samples"_a, "options"_a);
+  m.def("kaldi_window_shift", &kaldi_window_shift, "options"_a);
+  m.def("kaldi_window_size", &kaldi_window_size, "options"_a);
+  m.def("kaldi_features", &kaldi_features_binding, "y"_a, "options"_a, "first_frame"_a, "num_threads"_a,
+        "Kaldi fbank (num_ceps = 0) or MFCC of a 2-D array (-> (batch, frames, features)) or a list.");
   m.def("istft", &istft_binding, "stft_matrix"_a, "window"_a, "n_fft"_a, "hop_length"_a,
         "center"_a, "length"_a, "num_threads"_a,
         "Inverse STFT of a (batch, n_fft // 2 + 1, n_frames) complex array.");

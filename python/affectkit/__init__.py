@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ._build import build_info
 from ._version import __version__
-from .features import (amplitude_to_db, delta, istft, log_mel, mel_filters, melspectrogram, mfcc,
+from .features import (KaldiFbankStream, amplitude_to_db, fbank, kaldi_mfcc, delta, istft, log_mel, mel_filters, melspectrogram, mfcc,
                        power_spectrogram, power_to_db, stft)
 
 __all__ = [
-    "__version__", "amplitude_to_db", "build_info", "delta", "istft", "log_mel", "mel_filters",
+    "KaldiFbankStream", "__version__", "amplitude_to_db", "fbank", "kaldi_mfcc", "build_info", "delta", "istft", "log_mel", "mel_filters",
     "melspectrogram", "mfcc", "power_spectrogram", "power_to_db", "stft",
 ]

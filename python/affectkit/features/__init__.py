@@ -1,12 +1,13 @@
 """Spectral features with librosa's names and defaults: STFT and inverse, power and
 mel spectrograms, decibels, MFCCs and deltas."""
 
+from .kaldi import KaldiFbankStream, fbank, kaldi_mfcc
 from .mel import (amplitude_to_db, delta, hz_to_mel, log_mel, mel_filters, mel_frequencies,
                   mel_to_hz, melspectrogram, mfcc, power_to_db)
 from .spectrum import get_window, istft, power_spectrogram, stft
 
 __all__ = [
-    "amplitude_to_db", "delta", "get_window", "hz_to_mel", "istft", "log_mel", "mel_filters",
+    "KaldiFbankStream", "fbank", "kaldi_mfcc", "amplitude_to_db", "delta", "get_window", "hz_to_mel", "istft", "log_mel", "mel_filters",
     "mel_frequencies", "mel_to_hz", "melspectrogram", "mfcc", "power_spectrogram", "power_to_db",
     "stft",
 ]

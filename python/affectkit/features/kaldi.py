@@ -1,0 +1,236 @@
+"""Kaldi-compatible filterbank and MFCC features (compute-fbank-feats /
+compute-mfcc-feats), with Kaldi's option names, batched and multi-threaded.
+
+Differences from Kaldi's defaults, on purpose:
+
+- ``dither`` defaults to 0 (Kaldi: 1.0, meant for int16-scale input; on audio in
+  [-1, 1] it would swamp the signal). Dither noise is reproducible: it depends on
+  ``seed`` and on the frame index only, not on threads or chunking; it is not
+  Kaldi's random sequence.
+- Input is used at its own scale. Kaldi reads int16 samples; pass ``y * 32768`` for
+  Kaldi's numbers from audio in [-1, 1] (only log-energies shift otherwise:
+  ``2 log(32768)``, except near the epsilon floors).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+from .. import _core
+from .._checks import as_bool, as_int, num_threads as _num_threads
+from .spectrum import Signal, _signals
+
+__all__ = ["fbank", "kaldi_mfcc", "KaldiFbankStream"]
+
+Features = Union[np.ndarray, List[np.ndarray]]
+
+
+def _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
+             remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
+             num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy, use_log_fbank,
+             use_power=True, num_ceps=0, cepstral_lifter=22.0):
+    o = _core.KaldiOptions()
+    o.sample_frequency = float(sample_frequency)
+    o.frame_length_ms = float(frame_length)
+    o.frame_shift_ms = float(frame_shift)
+    o.dither = float(dither)
+    o.seed = as_int("seed", seed, minimum=0)
+    o.preemphasis_coefficient = float(preemphasis_coefficient)
+    o.remove_dc_offset = as_bool("remove_dc_offset", remove_dc_offset)
+    o.window_type = window_type
+    o.round_to_power_of_two = as_bool("round_to_power_of_two", round_to_power_of_two)
+    o.blackman_coeff = float(blackman_coeff)
+    o.snip_edges = as_bool("snip_edges", snip_edges)
+    o.num_mel_bins = as_int("num_mel_bins", num_mel_bins)
+    o.low_freq = float(low_freq)
+    o.high_freq = float(high_freq)
+    o.use_energy = as_bool("use_energy", use_energy)
+    o.energy_floor = float(energy_floor)
+    o.raw_energy = as_bool("raw_energy", raw_energy)
+    o.use_log_fbank = as_bool("use_log_fbank", use_log_fbank)
+    o.use_power = as_bool("use_power", use_power)
+    o.num_ceps = as_int("num_ceps", num_ceps)
+    o.cepstral_lifter = float(cepstral_lifter)
+    return o
+
+
+def _compute(y: Signal, options, num_threads, first_frame=None) -> Features:
+    batch, dtype, batch_shape = _signals(y)
+    if batch_shape is None and not batch:
+        return []
+    lengths = [s.shape[-1] for s in batch] if batch_shape is None else [batch.shape[-1]]
+    if options.snip_edges and any(n < _core.kaldi_window_size(options) for n in lengths):
+        warnings.warn(
+            f"invalid argument 'y': a signal is shorter than one frame "
+            f"({_core.kaldi_window_size(options)} samples) with snip_edges=True; it gives 0 frames",
+            UserWarning, stacklevel=3,
+        )
+    result = _core.kaldi_features(batch, options, first_frame, _num_threads(num_threads))
+    if batch_shape is None:
+        return result
+    return result.reshape(batch_shape + result.shape[1:])
+
+
+def fbank(
+    y: Signal,
+    *,
+    sample_frequency: float = 16000.0,
+    frame_length: float = 25.0,
+    frame_shift: float = 10.0,
+    dither: float = 0.0,
+    seed: int = 0,
+    preemphasis_coefficient: float = 0.97,
+    remove_dc_offset: bool = True,
+    window_type: str = "povey",
+    round_to_power_of_two: bool = True,
+    blackman_coeff: float = 0.42,
+    snip_edges: bool = True,
+    num_mel_bins: int = 23,
+    low_freq: float = 20.0,
+    high_freq: float = 0.0,
+    use_energy: bool = False,
+    energy_floor: float = 0.0,
+    raw_energy: bool = True,
+    use_log_fbank: bool = True,
+    use_power: bool = True,
+    num_threads: Optional[int] = None,
+) -> Features:
+    """Kaldi filterbank features (``compute-fbank-feats``).
+
+    Parameters
+    ----------
+    y : ndarray (..., n_samples) float32/float64, or list of 1-D arrays
+    sample_frequency : float
+        Hz.
+    frame_length, frame_shift : float
+        Milliseconds (Kaldi rounds ``sample_frequency * ms / 1000`` down to samples).
+    dither, seed : float, int
+        Gaussian dither of standard deviation ``dither`` (see the module docs).
+    preemphasis_coefficient, remove_dc_offset, window_type, round_to_power_of_two,
+    blackman_coeff, snip_edges :
+        Kaldi's frame-extraction options; ``window_type`` is 'povey', 'hamming',
+        'hanning', 'rectangular' or 'blackman'. ``snip_edges=False`` centres frames
+        and reflects the signal at its ends.
+    num_mel_bins, low_freq, high_freq :
+        Triangular bins equally spaced on Kaldi's mel scale ``1127 ln(1 + f / 700)``;
+        ``high_freq <= 0`` means Nyquist + high_freq.
+    use_energy, energy_floor, raw_energy :
+        Prepend the log frame energy (before pre-emphasis and window when raw).
+    use_log_fbank, use_power :
+        Log of the mel energies (floored at float epsilon); power or magnitude spectrum.
+    num_threads : int, optional
+
+    Returns
+    -------
+    ndarray (..., n_frames, num_mel_bins + use_energy), time-major as Kaldi; a list for
+    a list input. ``n_frames = 1 + (n - frame) // shift`` with snip_edges, else
+    ``(n + shift // 2) // shift``.
+    """
+    options = _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
+                       remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
+                       num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
+                       use_log_fbank, use_power)
+    return _compute(y, options, num_threads)
+
+
+def kaldi_mfcc(
+    y: Signal,
+    *,
+    sample_frequency: float = 16000.0,
+    frame_length: float = 25.0,
+    frame_shift: float = 10.0,
+    dither: float = 0.0,
+    seed: int = 0,
+    preemphasis_coefficient: float = 0.97,
+    remove_dc_offset: bool = True,
+    window_type: str = "povey",
+    round_to_power_of_two: bool = True,
+    blackman_coeff: float = 0.42,
+    snip_edges: bool = True,
+    num_mel_bins: int = 23,
+    low_freq: float = 20.0,
+    high_freq: float = 0.0,
+    num_ceps: int = 13,
+    cepstral_lifter: float = 22.0,
+    use_energy: bool = True,
+    energy_floor: float = 0.0,
+    raw_energy: bool = True,
+    num_threads: Optional[int] = None,
+) -> Features:
+    """Kaldi MFCCs (``compute-mfcc-feats``): orthonormal DCT-II of the log mel energies,
+    first ``num_ceps`` coefficients, lifter ``1 + (Q / 2) sin(pi n / Q)``, and C0
+    replaced by the log energy when ``use_energy``. Other options as :func:`fbank`.
+
+    Returns (..., n_frames, num_ceps), time-major; a list for a list input.
+    """
+    if as_int("num_ceps", num_ceps) < 1:
+        raise ValueError(f"invalid argument 'num_ceps': must be at least 1, got {num_ceps}")
+    options = _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
+                       remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
+                       num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
+                       True, True, num_ceps, cepstral_lifter)
+    return _compute(y, options, num_threads)
+
+
+def _option_defaults(function) -> dict:
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "num_threads"}
+
+
+class KaldiFbankStream:
+    """Streaming Kaldi features: feed chunks with :meth:`accept_waveform` and get the
+    frames each chunk completes. Their concatenation equals one call of
+    :func:`fbank` (or :func:`kaldi_mfcc` with ``mfcc=True``) on the whole signal,
+    dither included.
+
+    Only ``snip_edges=True`` (Kaldi's default, and what online decoding uses): with
+    ``snip_edges=False`` the last frames depend on the total length.
+
+    >>> stream = KaldiFbankStream(num_mel_bins=80)
+    >>> frames = [stream.accept_waveform(chunk) for chunk in chunks]  # (n_new, 80) each
+    """
+
+    def __init__(self, *, mfcc: bool = False, **options):
+        function = kaldi_mfcc if mfcc else fbank
+        defaults = _option_defaults(function)
+        unknown = sorted(set(options) - set(defaults))
+        if unknown:
+            raise TypeError(f"invalid argument '{unknown[0]}': not an option of {function.__name__}")
+        merged = {**defaults, **options}
+        if not merged["snip_edges"]:
+            raise ValueError("invalid argument 'snip_edges': streaming supports only snip_edges=True")
+        if mfcc:
+            merged.update(use_log_fbank=True, use_power=True)
+        else:
+            merged.update(num_ceps=0)
+        self._options = _options(**merged)
+        self._size = _core.kaldi_window_size(self._options)
+        self._shift = _core.kaldi_window_shift(self._options)
+        self._buffer: Optional[np.ndarray] = None
+        self._frames_done = 0
+
+    @property
+    def num_frames_done(self) -> int:
+        """Frames emitted so far."""
+        return self._frames_done
+
+    def accept_waveform(self, chunk: np.ndarray) -> np.ndarray:
+        """Appends 1-D samples; returns the newly complete frames (n_new, n_features)."""
+        chunk = np.asarray(chunk)
+        if chunk.ndim != 1:
+            raise ValueError(f"invalid argument 'chunk': must be 1-D, got shape {chunk.shape}")
+        self._buffer = chunk.copy() if self._buffer is None else np.concatenate([self._buffer, chunk])
+        n = self._buffer.size
+        n_frames = 0 if n < self._size else 1 + (n - self._size) // self._shift
+        used = (n_frames - 1) * self._shift + self._size if n_frames else 0
+        # One frame's worth of samples when none is complete: gives the right (0, F) shape.
+        window = self._buffer[:used] if n_frames else np.zeros(0, self._buffer.dtype)
+        frames = _core.kaldi_features([window], self._options, [self._frames_done], 1)[0]
+        self._frames_done += n_frames
+        self._buffer = self._buffer[n_frames * self._shift:]
+        return frames
