@@ -21,3 +21,39 @@ def istft(
     stft_matrix: np.ndarray, window: np.ndarray, n_fft: int, hop_length: int, center: bool,
     length: Optional[int], num_threads: int,
 ) -> np.ndarray: ...
+def filterbank_spectrogram(
+    y: _Signals, window: np.ndarray, mel_basis: np.ndarray, n_fft: int, hop_length: int,
+    center: bool, pad_mode: str, power: float, decibels: bool, amin: float, ref: float,
+    top_db: Optional[float], num_threads: int,
+) -> Union[np.ndarray, List[np.ndarray]]: ...
+
+class KaldiOptions:
+    sample_frequency: float
+    frame_shift_ms: float
+    frame_length_ms: float
+    dither: float
+    seed: int
+    preemphasis_coefficient: float
+    remove_dc_offset: bool
+    window_type: str
+    round_to_power_of_two: bool
+    blackman_coeff: float
+    snip_edges: bool
+    num_mel_bins: int
+    low_freq: float
+    high_freq: float
+    use_energy: bool
+    energy_floor: float
+    raw_energy: bool
+    use_log_fbank: bool
+    use_power: bool
+    num_ceps: int
+    cepstral_lifter: float
+    def __init__(self) -> None: ...
+
+def kaldi_num_frames(n_samples: int, options: KaldiOptions) -> int: ...
+def kaldi_window_size(options: KaldiOptions) -> int: ...
+def kaldi_window_shift(options: KaldiOptions) -> int: ...
+def kaldi_features(
+    y: _Signals, options: KaldiOptions, first_frame: Optional[Sequence[int]], num_threads: int,
+) -> Union[np.ndarray, List[np.ndarray]]: ...
