@@ -29,3 +29,44 @@ def causal_conv1d_ref(x, weight, bias=None, activation=None):
     width = weight.shape[1]
     out = F.conv1d(F.pad(x, (width - 1, 0)), weight.unsqueeze(1), bias, groups=x.shape[1])
     return F.silu(out) if activation in ("silu", "swish") else out
+
+
+def kaldi_fbank_ref(y, sr=16000, frame_length=25.0, frame_shift=10.0, preemph=0.97, num_bins=23,
+                    low_freq=20.0, high_freq=0.0, snip_edges=True, window="povey", use_energy=False):
+    """Kaldi's compute-fbank-feats in float64 from its definition (dither 0, remove DC,
+    power spectrum, log mel energies floored at float epsilon; raw log energy first)."""
+    size, shift = int(sr * 0.001 * frame_length), int(sr * 0.001 * frame_shift)
+    padded = 1 << (size - 1).bit_length()
+    n = len(y)
+    if snip_edges:
+        starts = [f * shift for f in range(0 if n < size else 1 + (n - size) // shift)]
+    else:
+        starts = [f * shift + shift // 2 - size // 2 for f in range((n + shift // 2) // shift)]
+    a = 2 * np.pi / (size - 1)
+    i = np.arange(size)
+    w = {"povey": (0.5 - 0.5 * np.cos(a * i)) ** 0.85, "hamming": 0.54 - 0.46 * np.cos(a * i),
+         "hanning": 0.5 - 0.5 * np.cos(a * i), "rectangular": np.ones(size)}[window]
+    mel = lambda f: 1127.0 * np.log(1.0 + f / 700.0)  # noqa: E731
+    high = high_freq if high_freq > 0 else sr / 2 + high_freq
+    edges = mel(low_freq) + np.arange(num_bins + 2) * (mel(high) - mel(low_freq)) / (num_bins + 1)
+    bin_mel = mel(np.arange(padded // 2) * sr / padded)
+    bank = np.zeros((num_bins, padded // 2 + 1))
+    for m in range(num_bins):
+        left, center, right = edges[m : m + 3]
+        up = (bin_mel - left) / (center - left)
+        down = (right - bin_mel) / (right - center)
+        inside = (bin_mel > left) & (bin_mel < right)
+        bank[m, : padded // 2] = np.where(inside, np.where(bin_mel <= center, up, down), 0.0)
+    rows = []
+    for start in starts:
+        idx = np.arange(start, start + size)
+        while np.any((idx < 0) | (idx >= n)):
+            idx = np.where(idx < 0, -idx - 1, np.where(idx >= n, 2 * n - 1 - idx, idx))
+        frame = np.asarray(y, dtype=np.float64)[idx]
+        frame = frame - frame.mean()
+        energy = np.log(max(np.dot(frame, frame), np.finfo(np.float32).eps))
+        frame = np.concatenate([[frame[0] * (1 - preemph)], frame[1:] - preemph * frame[:-1]]) * w
+        power = np.abs(np.fft.rfft(frame, padded)) ** 2
+        features = np.log(np.maximum(bank @ power, np.finfo(np.float32).eps))
+        rows.append(np.concatenate([[energy], features]) if use_energy else features)
+    return np.array(rows).reshape(len(starts), num_bins + use_energy)

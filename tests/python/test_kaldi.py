@@ -140,3 +140,15 @@ def test_bad_input_names_the_argument(call, error, argument):
     y = speech_like(4000, 16000)
     with pytest.raises(error, match=f"'{argument}'"):
         call(y)
+
+
+@pytest.mark.parametrize("options", [{}, dict(snip_edges=False, use_energy=True, num_bins=40),
+                                     dict(window="hamming", high_freq=-1000.0, frame_length=32.0)])
+def test_float64_fbank_matches_the_numpy_reference(options):
+    """In float64 the kernel equals Kaldi's definition far below knf's float32 noise."""
+    from reference import kaldi_fbank_ref
+
+    y = np.random.default_rng(5).standard_normal(12345)
+    expected = kaldi_fbank_ref(y, **options)
+    ak_options = {{"num_bins": "num_mel_bins", "window": "window_type"}.get(k, k): v for k, v in options.items()}
+    np.testing.assert_allclose(ak.fbank(y, **ak_options), expected, rtol=0, atol=1e-9)
