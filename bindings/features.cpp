@@ -6,6 +6,7 @@
 
 #include "affectkit/features/kaldi.h"
 #include "affectkit/features/mel.h"
+#include "affectkit/features/resample.h"
 #include "affectkit/features/stft.h"
 #include "array.h"
 
@@ -158,6 +159,36 @@ py::object kaldi_features_binding(const py::handle& y, const KaldiOptions& optio
   });
 }
 
+py::object resample_binding(const py::handle& y, const ResampleParams& params, int num_threads) {
+  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
+  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    SignalList<T> signals = signal_list<T>(y, "y");
+    const auto count = static_cast<std::int64_t>(signals.lengths.size());
+    std::vector<T*> outputs(count);
+    py::object result;
+    if (py::isinstance<py::array>(y)) {
+      Array<T> out({count, resample_length(signals.arrays[0].shape(1), params)});
+      for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * out.shape(1);
+      result = std::move(out);
+    } else {
+      py::list out;
+      for (std::int64_t i = 0; i < count; ++i) {
+        Array<T> signal({resample_length(signals.lengths[i], params)});
+        outputs[i] = signal.mutable_data();
+        out.append(std::move(signal));
+      }
+      result = std::move(out);
+    }
+    const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
+    {
+      py::gil_scoped_release release;
+      resample(batch, params, outputs.data(), num_threads);
+    }
+    return result;
+  });
+}
+
 py::object istft_binding(const py::handle& stft_matrix, const py::handle& window,
                          std::int64_t n_fft, std::int64_t hop_length, bool center,
                          std::optional<std::int64_t> length, int num_threads) {
@@ -238,6 +269,15 @@ void register_features(py::module_& m) {
   m.def("kaldi_window_size", &kaldi_window_size, "options"_a);
   m.def("kaldi_features", &kaldi_features_binding, "y"_a, "options"_a, "first_frame"_a, "num_threads"_a,
         "Kaldi fbank (num_ceps = 0) or MFCC of a 2-D array (-> (batch, frames, features)) or a list.");
+  py::class_<ResampleParams>(m, "ResampleParams", "Polyphase windowed-sinc resampler settings.")
+      .def(py::init<>())
+      .def_readwrite("up", &ResampleParams::up)
+      .def_readwrite("down", &ResampleParams::down)
+      .def_readwrite("cutoff", &ResampleParams::cutoff)
+      .def_readwrite("zeros", &ResampleParams::zeros)
+      .def_readwrite("kaiser_beta", &ResampleParams::kaiser_beta);
+  m.def("resample", &resample_binding, "y"_a, "params"_a, "num_threads"_a,
+        "Resample a 2-D array of signals (-> 2-D array) or a list of 1-D signals (-> list).");
   m.def("istft", &istft_binding, "stft_matrix"_a, "window"_a, "n_fft"_a, "hop_length"_a,
         "center"_a, "length"_a, "num_threads"_a,
         "Inverse STFT of a (batch, n_fft // 2 + 1, n_frames) complex array.");

@@ -57,3 +57,13 @@ def kaldi_window_shift(options: KaldiOptions) -> int: ...
 def kaldi_features(
     y: _Signals, options: KaldiOptions, first_frame: Optional[Sequence[int]], num_threads: int,
 ) -> Union[np.ndarray, List[np.ndarray]]: ...
+
+class ResampleParams:
+    up: int
+    down: int
+    cutoff: float
+    zeros: float
+    kaiser_beta: float
+    def __init__(self) -> None: ...
+
+def resample(y: _Signals, params: ResampleParams, num_threads: int) -> Union[np.ndarray, List[np.ndarray]]: ...
