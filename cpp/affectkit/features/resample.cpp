@@ -101,6 +101,7 @@ void resample(const SignalBatch<T>& batch, const ResampleParams& p, T* const* ou
         const std::int64_t k0 = std::max<std::int64_t>(0, -first);
         const std::int64_t k1 = std::min<std::int64_t>(f.width, n - first);
         T sum = 0;
+#pragma omp simd reduction(+ : sum)  // -fopenmp-simd: vectorises the reduction, no OpenMP runtime
         for (std::int64_t k = k0; k < k1; ++k) sum += h[k] * x[first + k];
         out[signal][j] = sum;
       }
