@@ -254,7 +254,6 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
           const double* w = plan.weights.data() + plan.offset[m];
           const T* p = power.data() + plan.first[m];
           T sum = 0;
-#pragma omp simd reduction(+ : sum)
           for (std::int64_t k = 0; k < plan.size[m]; ++k) sum += static_cast<T>(w[k]) * p[k];
           mel[m] = log_mel ? std::log(std::max(sum, static_cast<T>(kEpsilon))) : sum;
         }
