@@ -72,6 +72,15 @@ Array<T> as_array(const py::handle& object, const char* argument, int ndim = -1)
   return array;
 }
 
+// The array whose dtype decides the precision of a call on y: y itself, or the
+// first signal of a list (an empty list decides nothing and is y).
+inline py::object first_signal(const py::handle& y) {
+  if (py::isinstance<py::array>(y) || !py::isinstance<py::sequence>(y) || py::len(y) == 0) {
+    return py::reinterpret_borrow<py::object>(y);
+  }
+  return py::reinterpret_borrow<py::sequence>(y)[0];
+}
+
 // A batch of 1-D signals, from a 2-D array (rows) or a sequence of 1-D arrays
 // of the same dtype (clips of different lengths). Keeps the converted arrays
 // alive for as long as the pointers are used.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "affectkit/features/cochleagram.h"
 #include "affectkit/features/kaldi.h"
 #include "affectkit/features/mel.h"
 #include "affectkit/features/resample.h"
@@ -33,30 +34,30 @@ Array<T> checked_window(const py::handle& window, std::int64_t n_fft) {
   return w;
 }
 
-// Allocates one (rows, frames) output per signal -- slices of one 3-D array for
-// a 2-D input, separate arrays for a list -- and runs compute(batch, outputs)
-// without the GIL.
-template <typename T, typename Out, typename Compute>
-py::object run_framewise(const py::handle& y, const StftParams& params, std::int64_t rows,
-                         Compute compute) {
+// Allocates one output per signal, of shape shape(n_samples) -- slices of one
+// array for a 2-D input, separate arrays for a list -- and runs
+// compute(batch, outputs) without the GIL.
+template <typename T, typename Out, typename Shape, typename Compute>
+py::object run_per_signal(const py::handle& y, Shape shape, Compute compute) {
   SignalList<T> signals = signal_list<T>(y, "y");
   const auto count = static_cast<std::int64_t>(signals.lengths.size());
-  std::vector<std::int64_t> frames(count);
-  for (std::int64_t i = 0; i < count; ++i) frames[i] = stft_num_frames(signals.lengths[i], params);
-
   std::vector<Out*> outputs(count);
   py::object result;
   if (py::isinstance<py::array>(y)) {
-    const std::int64_t n_frames = count > 0 ? frames[0] : stft_num_frames(signals.arrays[0].shape(1), params);
-    Array<Out> out({count, rows, n_frames});
-    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * rows * n_frames;
+    const std::vector<py::ssize_t> dims = shape(signals.arrays[0].shape(1));
+    std::vector<py::ssize_t> full{count};
+    full.insert(full.end(), dims.begin(), dims.end());
+    Array<Out> out(full);
+    py::ssize_t size = 1;
+    for (py::ssize_t d : dims) size *= d;
+    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * size;
     result = std::move(out);
   } else {
     py::list out;
     for (std::int64_t i = 0; i < count; ++i) {
-      Array<Out> spectrum({rows, frames[i]});
-      outputs[i] = spectrum.mutable_data();
-      out.append(std::move(spectrum));
+      Array<Out> item(shape(signals.lengths[i]));
+      outputs[i] = item.mutable_data();
+      out.append(std::move(item));
     }
     result = std::move(out);
   }
@@ -68,12 +69,18 @@ py::object run_framewise(const py::handle& y, const StftParams& params, std::int
   return result;
 }
 
+// (rows, STFT frames) per signal.
+template <typename T, typename Out, typename Compute>
+py::object run_framewise(const py::handle& y, const StftParams& params, std::int64_t rows, Compute compute) {
+  return run_per_signal<T, Out>(
+      y, [&](std::int64_t n) { return std::vector<py::ssize_t>{rows, stft_num_frames(n, params)}; }, compute);
+}
+
 py::object stft_binding(const py::handle& y, const py::handle& window, std::int64_t n_fft,
                         std::int64_t hop_length, bool center, const std::string& pad_mode,
                         int num_threads) {
   const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
-  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
-  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
     Array<T> w = checked_window<T>(window, n_fft);
     return run_framewise<T, std::complex<T>>(
@@ -87,8 +94,7 @@ py::object power_spectrogram_binding(const py::handle& y, const py::handle& wind
                                      std::int64_t n_fft, std::int64_t hop_length, bool center,
                                      const std::string& pad_mode, double power, int num_threads) {
   const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
-  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
-  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
     Array<T> w = checked_window<T>(window, n_fft);
     return run_framewise<T, T>(y, params, n_fft / 2 + 1, [&](const SignalBatch<T>& batch, T* const* out) {
@@ -104,8 +110,7 @@ py::object filterbank_spectrogram_binding(const py::handle& y, const py::handle&
                                           double amin, double ref, std::optional<double> top_db,
                                           int num_threads) {
   const StftParams params = stft_params(n_fft, hop_length, center, pad_mode);
-  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
-  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
     Array<T> w = checked_window<T>(window, n_fft);
     Array<T> basis = as_array<T>(mel_basis, "mel_basis", 2);
@@ -125,67 +130,45 @@ py::object filterbank_spectrogram_binding(const py::handle& y, const py::handle&
 // Kaldi features: time-major (frames, features) per signal, so not run_framewise.
 py::object kaldi_features_binding(const py::handle& y, const KaldiOptions& options,
                                   std::optional<std::vector<std::int64_t>> first_frame, int num_threads) {
-  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
-  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
-    SignalList<T> signals = signal_list<T>(y, "y");
-    const auto count = static_cast<std::int64_t>(signals.lengths.size());
-    if (first_frame && static_cast<std::int64_t>(first_frame->size()) != count) {
+    const std::int64_t features = kaldi_num_features(options);
+    if (first_frame && static_cast<py::ssize_t>(first_frame->size()) != (py::isinstance<py::array>(y)
+            ? py::reinterpret_borrow<py::array>(y).shape(0) : static_cast<py::ssize_t>(py::len(y)))) {
       value_error("first_frame", "must give one index per signal");
     }
-    const std::int64_t features = kaldi_num_features(options);
-    std::vector<T*> outputs(count);
-    py::object result;
-    if (py::isinstance<py::array>(y)) {
-      const std::int64_t frames = kaldi_num_frames(signals.arrays[0].shape(1), options);
-      Array<T> out({count, frames, features});
-      for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * frames * features;
-      result = std::move(out);
-    } else {
-      py::list out;
-      for (std::int64_t i = 0; i < count; ++i) {
-        Array<T> matrix({kaldi_num_frames(signals.lengths[i], options), features});
-        outputs[i] = matrix.mutable_data();
-        out.append(std::move(matrix));
-      }
-      result = std::move(out);
-    }
-    const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
-    {
-      py::gil_scoped_release release;
-      kaldi_features(batch, options, outputs.data(), num_threads, first_frame ? first_frame->data() : nullptr);
-    }
-    return result;
+    return run_per_signal<T, T>(
+        y, [&](std::int64_t n) { return std::vector<py::ssize_t>{kaldi_num_frames(n, options), features}; },
+        [&](const SignalBatch<T>& batch, T* const* out) {
+          kaldi_features(batch, options, out, num_threads, first_frame ? first_frame->data() : nullptr);
+        });
   });
 }
 
 py::object resample_binding(const py::handle& y, const ResampleParams& params, int num_threads) {
-  const py::handle first = py::isinstance<py::array>(y) || py::len(y) == 0 ? y : y[py::int_(0)];
-  return dispatch(precision_of(first, "y"), [&](auto zero) -> py::object {
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
     using T = decltype(zero);
-    SignalList<T> signals = signal_list<T>(y, "y");
-    const auto count = static_cast<std::int64_t>(signals.lengths.size());
-    std::vector<T*> outputs(count);
-    py::object result;
-    if (py::isinstance<py::array>(y)) {
-      Array<T> out({count, resample_length(signals.arrays[0].shape(1), params)});
-      for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * out.shape(1);
-      result = std::move(out);
-    } else {
-      py::list out;
-      for (std::int64_t i = 0; i < count; ++i) {
-        Array<T> signal({resample_length(signals.lengths[i], params)});
-        outputs[i] = signal.mutable_data();
-        out.append(std::move(signal));
-      }
-      result = std::move(out);
-    }
-    const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
-    {
-      py::gil_scoped_release release;
-      resample(batch, params, outputs.data(), num_threads);
-    }
-    return result;
+    return run_per_signal<T, T>(
+        y, [&](std::int64_t n) { return std::vector<py::ssize_t>{resample_length(n, params)}; },
+        [&](const SignalBatch<T>& batch, T* const* out) { resample(batch, params, out, num_threads); });
+  });
+}
+
+py::object cochleagram_binding(const py::handle& y, const py::handle& coefficients, std::int64_t win_length,
+                               std::int64_t hop_length, int num_threads) {
+  Array<double> coefs = as_array<double>(coefficients, "coefficients", 2);
+  if (coefs.shape(1) != 10) value_error("coefficients", "must have 10 columns (MakeERBFilters layout)");
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    const std::int64_t channels = coefs.shape(0);
+    return run_per_signal<T, T>(
+        y,
+        [&](std::int64_t n) {
+          return std::vector<py::ssize_t>{channels, cochleagram_num_frames(n, win_length, hop_length)};
+        },
+        [&](const SignalBatch<T>& batch, T* const* out) {
+          cochleagram(batch, coefs.data(), channels, win_length, hop_length, out, num_threads);
+        });
   });
 }
 
@@ -278,6 +261,8 @@ void register_features(py::module_& m) {
       .def_readwrite("kaiser_beta", &ResampleParams::kaiser_beta);
   m.def("resample", &resample_binding, "y"_a, "params"_a, "num_threads"_a,
         "Resample a 2-D array of signals (-> 2-D array) or a list of 1-D signals (-> list).");
+  m.def("cochleagram", &cochleagram_binding, "y"_a, "coefficients"_a, "win_length"_a, "hop_length"_a,
+        "num_threads"_a, "Gammatone filterbank RMS envelopes: (n_channels, n_frames) per signal.");
   m.def("istft", &istft_binding, "stft_matrix"_a, "window"_a, "n_fft"_a, "hop_length"_a,
         "center"_a, "length"_a, "num_threads"_a,
         "Inverse STFT of a (batch, n_fft // 2 + 1, n_frames) complex array.");

@@ -1,6 +1,7 @@
 """Spectral features with librosa's names and defaults: STFT and inverse, power and
 mel spectrograms, decibels, MFCCs and deltas."""
 
+from .cochleagram import cochleagram, erb_frequencies, gammatone_coefficients
 from .descriptors import (rms, spectral_bandwidth, spectral_centroid, spectral_contrast, spectral_flatness,
                           spectral_flux, spectral_rolloff, spectral_slope, zero_crossing_rate)
 from .kaldi import KaldiFbankStream, fbank, kaldi_mfcc
@@ -12,6 +13,6 @@ from .spectrum import get_window, istft, power_spectrogram, stft
 __all__ = [
     "KaldiFbankStream", "fbank", "kaldi_mfcc", "amplitude_to_db", "delta", "get_window", "hz_to_mel", "istft", "log_mel", "mel_filters",
     "mel_frequencies", "mel_to_hz", "melspectrogram", "mfcc", "power_spectrogram", "power_to_db",
-    "stft", "resample", "RESAMPLE_PRESETS", "rms", "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
+    "stft", "cochleagram", "erb_frequencies", "gammatone_coefficients", "resample", "RESAMPLE_PRESETS", "rms", "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
     "spectral_flux", "spectral_rolloff", "spectral_slope", "zero_crossing_rate",
 ]
