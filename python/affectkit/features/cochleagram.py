@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import as_int, num_threads as _num_threads
-from .spectrum import Signal, _signals
+from .spectrum import Signal, _maybe_pad, _signals
 
 __all__ = ["erb_frequencies", "gammatone_coefficients", "cochleagram"]
 
@@ -66,6 +66,7 @@ def cochleagram(
     win_length: Optional[int] = None,
     hop_length: Optional[int] = None,
     num_threads: Optional[int] = None,
+    pad: bool = False,
 ):
     """Gammatone cochleagram: RMS envelope of each ERB-spaced gammatone channel per frame.
 
@@ -82,6 +83,8 @@ def cochleagram(
         Frame length and hop in samples; default 25 ms and 10 ms. Frames are not
         centred (as the gammatone package's gtgram): ``1 + (n - win_length) // hop_length``.
     num_threads : int, optional
+    pad : bool
+        For a list of clips, return ``(array, lengths)`` padded along frames.
 
     Returns
     -------
@@ -99,8 +102,8 @@ def cochleagram(
     coefficients = gammatone_coefficients(sr, erb_frequencies(n_channels, fmin=float(fmin), fmax=fmax))
     batch, dtype, batch_shape = _signals(y)
     if batch_shape is None and not batch:
-        return []
+        return _maybe_pad([], pad)
     result = _core.cochleagram(batch, coefficients, win_length, hop_length, _num_threads(num_threads))
-    if batch_shape is None:
-        return result
-    return result.reshape(batch_shape + result.shape[1:])
+    if batch_shape is not None:
+        result = result.reshape(batch_shape + result.shape[1:])
+    return _maybe_pad(result, pad)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import as_bool, as_int, num_threads as _num_threads
-from .spectrum import Signal, _signals
+from .spectrum import Signal, _maybe_pad, _signals
 
 __all__ = ["fbank", "kaldi_mfcc", "KaldiFbankStream"]
 
@@ -97,6 +97,7 @@ def fbank(
     use_log_fbank: bool = True,
     use_power: bool = True,
     num_threads: Optional[int] = None,
+    pad: bool = False,
 ) -> Features:
     """Kaldi filterbank features (``compute-fbank-feats``).
 
@@ -122,6 +123,8 @@ def fbank(
     use_log_fbank, use_power :
         Log of the mel energies (floored at float epsilon); power or magnitude spectrum.
     num_threads : int, optional
+    pad : bool
+        For a list of clips, return ``(array, lengths)`` padded along frames (axis -2).
 
     Returns
     -------
@@ -133,7 +136,7 @@ def fbank(
                        remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
                        num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
                        use_log_fbank, use_power)
-    return _compute(y, options, num_threads)
+    return _maybe_pad(_compute(y, options, num_threads), pad, axis=-2)
 
 
 def kaldi_mfcc(
@@ -159,10 +162,11 @@ def kaldi_mfcc(
     energy_floor: float = 0.0,
     raw_energy: bool = True,
     num_threads: Optional[int] = None,
+    pad: bool = False,
 ) -> Features:
     """Kaldi MFCCs (``compute-mfcc-feats``): orthonormal DCT-II of the log mel energies,
     first ``num_ceps`` coefficients, lifter ``1 + (Q / 2) sin(pi n / Q)``, and C0
-    replaced by the log energy when ``use_energy``. Other options as :func:`fbank`.
+    replaced by the log energy when ``use_energy``. Other options (``pad`` included) as :func:`fbank`.
 
     Returns (..., n_frames, num_ceps), time-major; a list for a list input.
     """
@@ -172,7 +176,7 @@ def kaldi_mfcc(
                        remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
                        num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
                        True, True, num_ceps, cepstral_lifter)
-    return _compute(y, options, num_threads)
+    return _maybe_pad(_compute(y, options, num_threads), pad, axis=-2)
 
 
 def _option_defaults(function) -> dict:
@@ -204,6 +208,7 @@ class KaldiFbankStream:
         merged = {**defaults, **options}
         if not merged["snip_edges"]:
             raise ValueError("invalid argument 'snip_edges': streaming supports only snip_edges=True")
+        merged.pop("pad")
         if mfcc:
             merged.update(use_log_fbank=True, use_power=True)
         else:

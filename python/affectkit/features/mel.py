@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import as_bool, as_int, num_threads as _num_threads
-from .spectrum import Signal, _framing, _run
+from .spectrum import Signal, _framing, _maybe_pad, _run
 
 __all__ = [
     "hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filters", "melspectrogram",
@@ -204,6 +204,7 @@ def melspectrogram(
     htk: bool = False,
     norm: Union[None, str, float] = "slaney",
     num_threads: Optional[int] = None,
+    pad: bool = False,
 ) -> Spectrogram:
     """Mel spectrogram, as ``librosa.feature.melspectrogram``: ``mel_filters @ |stft(y)|**power``.
 
@@ -220,6 +221,8 @@ def melspectrogram(
         Exponent of the magnitude (2: power, 1: magnitude).
     n_mels, fmin, fmax, htk, norm : as :func:`mel_filters`.
     num_threads : int, optional
+    pad : bool
+        For a list of clips, return ``(array, lengths)`` padded along frames.
 
     Returns
     -------
@@ -234,8 +237,8 @@ def melspectrogram(
         return np.einsum("...ft,mf->...mt", S, basis, optimize=True)
     if y is None:
         raise ValueError("invalid argument 'y': give an audio signal y or a spectrogram S")
-    return _filterbank(y, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
-                       n_mels, fmin, fmax, htk, norm, False, 1.0, 1e-10, None, num_threads)
+    return _maybe_pad(_filterbank(y, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
+                                  n_mels, fmin, fmax, htk, norm, False, 1.0, 1e-10, None, num_threads), pad)
 
 
 def _check_db(ref, amin, top_db):
@@ -299,10 +302,11 @@ def log_mel(
     amin: float = 1e-10,
     top_db: Optional[float] = 80.0,
     num_threads: Optional[int] = None,
+    pad: bool = False,
 ) -> Spectrogram:
     """``power_to_db(melspectrogram(y, ...), ref, amin, top_db)`` in one fused pass.
 
-    Arguments as :func:`melspectrogram` and :func:`power_to_db`; ``top_db`` applies
+    Arguments as :func:`melspectrogram` (``pad`` included) and :func:`power_to_db`; ``top_db`` applies
     per clip (each clip of a batch as if it were alone). Returns
     (..., n_mels, n_frames) in dB, or a list for a list input.
     """
@@ -313,12 +317,12 @@ def log_mel(
                            n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm,
                            num_threads=num_threads)
         if isinstance(S, list):
-            return power_to_db(S, ref=ref, amin=amin, top_db=top_db)
+            return _maybe_pad(power_to_db(S, ref=ref, amin=amin, top_db=top_db), pad)
         clips = S.reshape((-1,) + S.shape[-2:])
-        return np.stack([power_to_db(c, ref=ref, amin=amin, top_db=top_db) for c in clips]).reshape(S.shape) \
-            if len(clips) else S
-    return _filterbank(y, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
-                       n_mels, fmin, fmax, htk, norm, True, ref, amin, top_db, num_threads)
+        return _maybe_pad(np.stack([power_to_db(c, ref=ref, amin=amin, top_db=top_db) for c in clips]).reshape(S.shape)
+                          if len(clips) else S, pad)
+    return _maybe_pad(_filterbank(y, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
+                                  n_mels, fmin, fmax, htk, norm, True, ref, amin, top_db, num_threads), pad)
 
 
 def mfcc(
@@ -331,6 +335,7 @@ def mfcc(
     norm: Optional[str] = "ortho",
     lifter: float = 0,
     mel_norm: Union[None, str, float] = "slaney",
+    pad: bool = False,
     **kwargs: Any,
 ) -> Spectrogram:
     """Mel-frequency cepstral coefficients, as ``librosa.feature.mfcc``: the DCT
@@ -340,7 +345,8 @@ def mfcc(
 
     ``S`` may give a log-mel spectrogram (..., n_mels, n_frames); otherwise
     ``log_mel(y, sr=sr, norm=mel_norm, **kwargs)`` is used (``top_db`` per clip).
-    Returns (..., n_mfcc, n_frames), or a list for a list input.
+    Returns (..., n_mfcc, n_frames), or a list for a list input (``(array, lengths)``
+    padded along frames with ``pad=True``).
     """
     import scipy.fft
 
@@ -363,7 +369,7 @@ def mfcc(
             M *= (1 + (lifter / 2) * LI)[:, np.newaxis]
         return M
 
-    return [cepstrum(s) for s in S] if isinstance(S, list) else cepstrum(np.asarray(S))
+    return _maybe_pad([cepstrum(s) for s in S] if isinstance(S, list) else cepstrum(np.asarray(S)), pad)
 
 
 def delta(data, *, width: int = 9, order: int = 1, axis: int = -1, mode: str = "interp") -> Spectrogram:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import as_bool, num_threads as _num_threads
-from .spectrum import Signal, _signals
+from .spectrum import Signal, _maybe_pad, _signals
 
 __all__ = ["resample", "RESAMPLE_PRESETS"]
 
@@ -42,7 +42,7 @@ def _rate(name: str, value) -> Fraction:
 
 
 def resample(y: Signal, *, orig_sr: float, target_sr: float, res_type: str = "hq", fix: bool = True,
-             scale: bool = False, num_threads: Optional[int] = None):
+             scale: bool = False, num_threads: Optional[int] = None, pad: bool = False):
     """Resample from ``orig_sr`` to ``target_sr`` Hz, as ``librosa.resample``.
 
     Parameters
@@ -57,6 +57,8 @@ def resample(y: Signal, *, orig_sr: float, target_sr: float, res_type: str = "hq
     scale : bool
         Divide by ``sqrt(target_sr / orig_sr)`` to keep the signal's energy, as librosa.
     num_threads : int, optional
+    pad : bool
+        For a list of clips, return ``(array, lengths)`` zero-padded to the longest.
 
     Returns
     -------
@@ -69,9 +71,9 @@ def resample(y: Signal, *, orig_sr: float, target_sr: float, res_type: str = "hq
     ratio = _rate("target_sr", target_sr) / _rate("orig_sr", orig_sr)
     batch, dtype, batch_shape = _signals(y)
     if batch_shape is None and not batch:
-        return []
+        return _maybe_pad([], pad, core_ndim=1)
     if ratio == 1:
-        return [s.copy() for s in batch] if batch_shape is None else np.array(y, copy=True)
+        return _maybe_pad([s.copy() for s in batch] if batch_shape is None else np.array(y, copy=True), pad, core_ndim=1)
     params = _core.ResampleParams()
     params.up, params.down = ratio.numerator, ratio.denominator
     for name, value in RESAMPLE_PRESETS[res_type].items():
@@ -80,6 +82,6 @@ def resample(y: Signal, *, orig_sr: float, target_sr: float, res_type: str = "hq
     if scale:
         gain = float(np.sqrt(float(ratio)))
         result = [r / r.dtype.type(gain) for r in result] if batch_shape is None else result / result.dtype.type(gain)
-    if batch_shape is None:
-        return result
-    return result.reshape(batch_shape + result.shape[-1:])
+    if batch_shape is not None:
+        result = result.reshape(batch_shape + result.shape[-1:])
+    return _maybe_pad(result, pad, core_ndim=1)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _core
 from .._checks import as_bool, as_int, num_threads as _num_threads
 
-__all__ = ["stft", "istft", "power_spectrogram", "get_window"]
+__all__ = ["stft", "istft", "power_spectrogram", "get_window", "pad_batch"]
 
 Signal = Union[np.ndarray, Sequence[np.ndarray]]
 
@@ -59,6 +59,43 @@ def get_window(window: Any, win_length: int, n_fft: int, dtype: Any = np.float64
     padded = np.zeros(n_fft, dtype=np.float64)
     padded[left : left + win_length] = values
     return padded.astype(dtype)
+
+
+def pad_batch(items: Sequence[np.ndarray], *, axis: int = -1, pad_value: float = 0.0):
+    """Stacks arrays that differ only in their length along ``axis`` (clips of different
+    durations) into one array, padding at the end with ``pad_value``.
+
+    Returns ``(batch, lengths)``: batch has shape ``(len(items), ...)`` with the longest
+    length along ``axis``; ``lengths[i]`` is item i's own length (e.g. for a mask).
+    """
+    items = [np.asarray(item) for item in items]
+    if not items:
+        raise ValueError("invalid argument 'items': nothing to pad")
+    lengths = np.array([item.shape[axis] for item in items], dtype=np.int64)
+    shape = list(items[0].shape)
+    shape[axis] = int(lengths.max())
+    batch = np.full([len(items)] + shape, pad_value, dtype=np.result_type(*items))
+    for i, item in enumerate(items):
+        others = [s for k, s in enumerate(item.shape) if k != axis % item.ndim]
+        if others != [s for k, s in enumerate(shape) if k != axis % len(shape)]:
+            raise ValueError(f"invalid argument 'items': item {i} has shape {item.shape}, which differs from "
+                             f"item 0's {items[0].shape} in more than axis {axis}")
+        index = [slice(None)] * item.ndim
+        index[axis] = slice(0, item.shape[axis])
+        batch[(i, *index)] = item
+    return batch, lengths
+
+
+def _maybe_pad(result, pad: bool, *, axis: int = -1, core_ndim: int = 2):
+    """Applies pad=True: a list becomes (padded array, lengths); an array is returned
+    with its (equal) lengths, shaped like its batch dimensions."""
+    if not as_bool("pad", pad):
+        return result
+    if isinstance(result, list):
+        if not result:
+            raise ValueError("invalid argument 'y': pad=True needs at least one clip")
+        return pad_batch(result, axis=axis)
+    return result, np.full(result.shape[: result.ndim - core_ndim], result.shape[axis], dtype=np.int64)
 
 
 def _framing(n_fft, hop_length, win_length, center, pad_mode):
@@ -125,7 +162,8 @@ def stft(
     center: bool = True,
     pad_mode: str = "constant",
     num_threads: Optional[int] = None,
-) -> Union[np.ndarray, List[np.ndarray]]:
+    pad: bool = False,
+):
     """Short-time Fourier transform, as ``librosa.stft``.
 
     Parameters
@@ -147,6 +185,9 @@ def stft(
         Padding used when ``center`` is true.
     num_threads : int, optional
         Threads to use; default all cores.
+    pad : bool
+        For a list of clips, return ``(array, lengths)``: the spectra zero-padded to
+        the longest along the frame axis (see :func:`pad_batch`) and each clip's frames.
 
     Returns
     -------
@@ -156,11 +197,11 @@ def stft(
     """
     n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, pad_mode)
     threads = _num_threads(num_threads)
-    return _run(
+    return _maybe_pad(_run(
         y,
         lambda batch, w: _core.stft(batch, w, n_fft, hop_length, center, pad_mode, threads),
         window, n_fft, win_length,
-    )
+    ), pad)
 
 
 def power_spectrogram(
@@ -174,10 +215,11 @@ def power_spectrogram(
     pad_mode: str = "constant",
     power: float = 2.0,
     num_threads: Optional[int] = None,
-) -> Union[np.ndarray, List[np.ndarray]]:
+    pad: bool = False,
+):
     """``|stft(y)| ** power`` computed without storing the complex spectrum.
 
-    Same arguments as :func:`stft`, plus ``power`` (> 0; 1 for magnitude, 2 for
+    Same arguments as :func:`stft` (``pad`` included), plus ``power`` (> 0; 1 for magnitude, 2 for
     power). Returns a real array of shape (..., 1 + n_fft // 2, n_frames) in the
     input's dtype (a list for a list input).
     """
@@ -185,13 +227,13 @@ def power_spectrogram(
     if not isinstance(power, (int, float, np.integer, np.floating)) or isinstance(power, bool):
         raise TypeError(f"invalid argument 'power': must be a number, got {power!r}")
     threads = _num_threads(num_threads)
-    return _run(
+    return _maybe_pad(_run(
         y,
         lambda batch, w: _core.power_spectrogram(
             batch, w, n_fft, hop_length, center, pad_mode, float(power), threads
         ),
         window, n_fft, win_length,
-    )
+    ), pad)
 
 
 def istft(
