@@ -7,12 +7,13 @@ from .descriptors import (rms, spectral_bandwidth, spectral_centroid, spectral_c
 from .kaldi import KaldiFbankStream, fbank, kaldi_mfcc
 from .mel import (amplitude_to_db, delta, hz_to_mel, log_mel, mel_filters, mel_frequencies,
                   mel_to_hz, melspectrogram, mfcc, power_to_db)
+from .presets import PRESETS, Preset, preset
 from .resample import RESAMPLE_PRESETS, resample
 from .spectrum import get_window, istft, pad_batch, power_spectrogram, stft
 
 __all__ = [
     "KaldiFbankStream", "fbank", "kaldi_mfcc", "amplitude_to_db", "delta", "get_window", "hz_to_mel", "istft", "log_mel", "mel_filters",
     "mel_frequencies", "mel_to_hz", "melspectrogram", "mfcc", "power_spectrogram", "power_to_db",
-    "stft", "pad_batch", "cochleagram", "erb_frequencies", "gammatone_coefficients", "resample", "RESAMPLE_PRESETS", "rms", "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
+    "stft", "pad_batch", "preset", "Preset", "PRESETS", "cochleagram", "erb_frequencies", "gammatone_coefficients", "resample", "RESAMPLE_PRESETS", "rms", "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
     "spectral_flux", "spectral_rolloff", "spectral_slope", "zero_crossing_rate",
 ]
