@@ -101,5 +101,6 @@ class Preset:
 
 
 def preset(name: str) -> Preset:
-    """One of :data:`PRESETS` ('librosa', 'torchaudio', 'kaldi', 'kaldi-native-fbank')."""
+    """One of :data:`PRESETS` ('librosa', 'torchaudio', 'kaldi', 'kaldi-native-fbank');
+    the table of their defaults is in ``help(affectkit.features.presets)``."""
     return Preset(name)
