@@ -38,6 +38,35 @@ TYPED_TEST(RealFFTTest, MatchesNaiveDftAndInverts) {
   }
 }
 
+// Batched transforms (even counts pair frames into one complex FFT) equal one-frame
+// transforms; pairing mixes rounding across the two frames, so the bound is relative
+// to the larger frame (a loud frame next to a quiet one).
+TYPED_TEST(RealFFTTest, BatchedEqualsSingle) {
+  using T = TypeParam;
+  for (std::int64_t n : {1, 2, 7, 400, 512}) {
+    for (std::int64_t count : {2, 3, 16}) {
+      RealFFT<T> batched(n, count), single(n);
+      AlignedBuffer<T> frames(count * batched.real_distance()), one(n);
+      AlignedBuffer<std::complex<T>> spectra(count * batched.complex_distance()), reference(single.num_bins());
+      for (std::int64_t j = 0; j < count; ++j) {
+        const T scale = j % 2 ? T(1e-3) : T(10);
+        for (std::int64_t i = 0; i < n; ++i) frames[j * batched.real_distance() + i] = scale * std::cos(T(0.1) * i * (j + 1));
+      }
+      batched.forward(frames.data(), spectra.data());
+      const double tolerance = (std::is_same_v<T, float> ? 1e-5 : 1e-13) * 10 * n;
+      for (std::int64_t j = 0; j < count; ++j) {
+        for (std::int64_t i = 0; i < n; ++i) one[i] = frames[j * batched.real_distance() + i];
+        single.forward(one.data(), reference.data());
+        for (std::int64_t k = 0; k < single.num_bins(); ++k) {
+          const auto got = spectra[j * batched.complex_distance() + k];
+          EXPECT_NEAR(got.real(), reference[k].real(), tolerance) << "n=" << n << " count=" << count << " j=" << j;
+          EXPECT_NEAR(got.imag(), reference[k].imag(), tolerance) << "n=" << n << " count=" << count << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
 TEST(RealFFT, RejectsNonPositiveSize) { EXPECT_THROW(RealFFT<double>(0), std::invalid_argument); }
 
 }  // namespace

@@ -104,6 +104,10 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
       for (std::int64_t j = 0; j < count; ++j) {
         load_frame(batch.signals[signal], n, t0 + j, window, p, frames_in.data() + j * frame_stride);
       }
+      // Unused slots of a short block are zeros, not the previous block's frames:
+      // frames are transformed in pairs, and a frame's partner must not depend on
+      // which block this thread did before.
+      std::fill(frames_in.data() + count * frame_stride, frames_in.data() + kFrameBlock * frame_stride, T(0));
       fft.forward(frames_in.data(), spectra.data());
       emit(signal, frames, t0, count, spectra.data(), stride, scratch.data());
     }
