@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <complex>
+#include <thread>
 #include <vector>
 
 #include "affectkit/common/fft.h"
@@ -68,6 +69,38 @@ TYPED_TEST(RealFFTTest, BatchedEqualsSingle) {
 }
 
 TEST(RealFFT, RejectsNonPositiveSize) { EXPECT_THROW(RealFFT<double>(0), std::invalid_argument); }
+
+// FFTW's planner is not thread-safe; plans are made under one lock. Threads
+// that create transforms of new sizes at the same time (a DataLoader's workers
+// meeting new n_fft values) must each get a working plan: results equal the
+// ones computed afterwards on one thread. Run under ASan this also catches a
+// race that corrupts the plan cache.
+TEST(RealFFT, ConcurrentPlanningGivesTheSameResults) {
+  const std::vector<std::int64_t> sizes = {97, 160, 211, 330, 401, 600, 777, 1000};
+  auto transform = [](std::int64_t n, std::int64_t count) {
+    RealFFT<float> fft(n, count);
+    AlignedBuffer<float> x(count * fft.real_distance());
+    AlignedBuffer<std::complex<float>> X(count * fft.complex_distance());
+    for (std::int64_t j = 0; j < count; ++j) {
+      for (std::int64_t i = 0; i < n; ++i) x[j * fft.real_distance() + i] = std::sin(0.01f * i * (j + 1));
+    }
+    fft.forward(x.data(), X.data());
+    std::vector<std::complex<float>> spectra;
+    for (std::int64_t j = 0; j < count; ++j) {
+      for (std::int64_t k = 0; k < fft.num_bins(); ++k) spectra.push_back(X[j * fft.complex_distance() + k]);
+    }
+    return spectra;
+  };
+  std::vector<std::vector<std::complex<float>>> concurrent(sizes.size());
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < sizes.size(); ++s) {
+    threads.emplace_back([&, s] { concurrent[s] = transform(sizes[s], 1 + static_cast<std::int64_t>(s % 3)); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t s = 0; s < sizes.size(); ++s) {
+    EXPECT_EQ(concurrent[s], transform(sizes[s], 1 + static_cast<std::int64_t>(s % 3))) << "n=" << sizes[s];
+  }
+}
 
 }  // namespace
 }  // namespace affectkit
