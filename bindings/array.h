@@ -36,17 +36,21 @@ enum class Precision { Single, Double };
 
 // float32 -> Single, float64 -> Double; anything else is a TypeError. complex
 // selects complex64/complex128 instead. No silent casts: an int16 signal or a
-// float16 spectrum is far more often a mistake than a request.
+// float16 spectrum is far more often a mistake than a request. Either byte order
+// is accepted (as_array swaps a big-endian '>f4' once): dtype.equal would
+// reject it as "not float32".
 inline Precision precision_of(const py::handle& object, const char* argument, bool complex = false) {
   if (!py::isinstance<py::array>(object)) type_error(argument, "must be a numpy array");
   const py::dtype dtype = py::reinterpret_borrow<py::array>(object).dtype();
+  const char kind = dtype.kind();
+  const py::ssize_t size = dtype.itemsize();
   if (complex) {
-    if (dtype.equal(py::dtype::of<std::complex<float>>())) return Precision::Single;
-    if (dtype.equal(py::dtype::of<std::complex<double>>())) return Precision::Double;
+    if (kind == 'c' && size == 8) return Precision::Single;
+    if (kind == 'c' && size == 16) return Precision::Double;
     type_error(argument, "must be complex64 or complex128, got " + dtype_name(object));
   }
-  if (dtype.equal(py::dtype::of<float>())) return Precision::Single;
-  if (dtype.equal(py::dtype::of<double>())) return Precision::Double;
+  if (kind == 'f' && size == 4) return Precision::Single;
+  if (kind == 'f' && size == 8) return Precision::Double;
   type_error(argument, "must be float32 or float64, got " + dtype_name(object));
 }
 

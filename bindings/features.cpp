@@ -1,6 +1,7 @@
 // Bindings for cpp/affectkit/features: STFT, power spectrogram, inverse STFT.
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -194,6 +195,13 @@ py::object istft_binding(const py::handle& stft_matrix, const py::handle& window
     }
     const std::int64_t batch = spectra.shape(0);
     const std::int64_t n_frames = spectra.shape(2);
+    // The overlap-add spans n_fft + hop_length * (n_frames - 1) samples; keep that
+    // product inside int64 (the core would overflow, which is undefined behaviour).
+    if (hop_length >= 1 && n_frames > 1 &&
+        hop_length > (std::numeric_limits<std::int64_t>::max() - n_fft) / (n_frames - 1)) {
+      value_error("hop_length", std::to_string(hop_length) + " with " + std::to_string(n_frames) +
+                                    " frames overflows the output length");
+    }
     Array<T> out({batch, istft_length(n_frames, params)});
     {
       py::gil_scoped_release release;

@@ -14,7 +14,14 @@ from typing import Any, Optional
 import numpy as np
 
 
-def as_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
+# The largest value the core's integer arguments hold (int64_t; int for thread
+# counts): a larger Python int would fail pybind11's conversion with a message
+# that names no argument.
+INT64_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+def as_int(name: str, value: Any, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     """``value`` as a Python int, or a TypeError/ValueError naming ``name``."""
     if isinstance(value, bool):
         raise TypeError(f"invalid argument '{name}': must be an integer, got {value!r}")
@@ -26,6 +33,8 @@ def as_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
         ) from None
     if minimum is not None and result < minimum:
         raise ValueError(f"invalid argument '{name}': must be >= {minimum}, got {result}")
+    if maximum is not None and result > maximum:
+        raise ValueError(f"invalid argument '{name}': must be <= {maximum}, got {result}")
     return result
 
 
@@ -41,4 +50,4 @@ def num_threads(value: Any) -> int:
         if hasattr(os, "sched_getaffinity"):  # respects taskset / container CPU sets
             return len(os.sched_getaffinity(0)) or 1
         return os.cpu_count() or 1
-    return as_int("num_threads", value, minimum=1)
+    return as_int("num_threads", value, minimum=1, maximum=INT_MAX)

@@ -10,14 +10,42 @@ import numpy as np
 
 
 def stft_ref(y, window, n_fft, hop_length, center=True, pad_mode="constant"):
-    """STFT of a 1-D signal from the definition: pad, frame, window, rfft.
-    ``window`` has n_fft values."""
+    """STFT of a 1-D signal from the definition: pad the whole signal with np.pad
+    (``pad_mode`` as numpy, so 'reflect' reflects again and again when the pad is
+    longer than the signal), frame, window, rfft. ``window`` has n_fft values.
+    Computed in float64 whatever the input dtype."""
     y = np.asarray(y, dtype=np.float64)
     if center:
         y = np.pad(y, n_fft // 2, mode=pad_mode)
     n_frames = 1 + (y.size - n_fft) // hop_length
+    if n_frames < 1:
+        raise ValueError(f"n_fft={n_fft} is longer than the {y.size} samples")
     frames = np.stack([y[t * hop_length : t * hop_length + n_fft] for t in range(n_frames)], axis=1)
     return np.fft.rfft(frames * np.asarray(window, dtype=np.float64)[:, None], axis=0)
+
+
+def istft_ref(stft_matrix, window, n_fft, hop_length, center=True, length=None):
+    """Inverse STFT of one (1 + n_fft // 2, n_frames) matrix by weighted overlap-add,
+    as librosa.istft: irfft of each frame times the window, summed, divided by the
+    overlap-added squared window where that exceeds the smallest normal number;
+    then trimmed (n_fft // 2 on both sides when centred) or cut/zero-padded to length."""
+    S = np.asarray(stft_matrix, dtype=np.complex128)
+    window = np.asarray(window, dtype=np.float64)
+    n_frames = S.shape[1]
+    start = n_fft // 2 if center else 0
+    if length is not None:  # librosa uses only the frames that reach into length
+        n_frames = min(n_frames, -(-(length + 2 * start) // hop_length))
+    full = n_fft + hop_length * (n_frames - 1)
+    y, envelope = np.zeros(full), np.zeros(full)
+    for t in range(n_frames):
+        y[t * hop_length : t * hop_length + n_fft] += np.fft.irfft(S[:, t], n_fft) * window
+        envelope[t * hop_length : t * hop_length + n_fft] += window**2
+    tiny = np.finfo(np.float64).tiny
+    y = np.where(envelope > tiny, y / np.where(envelope > tiny, envelope, 1.0), y)
+    if length is None:
+        return y[start : full - start]
+    y = y[start : start + length]
+    return np.pad(y, (0, length - y.size))
 
 
 def causal_conv1d_ref(x, weight, bias=None, activation=None):

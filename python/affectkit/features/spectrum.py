@@ -12,13 +12,18 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 
 from .. import _core
-from .._checks import as_bool, as_int, num_threads as _num_threads
+from .._checks import INT64_MAX, as_bool, as_int, num_threads as _num_threads
 
 __all__ = ["stft", "istft", "power_spectrogram", "get_window", "pad_batch"]
 
 Signal = Union[np.ndarray, Sequence[np.ndarray]]
 
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+# The core's largest FFT (RealFFT). Checked before the window is built: a typo
+# like n_fft=2**31 would otherwise allocate a 16 GB window and get the process
+# killed before the core could refuse it.
+_MAX_N_FFT = 2**30
 
 
 def get_window(window: Any, win_length: int, n_fft: int, dtype: Any = np.float64) -> np.ndarray:
@@ -43,7 +48,10 @@ def get_window(window: Any, win_length: int, n_fft: int, dtype: Any = np.float64
         except ValueError as error:
             raise ValueError(f"invalid argument 'window': {error}") from None
     else:
-        values = np.asarray(window, dtype=np.float64)
+        values = np.asarray(window)
+        if np.iscomplexobj(values):  # a cast to float would drop the imaginary part silently
+            raise TypeError(f"invalid argument 'window': must be real, got {values.dtype}")
+        values = values.astype(np.float64)
         if values.ndim != 1 or values.shape[0] not in (win_length, n_fft):
             raise ValueError(
                 f"invalid argument 'window': an array window must be 1-D with win_length = "
@@ -99,9 +107,16 @@ def _maybe_pad(result, pad: bool, *, axis: int = -1, core_ndim: int = 2):
 
 
 def _framing(n_fft, hop_length, win_length, center, pad_mode):
-    n_fft = as_int("n_fft", n_fft, minimum=1)
+    n_fft = as_int("n_fft", n_fft, minimum=1, maximum=_MAX_N_FFT)
     win_length = n_fft if win_length is None else as_int("win_length", win_length, minimum=1)
-    hop_length = win_length // 4 if hop_length is None else as_int("hop_length", hop_length)
+    if hop_length is None:
+        hop_length = win_length // 4
+        if hop_length < 1:
+            raise ValueError(
+                f"invalid argument 'hop_length': the default win_length // 4 is 0 for win_length = "
+                f"{win_length}; pass a positive hop_length"
+            )
+    hop_length = as_int("hop_length", hop_length, maximum=INT64_MAX)
     if hop_length < 1:
         raise ValueError(
             f"invalid argument 'hop_length': must be a positive number of samples, got {hop_length}"
@@ -136,15 +151,34 @@ def _signals(y: Signal):
 
 
 def _window_dtype(y, dtype):
-    if dtype is not None:
-        return dtype if dtype in (np.float32, np.float64) else np.float64
-    return y[0].dtype if len(y) and y[0].dtype in (np.float32, np.float64) else np.float64
+    """The window's dtype: the signals' float32 or float64 (in native byte order, as
+    the core converts a big-endian signal), float64 for anything the core refuses."""
+    if dtype is None:  # a list: its first signal decides, as in the core
+        dtype = y[0].dtype if len(y) else None
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize in (4, 8):
+        return np.dtype(f"f{dtype.itemsize}")
+    return np.dtype(np.float64)
 
 
-def _run(y: Signal, core_call, window, n_fft, win_length):
+def _check_fits(batch, batch_shape, n_fft: int) -> None:
+    """Uncentred frames need n_fft samples. The core checks this too, but only after
+    the window (n_fft values) has been built, which for a huge n_fft may not fit in
+    memory; the message is the core's."""
+    lengths = [batch.shape[-1]] if batch_shape is not None else [np.shape(s)[-1] for s in batch]
+    shortest = min(lengths)
+    if 1 <= shortest < n_fft:
+        raise ValueError(
+            f"invalid argument 'n_fft': is {n_fft} but the signal has only {shortest} samples "
+            f"(center=False); use a shorter n_fft or center=True"
+        )
+
+
+def _run(y: Signal, core_call, window, n_fft, win_length, center: bool = True):
     batch, dtype, batch_shape = _signals(y)
     if batch_shape is None and not batch:
         return []
+    if not center:
+        _check_fits(batch, batch_shape, n_fft)
     w = get_window(window, win_length, n_fft, dtype=_window_dtype(batch, dtype))
     result = core_call(batch, w)
     if batch_shape is None:
@@ -200,7 +234,7 @@ def stft(
     return _maybe_pad(_run(
         y,
         lambda batch, w: _core.stft(batch, w, n_fft, hop_length, center, pad_mode, threads),
-        window, n_fft, win_length,
+        window, n_fft, win_length, center,
     ), pad)
 
 
@@ -232,7 +266,7 @@ def power_spectrogram(
         lambda batch, w: _core.power_spectrogram(
             batch, w, n_fft, hop_length, center, pad_mode, float(power), threads
         ),
-        window, n_fft, win_length,
+        window, n_fft, win_length, center,
     ), pad)
 
 
@@ -274,12 +308,18 @@ def istft(
             f"got {stft_matrix.shape}"
         )
     if n_fft is None:
+        if stft_matrix.shape[-2] < 2:
+            raise ValueError(
+                f"invalid argument 'stft_matrix': {stft_matrix.shape[-2]} frequency bin(s) give "
+                f"n_fft = {2 * (stft_matrix.shape[-2] - 1)}; pass n_fft (1 for one bin)"
+            )
         n_fft = 2 * (stft_matrix.shape[-2] - 1)
     n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, "constant")
     if length is not None:
-        length = as_int("length", length, minimum=0)
+        length = as_int("length", length, minimum=0, maximum=INT64_MAX)
     threads = _num_threads(num_threads)
-    real = np.float32 if stft_matrix.dtype == np.complex64 else np.float64
+    single = stft_matrix.dtype.kind == "c" and stft_matrix.dtype.itemsize == 8  # complex64, either byte order
+    real = np.float32 if single else np.float64
     w = get_window(window, win_length, n_fft, dtype=real)
     batch = stft_matrix.reshape((int(np.prod(stft_matrix.shape[:-2])),) + stft_matrix.shape[-2:])
     y = _core.istft(batch, w, n_fft, hop_length, center, length, threads)
