@@ -272,8 +272,6 @@ def test_istft_batch_and_length_zero():
     assert ak.istft(S, hop_length=64, length=0).shape == (3, 0)
 
 
-@pytest.mark.xfail(reason="frames go through FFTW in pairs (cpp/affectkit/common/fft.cpp, RealFFT::forward): "
-                          "a frame's rounding scales with its partner's magnitude", strict=True)
 def test_quiet_frame_next_to_a_loud_one_keeps_its_own_precision():
     """Each frame's spectrum should carry rounding relative to its own size, as a
     plain real FFT gives, not to its neighbour's: digital silence stays (near)

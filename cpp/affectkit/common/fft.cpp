@@ -37,8 +37,9 @@ struct Fftw<double> {
     return fftw_plan_many_dft_c2r(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1, out_dist,
                                   kPlanFlags);
   }
-  static plan make_complex(int n, int count, complex* in, complex* out, int dist) {
-    return fftw_plan_many_dft(1, &n, count, in, nullptr, 1, dist, out, nullptr, 1, dist, FFTW_FORWARD, kPlanFlags);
+  static plan make_complex(int n, int count, complex* in, int in_dist, complex* out, int out_dist) {
+    return fftw_plan_many_dft(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1, out_dist, FFTW_FORWARD,
+                              kPlanFlags);
   }
   static void forward(plan p, double* in, std::complex<double>* out) {
     fftw_execute_dft_r2c(p, in, reinterpret_cast<complex*>(out));
@@ -64,8 +65,9 @@ struct Fftw<float> {
     return fftwf_plan_many_dft_c2r(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1,
                                    out_dist, kPlanFlags);
   }
-  static plan make_complex(int n, int count, complex* in, complex* out, int dist) {
-    return fftwf_plan_many_dft(1, &n, count, in, nullptr, 1, dist, out, nullptr, 1, dist, FFTW_FORWARD, kPlanFlags);
+  static plan make_complex(int n, int count, complex* in, int in_dist, complex* out, int out_dist) {
+    return fftwf_plan_many_dft(1, &n, count, in, nullptr, 1, in_dist, out, nullptr, 1, out_dist, FFTW_FORWARD,
+                               kPlanFlags);
   }
   static void forward(plan p, float* in, std::complex<float>* out) {
     fftwf_execute_dft_r2c(p, in, reinterpret_cast<complex*>(out));
@@ -86,56 +88,53 @@ std::int64_t aligned_distance(std::int64_t n) {
 }
 
 struct Plans {
-  void* forward = nullptr;  // r2c, count transforms
+  void* forward = nullptr;  // r2c, count transforms (odd sizes)
   void* inverse = nullptr;  // c2r, count transforms
-  void* paired = nullptr;   // c2c, count / 2 transforms (even count only)
+  void* half = nullptr;     // c2c of n/2 points, count transforms (even sizes)
+  const void* twiddles = nullptr;  // exp(-2 pi i k / n), k <= n/4, as std::complex<T>
 };
 
+// The plans for (n, count), made on first use and never destroyed: they are
+// shared by every thread for the life of the process. The map itself is never
+// destroyed either, so at exit the plans are still reachable (not leaks) and no
+// thread can find a destroyed map.
 template <typename T>
-Plans cached_plans(std::int64_t n, std::int64_t count, bool paired) {
-  static std::map<std::pair<std::int64_t, std::int64_t>, Plans> cache;
+Plans cached_plans(std::int64_t n, std::int64_t count) {
+  static auto& cache = *new std::map<std::pair<std::int64_t, std::int64_t>, Plans>;
   std::lock_guard<std::mutex> lock(planner_mutex());
   auto found = cache.find({n, count});
-  if (found != cache.end() && (!paired || found->second.paired)) return found->second;
+  if (found != cache.end()) return found->second;
   // Plan on scratch arrays; FFTW aligns them as it aligns every fftw_malloc.
   const std::int64_t real_dist = aligned_distance<T>(n);
   const std::int64_t complex_dist = aligned_distance<std::complex<T>>(n / 2 + 1);
-  const std::int64_t paired_dist = aligned_distance<std::complex<T>>(n);
   AlignedBuffer<T> real(count * real_dist);
-  AlignedBuffer<std::complex<T>> spectrum(count * std::max(complex_dist, paired_dist));
-  AlignedBuffer<std::complex<T>> packed(count * paired_dist);
+  AlignedBuffer<std::complex<T>> spectrum(count * complex_dist);
   using C = typename Fftw<T>::complex;
   auto* cplx = reinterpret_cast<C*>(spectrum.data());
   const int size = static_cast<int>(n);
   const int many = static_cast<int>(count);
   Plans plans;
-  if (found == cache.end()) {
+  plans.inverse = Fftw<T>::make_inverse(size, many, cplx, static_cast<int>(complex_dist), real.data(),
+                                        static_cast<int>(real_dist));
+  if (n % 2 == 0) {
+    // Frame j read as n/2 complex values z[m] = x[2m] + i x[2m+1], in place.
+    plans.half = Fftw<T>::make_complex(size / 2, many, reinterpret_cast<C*>(real.data()),
+                                       static_cast<int>(real_dist / 2), cplx, static_cast<int>(complex_dist));
+    auto* twiddles = new std::complex<T>[n / 4 + 1];
+    for (std::int64_t k = 0; k <= n / 4; ++k) {
+      const double angle = -2.0 * M_PI * static_cast<double>(k) / static_cast<double>(n);
+      twiddles[k] = std::complex<T>(static_cast<T>(std::cos(angle)), static_cast<T>(std::sin(angle)));
+    }
+    plans.twiddles = twiddles;
+    if (plans.half == nullptr) throw std::bad_alloc();
+  } else {
     plans.forward = Fftw<T>::make_forward(size, many, real.data(), static_cast<int>(real_dist), cplx,
                                           static_cast<int>(complex_dist));
-    plans.inverse = Fftw<T>::make_inverse(size, many, cplx, static_cast<int>(complex_dist), real.data(),
-                                          static_cast<int>(real_dist));
+    if (plans.forward == nullptr) throw std::bad_alloc();
   }
-  if (found != cache.end()) plans = found->second;  // only the paired plan is missing
-  if (paired) {
-    plans.paired = Fftw<T>::make_complex(size, many / 2, reinterpret_cast<C*>(packed.data()), cplx,
-                                         static_cast<int>(paired_dist));
-    if (plans.paired == nullptr) throw std::bad_alloc();
-  }
-  if (plans.forward == nullptr || plans.inverse == nullptr) throw std::bad_alloc();
+  if (plans.inverse == nullptr) throw std::bad_alloc();
   cache[std::make_pair(n, count)] = plans;
   return plans;
-}
-
-// Per-thread scratch for the paired transform (grown, never shrunk).
-template <typename T>
-std::complex<T>* scratch(int which, std::int64_t size) {
-  thread_local AlignedBuffer<std::complex<T>> buffers[2];
-  thread_local std::int64_t sizes[2] = {0, 0};
-  if (sizes[which] < size) {
-    buffers[which] = AlignedBuffer<std::complex<T>>(size);
-    sizes[which] = size;
-  }
-  return buffers[which].data();
 }
 
 }  // namespace
@@ -152,15 +151,15 @@ void AlignedBuffer<T>::Free::operator()(void* p) const {
 }
 
 template <typename T>
-RealFFT<T>::RealFFT(std::int64_t size, std::int64_t count, bool pair_frames) : size_(size), count_(count) {
+RealFFT<T>::RealFFT(std::int64_t size, std::int64_t count) : size_(size), count_(count) {
   AK_CHECK(size >= 1 && size <= (std::int64_t{1} << 30), "n_fft",
            "must be between 1 and 2**30, got " << size);
   AK_CHECK(count >= 1 && count <= 1024, "count", "must be between 1 and 1024, got " << count);
-  const bool paired = pair_frames && count % 2 == 0;
-  const Plans plans = cached_plans<T>(size, count, paired);
+  const Plans plans = cached_plans<T>(size, count);
   forward_plan_ = plans.forward;
   inverse_plan_ = plans.inverse;
-  paired_plan_ = paired ? plans.paired : nullptr;
+  half_plan_ = plans.half;
+  twiddles_ = plans.twiddles;
 }
 
 template <typename T>
@@ -175,34 +174,35 @@ std::int64_t RealFFT<T>::complex_distance() const {
 
 template <typename T>
 void RealFFT<T>::forward(T* in, std::complex<T>* out) const {
-  if (paired_plan_ == nullptr) {
+  if (half_plan_ == nullptr) {
     Fftw<T>::forward(static_cast<typename Fftw<T>::plan>(forward_plan_), in, out);
     return;
   }
-  // Two real frames a, b in one complex transform of z = a + i b (FFTW's complex
-  // codelets are much faster than its real-input path), then separated by the
-  // symmetry of real spectra: A[k] = (Z[k] + conj Z[n-k]) / 2, B[k] = (Z[k] - conj Z[n-k]) / 2i.
-  const std::int64_t n = size_, pairs = count_ / 2;
-  const std::int64_t rd = real_distance(), cd = complex_distance(), pd = aligned_distance<std::complex<T>>(n);
-  std::complex<T>* z = scratch<T>(0, pairs * pd);
-  std::complex<T>* Z = scratch<T>(1, pairs * pd);
-  for (std::int64_t p = 0; p < pairs; ++p) {
-    const T* a = in + 2 * p * rd;
-    const T* b = a + rd;
-    std::complex<T>* zp = z + p * pd;
-    for (std::int64_t t = 0; t < n; ++t) zp[t] = std::complex<T>(a[t], b[t]);
-  }
-  Fftw<T>::forward_complex(static_cast<typename Fftw<T>::plan>(paired_plan_), z, Z);
+  // An even real frame x is n/2 complex points z[m] = x[2m] + i x[2m+1] (FFTW's
+  // complex codelets are much faster than its real-input path). Z = FFT(z) holds
+  // the spectra of the even and odd samples, E[k] = (Z[k] + conj Z[h-k]) / 2 and
+  // O[k] = (Z[k] - conj Z[h-k]) / 2i (h = n/2), and X[k] = E[k] + w^k O[k],
+  // X[h-k] = conj(E[k] - w^k O[k]). Each frame is its own transform, so its
+  // rounding is relative to its own size.
+  Fftw<T>::forward_complex(static_cast<typename Fftw<T>::plan>(half_plan_),
+                           reinterpret_cast<std::complex<T>*>(in), out);
+  const std::int64_t h = size_ / 2, cd = complex_distance();
+  const auto* w = static_cast<const std::complex<T>*>(twiddles_);
   const T half = T(0.5);
-  for (std::int64_t p = 0; p < pairs; ++p) {
-    const std::complex<T>* Zp = Z + p * pd;
-    std::complex<T>* A = out + 2 * p * cd;
-    std::complex<T>* B = A + cd;
-    for (std::int64_t k = 0; k <= n / 2; ++k) {
-      const std::complex<T> x = Zp[k], y = std::conj(Zp[k == 0 ? 0 : n - k]);
-      const std::complex<T> sum = x + y, difference = x - y;
-      A[k] = std::complex<T>(half * sum.real(), half * sum.imag());
-      B[k] = std::complex<T>(half * difference.imag(), -half * difference.real());
+  for (std::int64_t j = 0; j < count_; ++j) {
+    std::complex<T>* X = out + j * cd;
+    const T re = X[0].real(), im = X[0].imag();
+    X[0] = std::complex<T>(re + im, T(0));
+    X[h] = std::complex<T>(re - im, T(0));
+    for (std::int64_t k = 1; 2 * k <= h; ++k) {
+      const std::complex<T> a = X[k], b = X[h - k];
+      const std::complex<T> even(half * (a.real() + b.real()), half * (a.imag() - b.imag()));
+      const std::complex<T> odd(half * (a.imag() + b.imag()), half * (b.real() - a.real()));
+      // Written out: std::complex's operator* checks for NaN/inf and is not vectorised.
+      const std::complex<T> rotated(w[k].real() * odd.real() - w[k].imag() * odd.imag(),
+                                    w[k].real() * odd.imag() + w[k].imag() * odd.real());
+      X[k] = even + rotated;
+      X[h - k] = std::conj(even - rotated);
     }
   }
 }

@@ -29,23 +29,24 @@ class AlignedBuffer {
   std::unique_ptr<T, Free> data_;
 };
 
-// `count` real transforms of `size` points at once. With pair_frames and an even
-// count, frames 2p and 2p+1 go through one complex transform (about 2.5x faster
-// than FFTW's real-input path); a frame's rounding then depends on its partner's
-// magnitude, so results are reproducible only for the same pairing: callers that
-// must give bit-identical frames however a signal is chunked pass false. Transform i reads in + i * real_distance() and
+// `count` real transforms of `size` points at once. An even-sized frame goes
+// through FFTW as a complex transform of half the size (about 2.5x faster than
+// FFTW's real-input path here) and is unpacked exactly as a real FFT; odd sizes
+// use the real-input path. Each frame is its own transform, so its result does
+// not depend on the frames around it. Transform i reads in + i * real_distance() and
 // writes out + i * complex_distance(); both distances keep every transform on a
 // 64-byte boundary, the alignment FFTW's SIMD plans were made for.
 template <typename T>
 class RealFFT {
  public:
-  explicit RealFFT(std::int64_t size, std::int64_t count = 1, bool pair_frames = true);
+  explicit RealFFT(std::int64_t size, std::int64_t count = 1);
   std::int64_t size() const { return size_; }
   std::int64_t count() const { return count_; }
   std::int64_t num_bins() const { return size_ / 2 + 1; }
   std::int64_t real_distance() const;
   std::int64_t complex_distance() const;
-  // out[k] = sum_j in[j] exp(-2 pi i jk/n), k < n/2+1. Buffers from AlignedBuffer.
+  // out[k] = sum_j in[j] exp(-2 pi i jk/n), k < n/2+1. Buffers from AlignedBuffer;
+  // in is not modified.
   void forward(T* in, std::complex<T>* out) const;
   // Unnormalised inverse (scale by 1/n yourself); overwrites in.
   void inverse(std::complex<T>* in, T* out) const;
@@ -55,7 +56,8 @@ class RealFFT {
   std::int64_t count_;
   void* forward_plan_;
   void* inverse_plan_;
-  void* paired_plan_;  // even count: pairs of real frames as one complex transform
+  void* half_plan_;       // even size: c2c of size / 2 points
+  const void* twiddles_;  // even size: exp(-2 pi i k / size), k <= size / 4
 };
 
 // "FFTW 3.3.10" or similar.

