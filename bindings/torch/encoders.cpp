@@ -1,6 +1,7 @@
 // Torch ops over cpp/affectkit/encoders: causal depthwise conv1d with autograd.
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/autograd_not_implemented_fallback.h>
 #include <torch/library.h>
 
 #include <tuple>
@@ -138,6 +139,9 @@ TORCH_LIBRARY_IMPL(affectkit, Meta, m) {
 
 TORCH_LIBRARY_IMPL(affectkit, Autograd, m) {
   m.impl("causal_conv1d", &causal_conv1d_autograd);
+  // The backward has no derivative of its own: a second backward through it
+  // (create_graph=True) raises instead of silently returning zeros.
+  m.impl("causal_conv1d_backward", torch::autograd::autogradNotImplementedFallback());
 }
 
 }  // namespace affectkit::torch_ops

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <complex>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -115,6 +117,19 @@ TYPED_TEST(CheckFiniteTest, LooksOnlyAtCountValues) {
   const std::vector<T> values = {T(1), T(2), std::numeric_limits<T>::infinity()};
   EXPECT_NO_THROW(check_finite(values.data(), 2, "y"));
   EXPECT_THROW(check_finite(values.data(), 3, "y"), InvalidArgument);
+}
+
+// Complex values: the index counts complex elements, and a NaN in either part is found.
+TYPED_TEST(CheckFiniteTest, ComplexIndexCountsElements) {
+  using T = TypeParam;
+  for (bool imaginary : {false, true}) {
+    std::vector<std::complex<T>> values(10, std::complex<T>(1, 1));
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    values[7] = imaginary ? std::complex<T>(1, nan) : std::complex<T>(nan, 1);
+    const std::string message = failure_of([&] { check_finite(values.data(), 10, "stft_matrix"); });
+    EXPECT_NE(message.find("at flat index 7"), std::string::npos) << message;
+    EXPECT_NO_THROW(check_finite(values.data(), 7, "stft_matrix"));
+  }
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ S = np.zeros((1025, 4), np.complex128)
         (lambda: ak.istft(np.zeros((1025, 0), np.complex128)), ValueError, "stft_matrix", "0"),
         (lambda: ak.istft(np.zeros((1, 4), np.complex128)), ValueError, "stft_matrix", "1 frequency bin"),
         (lambda: ak.istft(np.full((1025, 3), np.nan, np.complex128)), ValueError, "stft_matrix", "nan"),
+        # the index counts complex values (row-major), not their real and imaginary parts
+        (lambda: ak.istft(np.where(np.arange(15).reshape(5, 3) == 11, 1j * np.nan, 0j)), ValueError,
+         "stft_matrix", "flat index 11"),
         (lambda: ak.istft(np.full((1025, 3), complex(0, np.inf), np.complex64)), ValueError, "stft_matrix", "inf"),
         (lambda: ak.istft(S, length=-5), ValueError, "length", "-5"),
         (lambda: ak.istft(S, length=10.0), TypeError, "length", "10.0"),

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <complex>
 #include <cstdint>
 #include <sstream>
 #include <stdexcept>
@@ -33,16 +34,31 @@ namespace detail {
     }                                                                 \
   } while (false)
 
+// Whether all count values are finite. x - x is 0 for finite x and NaN otherwise;
+// counting that is branch-free and vectorises, so the common case is one fast pass.
+template <typename T>
+bool all_finite(const T* data, std::int64_t count) {
+  std::int64_t bad = 0;
+  for (std::int64_t i = 0; i < count; ++i) bad += !(data[i] - data[i] == T(0));
+  return bad == 0;
+}
+
 // Throws unless every value is finite; names the argument and the first bad index.
 template <typename T>
 void check_finite(const T* data, std::int64_t count, const char* argument) {
-  // x - x is 0 for finite x and NaN otherwise; counting that is branch-free and
-  // vectorises, so the common all-finite case costs one fast pass.
-  std::int64_t bad = 0;
-  for (std::int64_t i = 0; i < count; ++i) bad += !(data[i] - data[i] == T(0));
-  if (bad == 0) return;
+  if (all_finite(data, count)) return;
   for (std::int64_t i = 0; i < count; ++i) {
     AK_CHECK(std::isfinite(data[i]), argument,
+             "must be finite, found " << data[i] << " at flat index " << i);
+  }
+}
+
+// The same for complex values; the index counts complex elements.
+template <typename T>
+void check_finite(const std::complex<T>* data, std::int64_t count, const char* argument) {
+  if (all_finite(reinterpret_cast<const T*>(data), 2 * count)) return;
+  for (std::int64_t i = 0; i < count; ++i) {
+    AK_CHECK(std::isfinite(data[i].real()) && std::isfinite(data[i].imag()), argument,
              "must be finite, found " << data[i] << " at flat index " << i);
   }
 }

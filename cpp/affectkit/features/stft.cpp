@@ -99,7 +99,7 @@ void istft(const std::complex<T>* stft_matrix, std::int64_t batch, std::int64_t 
   const std::int64_t length = istft_length(n_frames, p);
   const std::int64_t start = p.center ? p.n_fft / 2 : 0;
   const std::int64_t bins = p.n_fft / 2 + 1;
-  check_finite(reinterpret_cast<const T*>(stft_matrix), 2 * batch * bins * n_frames, "stft_matrix");
+  check_finite(stft_matrix, batch * bins * n_frames, "stft_matrix");
   check_finite(window, p.n_fft, "window");
   const RealFFT<T> fft(p.n_fft);
   // librosa uses only the frames that reach into the requested length.
