@@ -253,6 +253,8 @@ void register_features(py::module_& m) {
       .def_readwrite("raw_energy", &KaldiOptions::raw_energy)
       .def_readwrite("use_log_fbank", &KaldiOptions::use_log_fbank)
       .def_readwrite("use_power", &KaldiOptions::use_power)
+      .def_readwrite("mel_floor", &KaldiOptions::mel_floor)
+      .def_readwrite("htk_compat", &KaldiOptions::htk_compat)
       .def_readwrite("num_ceps", &KaldiOptions::num_ceps)
       .def_readwrite("cepstral_lifter", &KaldiOptions::cepstral_lifter);
   m.def("kaldi_num_frames", &kaldi_num_frames, "n_samples"_a, "options"_a);

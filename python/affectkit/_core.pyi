@@ -47,6 +47,8 @@ class KaldiOptions:
     raw_energy: bool
     use_log_fbank: bool
     use_power: bool
+    mel_floor: float
+    htk_compat: bool
     num_ceps: int
     cepstral_lifter: float
     def __init__(self) -> None: ...

@@ -26,6 +26,8 @@ def reference(y, mfcc=False, **options):
             setattr(opts.frame_opts, FRAME[name], value)
         elif name in MEL:
             setattr(opts.mel_opts, MEL[name], value)
+        elif name == "mel_floor":
+            opts.eps = value
         else:
             setattr(opts, name, value)
     computer = knf.OnlineMfcc(opts) if mfcc else knf.OnlineFbank(opts)
@@ -50,6 +52,8 @@ GRID = [
     dict(window_type="rectangular", use_energy=True, raw_energy=False, energy_floor=1.0),
     dict(window_type="blackman", frame_length=50.0, frame_shift=12.5, high_freq=7000.0),
     dict(sample_frequency=8000.0, num_mel_bins=15, use_log_fbank=False),
+    dict(use_energy=True, htk_compat=True, num_mel_bins=26),
+    dict(mel_floor=1.0, use_power=False, window_type="hamming"),  # HTK's melfloor on quiet input
 ]
 
 
@@ -66,7 +70,8 @@ def test_fbank_matches_kaldi_native_fbank(options, dtype):
 
 
 @pytest.mark.parametrize("options", [{}, dict(num_ceps=20, num_mel_bins=40, cepstral_lifter=0.0),
-                                     dict(use_energy=False, snip_edges=False), dict(num_ceps=23, energy_floor=2.0)])
+                                     dict(use_energy=False, snip_edges=False), dict(num_ceps=23, energy_floor=2.0),
+                                     dict(htk_compat=True), dict(htk_compat=True, use_energy=False, num_ceps=12)])
 def test_mfcc_matches_kaldi_native_fbank(options):
     y = speech_like(20000, 16000, seed=1)
     expected = reference(y, mfcc=True, **options)

@@ -99,11 +99,53 @@ def test_kaldi_presets(name, scale):
         assert np.max(np.abs(actual - expected)) < 1e-3 * max(1.0, np.abs(expected).max())
 
 
+def htk_fbank(y):
+    """kaldi-native-fbank set up as HTK's HCopy tutorial config (FBANK: log magnitude,
+    melfloor 1), written out here independently of the preset's table; int16 scale."""
+    options = knf.FbankOptions()
+    frame = options.frame_opts
+    frame.dither, frame.window_type, frame.remove_dc_offset, frame.preemph_coeff = 0.0, "hamming", False, 0.97
+    options.mel_opts.num_bins, options.mel_opts.low_freq, options.mel_opts.high_freq = 26, 0.0, 0.0
+    options.use_power, options.eps = False, 1.0
+    computer = knf.OnlineFbank(options)
+    computer.accept_waveform(16000, (y * 32768.0).tolist())
+    computer.input_finished()
+    return np.array([computer.get_frame(i) for i in range(computer.num_frames_ready)])
+
+
+def htk_mfcc_0(fbank, num_ceps=12, lifter=22.0):
+    """HTK's MFCC_0 from log filterbank values (HTK Book 5.6): c_i = sqrt(2/N) sum_j
+    m_j cos(pi i (j - 0.5) / N), liftered by 1 + L/2 sin(pi i / L), C0 appended last."""
+    n = fbank.shape[-1]
+    i = np.arange(num_ceps + 1)[:, None]
+    basis = np.sqrt(2.0 / n) * np.cos(np.pi * i * (np.arange(1, n + 1) - 0.5) / n)
+    c = fbank.astype(np.float64) @ basis.T
+    c *= 1 + lifter / 2 * np.sin(np.pi * np.arange(num_ceps + 1) / lifter)
+    return np.concatenate([c[:, 1:], c[:, :1]], axis=1)
+
+
+def test_htk_preset():
+    """FBANK against kaldi-native-fbank in HTK's setup; MFCC_0 against HTK's DCT and
+    lifter formulas applied to that filterbank (magnitude spectrum, C0 last)."""
+    y = voice(16000)
+    y[4000:6000] = 0.0  # digital silence: HTK's melfloor gives log(1) = 0, not log(eps)
+    front = ak.preset("htk")
+    fbank = front.fbank(y)
+    expected = htk_fbank(y)
+    assert fbank.shape == expected.shape == (98, 26)
+    assert np.max(np.abs(fbank - expected)) < 1e-4 * np.abs(expected).max()
+    assert np.all(fbank[26:34] == 0.0)  # frames wholly inside the silence
+    mfcc = front.kaldi_mfcc(y)
+    expected = htk_mfcc_0(htk_fbank(y))
+    assert mfcc.shape == expected.shape == (98, 13)
+    assert np.max(np.abs(mfcc - expected)) < 1e-4 * np.abs(expected).max()
+
+
 def test_keywords_override_and_bad_names():
     y = voice(16000)
     assert ak.preset("torchaudio").log_mel(y, sr=16000, n_mels=40).shape == (40, 81)
     assert ak.preset("torchaudio").defaults("mfcc")["n_mfcc"] == 40
     with pytest.raises(ValueError, match="'name'"):
-        ak.preset("htk")
+        ak.preset("hcopy")
     with pytest.raises(ValueError, match="'function'"):
         ak.preset("kaldi").log_mel(y, sr=16000)

@@ -215,6 +215,8 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
            "must be in [0, 1], got " << o.preemphasis_coefficient);
   AK_CHECK(o.dither >= 0 && std::isfinite(o.dither), "dither", "must be non-negative, got " << o.dither);
   AK_CHECK(o.energy_floor >= 0, "energy_floor", "must be non-negative, got " << o.energy_floor);
+  AK_CHECK(o.mel_floor > 0 && std::isfinite(o.mel_floor), "mel_floor",
+           "must be positive and finite (the log of a zero mel energy), got " << o.mel_floor);
   const KaldiPlan plan = make_plan(o);
   std::vector<std::int64_t> first_block(batch.count + 1, 0);
   for (std::int64_t i = 0; i < batch.count; ++i) {
@@ -226,6 +228,7 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
   const std::int64_t frame_stride = fft.real_distance(), stride = fft.complex_distance();
   const std::int64_t fft_bins = plan.padded / 2 + 1;
   const bool log_mel = o.use_log_fbank || o.num_ceps > 0;
+  const T mel_floor = static_cast<T>(o.mel_floor);
   parallel_for(first_block.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
     AlignedBuffer<T> frames_in(kBlock * frame_stride);
     AlignedBuffer<std::complex<T>> spectra(kBlock * stride);
@@ -255,7 +258,7 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
           const T* p = power.data() + plan.first[m];
           T sum = 0;
           for (std::int64_t k = 0; k < plan.size[m]; ++k) sum += static_cast<T>(w[k]) * p[k];
-          mel[m] = log_mel ? std::log(std::max(sum, static_cast<T>(kEpsilon))) : sum;
+          mel[m] = log_mel ? std::log(std::max(sum, mel_floor)) : sum;
         }
         T* row = out[signal] + (t0 + j) * features;
         if (o.num_ceps > 0) {
@@ -266,9 +269,14 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
             row[k] = c;
           }
           if (o.use_energy) row[0] = energy[j];
+          if (o.htk_compat) {  // Kaldi's MfccComputer: C0 (unscaled to HTK's sqrt(2/N)) or energy last
+            const T first = o.use_energy ? row[0] : row[0] * static_cast<T>(M_SQRT2);
+            std::copy(row + 1, row + o.num_ceps, row);
+            row[o.num_ceps - 1] = first;
+          }
         } else {
-          const std::int64_t offset = o.use_energy ? 1 : 0;
-          if (o.use_energy) row[0] = energy[j];
+          const std::int64_t offset = o.use_energy && !o.htk_compat ? 1 : 0;
+          if (o.use_energy) row[o.htk_compat ? plan.num_bins : 0] = energy[j];
           std::copy(mel.begin(), mel.end(), row + offset);
         }
       }

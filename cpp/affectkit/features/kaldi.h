@@ -37,6 +37,8 @@ struct KaldiOptions {
   bool raw_energy = true;
   bool use_log_fbank = true;
   bool use_power = true;
+  double mel_floor = 1.1920928955078125e-07;  // log(max(mel, mel_floor)); Kaldi: float epsilon, HTK: 1
+  bool htk_compat = false;  // energy (or C0 x sqrt 2) last, as HTK orders them
   std::int64_t num_ceps = 0;  // 0: filterbank; > 0: MFCC with that many coefficients
   double cepstral_lifter = 22;
 };

@@ -27,33 +27,45 @@ __all__ = ["fbank", "kaldi_mfcc", "KaldiFbankStream"]
 
 Features = Union[np.ndarray, List[np.ndarray]]
 
+# Kaldi floors mel energies (and the log energy) at float epsilon, whatever the precision.
+FLT_EPSILON = float(np.finfo(np.float32).eps)
 
-def _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
-             remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
-             num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy, use_log_fbank,
-             use_power=True, num_ceps=0, cepstral_lifter=22.0):
+
+def _options_of(arguments: dict) -> dict:
+    """The Kaldi options among a function's arguments (its locals())."""
+    return {name: value for name, value in arguments.items() if name in _FIELDS}
+
+
+# Each KaldiOptions field and how its Python value is checked.
+_FIELDS = {
+    "sample_frequency": float, "frame_length": float, "frame_shift": float, "dither": float,
+    "seed": lambda v: as_int("seed", v, minimum=0), "preemphasis_coefficient": float,
+    "remove_dc_offset": bool, "window_type": str, "round_to_power_of_two": bool,
+    "blackman_coeff": float, "snip_edges": bool, "num_mel_bins": int, "low_freq": float,
+    "high_freq": float, "use_energy": bool, "energy_floor": float, "raw_energy": bool,
+    "use_log_fbank": bool, "use_power": bool, "mel_floor": float, "htk_compat": bool,
+    "num_ceps": int, "cepstral_lifter": float,
+}
+_CORE_NAMES = {"frame_length": "frame_length_ms", "frame_shift": "frame_shift_ms"}
+
+
+def _options(**values):
+    """The core's KaldiOptions from Kaldi-named keyword values."""
     o = _core.KaldiOptions()
-    o.sample_frequency = float(sample_frequency)
-    o.frame_length_ms = float(frame_length)
-    o.frame_shift_ms = float(frame_shift)
-    o.dither = float(dither)
-    o.seed = as_int("seed", seed, minimum=0)
-    o.preemphasis_coefficient = float(preemphasis_coefficient)
-    o.remove_dc_offset = as_bool("remove_dc_offset", remove_dc_offset)
-    o.window_type = window_type
-    o.round_to_power_of_two = as_bool("round_to_power_of_two", round_to_power_of_two)
-    o.blackman_coeff = float(blackman_coeff)
-    o.snip_edges = as_bool("snip_edges", snip_edges)
-    o.num_mel_bins = as_int("num_mel_bins", num_mel_bins)
-    o.low_freq = float(low_freq)
-    o.high_freq = float(high_freq)
-    o.use_energy = as_bool("use_energy", use_energy)
-    o.energy_floor = float(energy_floor)
-    o.raw_energy = as_bool("raw_energy", raw_energy)
-    o.use_log_fbank = as_bool("use_log_fbank", use_log_fbank)
-    o.use_power = as_bool("use_power", use_power)
-    o.num_ceps = as_int("num_ceps", num_ceps)
-    o.cepstral_lifter = float(cepstral_lifter)
+    for name, value in values.items():
+        kind = _FIELDS[name]
+        if kind is bool:
+            value = as_bool(name, value)
+        elif kind is int:
+            value = as_int(name, value)
+        elif kind is float:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
+        else:
+            value = kind(value)
+        setattr(o, _CORE_NAMES.get(name, name), value)
     return o
 
 
@@ -96,6 +108,8 @@ def fbank(
     raw_energy: bool = True,
     use_log_fbank: bool = True,
     use_power: bool = True,
+    mel_floor: float = FLT_EPSILON,
+    htk_compat: bool = False,
     num_threads: Optional[int] = None,
     pad: bool = False,
 ) -> Features:
@@ -121,7 +135,12 @@ def fbank(
     use_energy, energy_floor, raw_energy :
         Prepend the log frame energy (before pre-emphasis and window when raw).
     use_log_fbank, use_power :
-        Log of the mel energies (floored at float epsilon); power or magnitude spectrum.
+        Log of the mel energies; power or magnitude spectrum.
+    mel_floor : float
+        Mel energies are floored here before the log: Kaldi's float epsilon, HTK's 1.0
+        (kaldi-native-fbank's ``eps``).
+    htk_compat : bool
+        Put the energy last instead of first, as HTK does.
     num_threads : int, optional
     pad : bool
         For a list of clips, return ``(array, lengths)`` padded along frames (axis -2).
@@ -132,10 +151,7 @@ def fbank(
     a list input. ``n_frames = 1 + (n - frame) // shift`` with snip_edges, else
     ``(n + shift // 2) // shift``.
     """
-    options = _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
-                       remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
-                       num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
-                       use_log_fbank, use_power)
+    options = _options(**_options_of(locals()))
     return _maybe_pad(_compute(y, options, num_threads), pad, axis=-2)
 
 
@@ -161,21 +177,24 @@ def kaldi_mfcc(
     use_energy: bool = True,
     energy_floor: float = 0.0,
     raw_energy: bool = True,
+    use_power: bool = True,
+    mel_floor: float = FLT_EPSILON,
+    htk_compat: bool = False,
     num_threads: Optional[int] = None,
     pad: bool = False,
 ) -> Features:
     """Kaldi MFCCs (``compute-mfcc-feats``): orthonormal DCT-II of the log mel energies,
     first ``num_ceps`` coefficients, lifter ``1 + (Q / 2) sin(pi n / Q)``, and C0
-    replaced by the log energy when ``use_energy``. Other options (``pad`` included) as :func:`fbank`.
+    replaced by the log energy when ``use_energy``. ``htk_compat`` puts C0 (times
+    sqrt 2, HTK's DCT scale) or the energy last, as HTK orders them. Kaldi's MFCCs
+    always use the power spectrum; ``use_power=False`` bins magnitudes instead, as
+    HTK does by default (USEPOWER=F). Other options (``pad`` included) as :func:`fbank`.
 
     Returns (..., n_frames, num_ceps), time-major; a list for a list input.
     """
     if as_int("num_ceps", num_ceps) < 1:
         raise ValueError(f"invalid argument 'num_ceps': must be at least 1, got {num_ceps}")
-    options = _options(sample_frequency, frame_length, frame_shift, dither, seed, preemphasis_coefficient,
-                       remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges,
-                       num_mel_bins, low_freq, high_freq, use_energy, energy_floor, raw_energy,
-                       True, True, num_ceps, cepstral_lifter)
+    options = _options(**_options_of(locals()))
     return _maybe_pad(_compute(y, options, num_threads), pad, axis=-2)
 
 
@@ -208,12 +227,7 @@ class KaldiFbankStream:
         merged = {**defaults, **options}
         if not merged["snip_edges"]:
             raise ValueError("invalid argument 'snip_edges': streaming supports only snip_edges=True")
-        merged.pop("pad")
-        if mfcc:
-            merged.update(use_log_fbank=True, use_power=True)
-        else:
-            merged.update(num_ceps=0)
-        self._options = _options(**merged)
+        self._options = _options(**_options_of(merged), **({} if mfcc else {"num_ceps": 0}))
         self._size = _core.kaldi_window_size(self._options)
         self._shift = _core.kaldi_window_shift(self._options)
         self._buffer: Optional[np.ndarray] = None

@@ -26,9 +26,18 @@ preset                 defaults
                        Dither 0 (Kaldi's is 1.0; see affectkit.features.kaldi).
 ``kaldi-native-fbank`` The same Kaldi options on audio as given (kaldi-native-fbank's [-1, 1]
                        convention), dither 0 (knf's default is 3e-5).
+``htk``                HTK's HCopy with the HTK Book's tutorial configuration (TARGETRATE
+                       10 ms, WINDOWSIZE 25 ms, USEHAMMING, PREEMCOEF 0.97, NUMCHANS 26,
+                       CEPLIFTER 22, NUMCEPS 12, MFCC_0), on int16-scale input: magnitude
+                       spectrum (USEPOWER F), 26 triangles in the mel domain from 0 Hz to
+                       Nyquist, no DC removal, log floored at 1.0 (HTK's melfloor); MFCC: 12
+                       coefficients then C0 (HTK's sqrt(2/N) DCT scale), i.e. 13 values.
 =====================  =====================================================================
 
-HTK's HCopy is not offered: there is no HTK reference here to check it against.
+The ``htk`` preset is Kaldi's algorithm with HTK's settings and Kaldi's ``htk_compat``
+ordering (Kaldi's front end was written to reproduce HTK's). It is tested against
+kaldi-native-fbank with the same options; no HTK binary is available to test against
+HCopy itself.
 """
 
 from __future__ import annotations
@@ -42,6 +51,10 @@ __all__ = ["Preset", "preset", "PRESETS"]
 _TORCHAUDIO_MEL = dict(n_fft=400, win_length=400, hop_length=200, window="hann", center=True,
                        pad_mode="reflect", power=2.0, n_mels=128, fmin=0.0, fmax=None, htk=True)
 
+_HTK_FRONT_END = dict(frame_length=25.0, frame_shift=10.0, window_type="hamming", preemphasis_coefficient=0.97,
+                      remove_dc_offset=False, num_mel_bins=26, low_freq=0.0, high_freq=0.0, use_power=False,
+                      mel_floor=1.0, htk_compat=True)
+
 PRESETS: Dict[str, Dict[str, Any]] = {
     "librosa": dict(scale=1.0, melspectrogram={}, log_mel={}, mfcc={}),
     "torchaudio": dict(
@@ -52,6 +65,11 @@ PRESETS: Dict[str, Dict[str, Any]] = {
     ),
     "kaldi": dict(scale=32768.0, fbank={}, kaldi_mfcc={}),
     "kaldi-native-fbank": dict(scale=1.0, fbank={}, kaldi_mfcc={}),
+    "htk": dict(
+        scale=32768.0,
+        fbank=dict(_HTK_FRONT_END),
+        kaldi_mfcc=dict(_HTK_FRONT_END, num_ceps=13, cepstral_lifter=22.0, use_energy=False),
+    ),
 }
 
 _FUNCTIONS = {"melspectrogram": mel.melspectrogram, "log_mel": mel.log_mel, "mfcc": mel.mfcc,
@@ -101,6 +119,6 @@ class Preset:
 
 
 def preset(name: str) -> Preset:
-    """One of :data:`PRESETS` ('librosa', 'torchaudio', 'kaldi', 'kaldi-native-fbank');
+    """One of :data:`PRESETS` ('librosa', 'torchaudio', 'kaldi', 'kaldi-native-fbank', 'htk');
     the table of their defaults is in ``help(affectkit.features.presets)``."""
     return Preset(name)
