@@ -114,7 +114,8 @@ def test_flux_and_slope_from_their_definitions():
 
 def test_lists_and_batches_match_single_calls():
     clips = [signals(16000, np.float32)["noise"][:n] for n in (3000, 9000)]
-    for feature in (F.spectral_centroid, F.spectral_flatness, F.rms, F.zero_crossing_rate, F.spectral_flux):
+    for feature in (F.spectral_centroid, F.spectral_bandwidth, F.spectral_rolloff, F.spectral_flatness,
+                    F.spectral_contrast, F.spectral_slope, F.rms, F.zero_crossing_rate, F.spectral_flux):
         listed = feature(clips)
         for clip, value in zip(clips, listed):
             np.testing.assert_array_equal(value, feature(clip))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._checks import as_int
 from .mel import power_to_db
-from .spectrum import power_spectrogram, stft
+from .spectrum import map_frames, power_spectrogram, stft
 
 __all__ = [
     "spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_flatness",
@@ -54,7 +54,8 @@ def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, nu
 
 
 def _each(S, feature: Callable[[np.ndarray], np.ndarray]):
-    """feature(S) for an array, or for each spectrogram of a list."""
+    """feature(S) for an array, or for each spectrogram of a list (for features that
+    look at more than one frame; per-frame features use map_frames)."""
     return [feature(np.asarray(s)) for s in S] if isinstance(S, list) else feature(S)
 
 
@@ -91,7 +92,7 @@ def spectral_centroid(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, h
     {spectrum}
     Returns (..., 1, n_frames); 0 for silent frames."""
     S = _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, num_threads)
-    return _each(S, lambda s: np.sum(_freqs(sr, s.shape[-2], s.dtype) * _normalize_columns(s), axis=-2, keepdims=True))
+    return map_frames(S, lambda s: np.sum(_freqs(sr, s.shape[-2], s.dtype) * _normalize_columns(s), axis=-2, keepdims=True))
 
 
 @_with_spectrum_doc
@@ -113,7 +114,7 @@ def spectral_bandwidth(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, 
         weights = normalized if norm else s
         return np.sum(weights * np.abs(freq - centroid) ** p, axis=-2, keepdims=True) ** (1.0 / p)
 
-    return _each(S, bandwidth)
+    return map_frames(S, bandwidth)
 
 
 @_with_spectrum_doc
@@ -133,7 +134,7 @@ def spectral_rolloff(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, ho
         freq = _freqs(sr, s.shape[-2], s.dtype)
         return np.min(np.where(total < threshold, np.inf, freq), axis=-2, keepdims=True)
 
-    return _each(S, rolloff)
+    return map_frames(S, rolloff)
 
 
 @_with_spectrum_doc
@@ -155,7 +156,7 @@ def spectral_flatness(y=None, *, S=None, n_fft: int = 2048, hop_length: int = 51
         ratio = np.exp(np.mean(np.log(thresholded), axis=-2, keepdims=True)) / np.mean(thresholded, axis=-2, keepdims=True)
         return ratio.astype(s.dtype)
 
-    return _each(S, flatness)
+    return map_frames(S, flatness)
 
 
 @_with_spectrum_doc
@@ -200,7 +201,7 @@ def spectral_contrast(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, h
             peak[..., k, :] = np.mean(ordered[..., -count:, :], axis=-2)
         return peak - valley if linear else power_to_db(peak) - power_to_db(valley)
 
-    return _each(S, contrast)
+    return map_frames(S, contrast)
 
 
 @_with_spectrum_doc
@@ -244,7 +245,7 @@ def spectral_slope(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, hop_
         centred = values - values.mean(axis=-2, keepdims=True)
         return np.sum(f[:, None] * centred, axis=-2, keepdims=True) / np.sum(f**2)
 
-    return _each(S, slope)
+    return map_frames(S, slope)
 
 
 def _frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
@@ -254,6 +255,16 @@ def _frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
                          f"{y.shape[-1]} samples (after padding)")
     windows = np.lib.stride_tricks.sliding_window_view(y, frame_length, axis=-1)[..., ::hop_length, :]
     return np.swapaxes(windows, -1, -2)
+
+
+def _framed(y, frame_length: int, hop_length: int, center: bool, pad_mode: str):
+    """Frames (..., frame_length, n_frames) of a signal, or a list of them for a list;
+    ``center`` pads frame_length // 2 samples each side first."""
+    if isinstance(y, list):
+        return [_framed(s, frame_length, hop_length, center, pad_mode) for s in y]
+    if center:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)], mode=pad_mode)
+    return _frames(y, frame_length, hop_length)
 
 
 def _audio(y, name="y"):
@@ -279,16 +290,13 @@ def zero_crossing_rate(y, *, frame_length: int = 2048, hop_length: int = 512, ce
     hop_length = as_int("hop_length", hop_length, minimum=1)
     y = _audio(y)
 
-    def rate(s):
-        if center:
-            s = np.pad(s, [(0, 0)] * (s.ndim - 1) + [(frame_length // 2, frame_length // 2)], mode="edge")
-        frames = _frames(s, frame_length, hop_length)
+    def rate(frames):
         frames = np.where(np.abs(frames) <= threshold, 0, frames) if threshold > 0 else frames
         sign = np.signbit(frames)
         crossings = np.concatenate([np.zeros_like(sign[..., :1, :]), sign[..., 1:, :] != sign[..., :-1, :]], axis=-2)
         return np.mean(crossings, axis=-2, keepdims=True)
 
-    return [rate(s) for s in y] if isinstance(y, list) else rate(y)
+    return map_frames(_framed(y, frame_length, hop_length, center, "edge"), rate)
 
 
 def rms(y=None, *, S=None, frame_length: int = 2048, hop_length: int = 512, center: bool = True,
@@ -308,15 +316,12 @@ def rms(y=None, *, S=None, frame_length: int = 2048, hop_length: int = 512, cent
             if frame_length % 2 == 0:
                 x[..., -1, :] *= 0.5
             return np.sqrt(2 * np.sum(x, axis=-2, keepdims=True) / frame_length**2)
-        return _each(S if isinstance(S, list) else np.asarray(S), from_spectrum)
+        return map_frames(S, from_spectrum)
     if y is None:
         raise ValueError("invalid argument 'y': give an audio signal y or a magnitude spectrogram S")
     y = _audio(y)
 
-    def energy(s):
-        if center:
-            s = np.pad(s, [(0, 0)] * (s.ndim - 1) + [(frame_length // 2, frame_length // 2)], mode=pad_mode)
-        frames = _frames(s, frame_length, hop_length)
+    def energy(frames):
         return np.sqrt(np.mean(np.abs(frames) ** 2, axis=-2, keepdims=True))
 
-    return [energy(s) for s in y] if isinstance(y, list) else energy(y)
+    return map_frames(_framed(y, frame_length, hop_length, center, pad_mode), energy)

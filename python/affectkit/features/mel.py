@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import as_bool, as_int, num_threads as _num_threads
-from .spectrum import Signal, _framing, _maybe_pad, _run
+from .spectrum import Signal, _framing, _maybe_pad, _run, map_frames
 
 __all__ = [
     "hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filters", "melspectrogram",
@@ -369,7 +369,7 @@ def mfcc(
             M *= (1 + (lifter / 2) * LI)[:, np.newaxis]
         return M
 
-    return _maybe_pad([cepstrum(s) for s in S] if isinstance(S, list) else cepstrum(np.asarray(S)), pad)
+    return _maybe_pad(map_frames(S, cepstrum), pad)
 
 
 def delta(data, *, width: int = 9, order: int = 1, axis: int = -1, mode: str = "interp") -> Spectrogram:
