@@ -4,9 +4,10 @@ Each case runs every implementation once to warm up (plans, caches, lazy
 imports), then ``repeats`` rounds in which every implementation is timed once,
 in an order rotated from round to round so that none always runs first. The
 report gives medians (and the interquartile range) per implementation and the
-ratio anchor median / affectkit median ("x faster"). Tables are appended to
-docs/benchmarks.md with the command that reproduces them and the machine and
-library versions they were measured with.
+ratio anchor median / affectkit median ("x faster"). Each table goes into
+docs/benchmarks.md as a section with the command that reproduces it and the machine
+and library versions it was measured with; a rerun replaces the section of the same
+title in place (new titles are appended), so the file holds one current section each.
 
 Thread count matters for every number: scripts call :func:`limit_threads`
 before importing numpy or torch when they compare single-threaded code.
@@ -28,12 +29,13 @@ from typing import Callable, Dict, List, Optional
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 INTRO = """# Benchmarks
 
-Every table below was appended by a script in `benchmarks/`, whose command is given with
-it. affectkit and the libraries it is compared with run in the same process on the same
-inputs, interleaved (every round times each implementation once, in a rotating order),
-after a warm-up call; times are medians over the rounds, with the interquartile range,
-and the ratio is the anchor's median divided by affectkit's ("x faster"). Outputs are
-checked against each other before timing. Tests never assert timings.
+Every table below was written by a script in `benchmarks/`, whose command is given with
+it; a rerun of the script replaces its section. affectkit and the libraries it is compared
+with run in the same process on the same inputs, interleaved (every round times each
+implementation once, in a rotating order), after a warm-up call; times are medians over
+the rounds, with the interquartile range, and the ratio is the anchor's median divided by
+affectkit's ("x faster"). Outputs are checked against each other before timing. Tests
+never assert timings.
 
 """
 
@@ -130,7 +132,7 @@ def format_rows(results: List[Result]) -> str:
 
 
 def report(title: str, results: List[Result], args: argparse.Namespace, notes: Optional[str] = None) -> str:
-    """Markdown section for results; appended to docs/benchmarks.md unless --no-write."""
+    """Markdown section for results; written to docs/benchmarks.md unless --no-write."""
     command = "python " + " ".join([os.path.relpath(sys.argv[0], RESULTS.parent.parent)] + sys.argv[1:])
     facts = "\n".join(f"- {key}: {value}" for key, value in machine().items())
     section = (
@@ -142,8 +144,19 @@ def report(title: str, results: List[Result], args: argparse.Namespace, notes: O
     )
     print(section)
     if not args.no_write:
-        if not RESULTS.exists():
-            RESULTS.write_text(INTRO)
-        with RESULTS.open("a") as out:
-            out.write(section)
+        write_section(title, section)
     return section
+
+
+def write_section(title: str, section: str) -> None:
+    """Replaces the section headed ``## title`` in docs/benchmarks.md (up to the next
+    ``## `` heading), or appends it when there is none."""
+    text = RESULTS.read_text() if RESULTS.exists() else INTRO
+    heading = f"## {title}\n"
+    start = 0 if text.startswith(heading) else text.find("\n" + heading) + 1  # 0: not found
+    if start or text.startswith(heading):
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text)

@@ -91,7 +91,7 @@ struct Plans {
   void* forward = nullptr;  // r2c, count transforms (odd sizes)
   void* inverse = nullptr;  // c2r, count transforms
   void* half = nullptr;     // c2c of n/2 points, count transforms (even sizes)
-  const void* twiddles = nullptr;  // exp(-2 pi i k / n), k <= n/4, as std::complex<T>
+  const void* twiddles = nullptr;  // cos then sin of -2 pi k / n, k < n/2, as T
 };
 
 // The plans for (n, count), made on first use and never destroyed: they are
@@ -120,10 +120,11 @@ Plans cached_plans(std::int64_t n, std::int64_t count) {
     // Frame j read as n/2 complex values z[m] = x[2m] + i x[2m+1], in place.
     plans.half = Fftw<T>::make_complex(size / 2, many, reinterpret_cast<C*>(real.data()),
                                        static_cast<int>(real_dist / 2), cplx, static_cast<int>(complex_dist));
-    auto* twiddles = new std::complex<T>[n / 4 + 1];
-    for (std::int64_t k = 0; k <= n / 4; ++k) {
+    auto* twiddles = new T[n];
+    for (std::int64_t k = 0; k < n / 2; ++k) {
       const double angle = -2.0 * M_PI * static_cast<double>(k) / static_cast<double>(n);
-      twiddles[k] = std::complex<T>(static_cast<T>(std::cos(angle)), static_cast<T>(std::sin(angle)));
+      twiddles[k] = static_cast<T>(std::cos(angle));
+      twiddles[n / 2 + k] = static_cast<T>(std::sin(angle));
     }
     plans.twiddles = twiddles;
     if (plans.half == nullptr) throw std::bad_alloc();
@@ -135,6 +136,18 @@ Plans cached_plans(std::int64_t n, std::int64_t count) {
   if (plans.inverse == nullptr) throw std::bad_alloc();
   cache[std::make_pair(n, count)] = plans;
   return plans;
+}
+
+// Per-thread scratch for the half-size transforms' output (grown, never shrunk).
+template <typename T>
+std::complex<T>* scratch(std::int64_t size) {
+  thread_local AlignedBuffer<std::complex<T>> buffer;
+  thread_local std::int64_t allocated = 0;
+  if (allocated < size) {
+    buffer = AlignedBuffer<std::complex<T>>(size);
+    allocated = size;
+  }
+  return buffer.data();
 }
 
 }  // namespace
@@ -181,29 +194,36 @@ void RealFFT<T>::forward(T* in, std::complex<T>* out) const {
   // An even real frame x is n/2 complex points z[m] = x[2m] + i x[2m+1] (FFTW's
   // complex codelets are much faster than its real-input path). Z = FFT(z) holds
   // the spectra of the even and odd samples, E[k] = (Z[k] + conj Z[h-k]) / 2 and
-  // O[k] = (Z[k] - conj Z[h-k]) / 2i (h = n/2), and X[k] = E[k] + w^k O[k],
-  // X[h-k] = conj(E[k] - w^k O[k]). Each frame is its own transform, so its
-  // rounding is relative to its own size.
-  Fftw<T>::forward_complex(static_cast<typename Fftw<T>::plan>(half_plan_),
-                           reinterpret_cast<std::complex<T>*>(in), out);
+  // O[k] = (Z[k] - conj Z[h-k]) / 2i (h = n/2, Z[h] = Z[0]), and X[k] = E[k] + w^k O[k].
+  // Each frame is its own transform, so its rounding is relative to its own size.
   const std::int64_t h = size_ / 2, cd = complex_distance();
-  const auto* w = static_cast<const std::complex<T>*>(twiddles_);
+  std::complex<T>* spectra = scratch<T>((count_ + 1) * cd);
+  Fftw<T>::forward_complex(static_cast<typename Fftw<T>::plan>(half_plan_),
+                           reinterpret_cast<std::complex<T>*>(in), spectra);
+  T* __restrict mirrored = reinterpret_cast<T*>(spectra + count_ * cd);  // Z[h-k] at k
+  const T* cosine = static_cast<const T*>(twiddles_);
+  const T* sine = cosine + h;
   const T half = T(0.5);
   for (std::int64_t j = 0; j < count_; ++j) {
-    std::complex<T>* X = out + j * cd;
-    const T re = X[0].real(), im = X[0].imag();
-    X[0] = std::complex<T>(re + im, T(0));
-    X[h] = std::complex<T>(re - im, T(0));
-    for (std::int64_t k = 1; 2 * k <= h; ++k) {
-      const std::complex<T> a = X[k], b = X[h - k];
-      const std::complex<T> even(half * (a.real() + b.real()), half * (a.imag() - b.imag()));
-      const std::complex<T> odd(half * (a.imag() + b.imag()), half * (b.real() - a.real()));
-      // Written out: std::complex's operator* checks for NaN/inf and is not vectorised.
-      const std::complex<T> rotated(w[k].real() * odd.real() - w[k].imag() * odd.imag(),
-                                    w[k].real() * odd.imag() + w[k].imag() * odd.real());
-      X[k] = even + rotated;
-      X[h - k] = std::conj(even - rotated);
+    const T* __restrict z = reinterpret_cast<const T*>(spectra + j * cd);
+    T* __restrict x = reinterpret_cast<T*>(out + j * cd);
+    // Two passes: GCC does not vectorise one loop reading Z forwards and backwards.
+    for (std::int64_t k = 1; k < h; ++k) {
+      mirrored[2 * k] = z[2 * (h - k)];
+      mirrored[2 * k + 1] = z[2 * (h - k) + 1];
     }
+    for (std::int64_t k = 1; k < h; ++k) {
+      const T ar = z[2 * k], ai = z[2 * k + 1], br = mirrored[2 * k], bi = mirrored[2 * k + 1];
+      const T er = half * (ar + br), ei = half * (ai - bi);
+      const T odd_r = half * (ai + bi), odd_i = half * (br - ar);
+      x[2 * k] = er + (cosine[k] * odd_r - sine[k] * odd_i);
+      x[2 * k + 1] = ei + (cosine[k] * odd_i + sine[k] * odd_r);
+    }
+    const T re = z[0], im = z[1];
+    x[0] = re + im;
+    x[1] = T(0);
+    x[2 * h] = re - im;
+    x[2 * h + 1] = T(0);
   }
 }
 

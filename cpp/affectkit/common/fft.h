@@ -57,7 +57,7 @@ class RealFFT {
   void* forward_plan_;
   void* inverse_plan_;
   void* half_plan_;       // even size: c2c of size / 2 points
-  const void* twiddles_;  // even size: exp(-2 pi i k / size), k <= size / 4
+  const void* twiddles_;  // even size: cos and sin of -2 pi k / size, k < size / 2
 };
 
 // "FFTW 3.3.10" or similar.
