@@ -12,5 +12,6 @@ from . import features
 from ._build import build_info
 from ._version import __version__
 from .features import *  # noqa: F401,F403  (the feature functions, listed in features.__all__)
+from .synth import SyntheticVoice, synthetic_voice
 
-__all__ = ["__version__", "build_info", "features", *features.__all__]
+__all__ = ["__version__", "build_info", "features", "SyntheticVoice", "synthetic_voice", *features.__all__]
