@@ -6,7 +6,8 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := libfftw3-dev libeigen3-dev libgtest-dev pkg-config
+DEBIAN_PACKAGES := libfftw3-dev libeigen3-dev libgtest-dev pkg-config \
+  alsa-utils espeak-ng  # test data: human voice recordings, synthetic speech
 # torch is pinned: 2.13.0 is the CPU build on local disk; anything else pulls CUDA.
 TORCH := torch==2.13.0
 BUILD_TOOLS := "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.18" ninja

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "affectkit/features/stft.h"  // SignalBatch
+
 namespace affectkit::bindings {
 
 namespace py = pybind11;
@@ -123,6 +125,41 @@ SignalList<T> signal_list(const py::handle& object, const char* argument) {
     list.arrays.push_back(std::move(signal));
   }
   return list;
+}
+
+// Allocates one output per signal, of shape shape(n_samples) -- slices of one
+// array for a 2-D input, separate arrays for a list -- and runs
+// compute(batch, outputs) without the GIL.
+template <typename T, typename Out, typename Shape, typename Compute>
+py::object run_per_signal(const py::handle& y, Shape shape, Compute compute) {
+  SignalList<T> signals = signal_list<T>(y, "y");
+  const auto count = static_cast<std::int64_t>(signals.lengths.size());
+  std::vector<Out*> outputs(count);
+  py::object result;
+  if (py::isinstance<py::array>(y)) {
+    const std::vector<py::ssize_t> dims = shape(signals.arrays[0].shape(1));
+    std::vector<py::ssize_t> full{count};
+    full.insert(full.end(), dims.begin(), dims.end());
+    Array<Out> out(full);
+    py::ssize_t size = 1;
+    for (py::ssize_t d : dims) size *= d;
+    for (std::int64_t i = 0; i < count; ++i) outputs[i] = out.mutable_data() + i * size;
+    result = std::move(out);
+  } else {
+    py::list out;
+    for (std::int64_t i = 0; i < count; ++i) {
+      Array<Out> item(shape(signals.lengths[i]));
+      outputs[i] = item.mutable_data();
+      out.append(std::move(item));
+    }
+    result = std::move(out);
+  }
+  const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
+  {
+    py::gil_scoped_release release;
+    compute(batch, outputs.data());
+  }
+  return result;
 }
 
 }  // namespace affectkit::bindings

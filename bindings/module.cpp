@@ -9,6 +9,7 @@ namespace py = pybind11;
 
 namespace affectkit::bindings {
 void register_features(py::module_& m);
+void register_prosody(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<affectkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
   m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
   affectkit::bindings::register_features(m);
+  affectkit::bindings::register_prosody(m);
 }

@@ -8,10 +8,12 @@ NumPy in, NumPy out; torch is imported only by :mod:`affectkit.nn`.
 
 from __future__ import annotations
 
-from . import features
+from . import features, prosody
 from ._build import build_info
 from ._version import __version__
 from .features import *  # noqa: F401,F403  (the feature functions, listed in features.__all__)
+from .prosody import *  # noqa: F401,F403  (listed in prosody.__all__)
 from .synth import SyntheticVoice, synthetic_voice
 
-__all__ = ["__version__", "build_info", "features", "SyntheticVoice", "synthetic_voice", *features.__all__]
+__all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
+           *features.__all__, *prosody.__all__]

@@ -72,3 +72,20 @@ def resample(y: _Signals, params: ResampleParams, num_threads: int) -> Union[np.
 def cochleagram(
     y: _Signals, coefficients: np.ndarray, win_length: int, hop_length: int, num_threads: int,
 ) -> Union[np.ndarray, List[np.ndarray]]: ...
+
+class PraatPitchParams:
+    sample_rate: float
+    time_step: float
+    pitch_floor: float
+    pitch_ceiling: float
+    max_candidates: int
+    very_accurate: bool
+    silence_threshold: float
+    voicing_threshold: float
+    octave_cost: float
+    octave_jump_cost: float
+    voiced_unvoiced_cost: float
+    def __init__(self) -> None: ...
+
+def pitch_frames(n_samples: int, params: PraatPitchParams) -> Tuple[int, float, float]: ...
+def pitch(y: _Signals, params: PraatPitchParams, num_threads: int) -> Union[np.ndarray, List[np.ndarray]]: ...

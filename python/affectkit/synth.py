@@ -186,13 +186,20 @@ def synthetic_voice(
     rng = np.random.default_rng(seed)
     n = int(round(sr * duration))
 
+    # Pulses follow the F0 contour's phase (its integral), so the rate around any
+    # instant is the contour there; jitter scales each period independently.
+    grid = np.arange(int(np.ceil(duration * sr * 4)) + 2) / (sr * 4)
+    rate = contour(grid)
+    if np.any(~np.isfinite(rate)) or np.any(rate <= 0):
+        raise ValueError("invalid argument 'f0': must be positive and finite over the duration")
+    phase = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(grid))])
     times, amplitudes = [], []
     for start, end in intervals:
         t = start + 0.002
         while t < end:
             times.append(t)
             amplitudes.append(max(0.05, 1.0 + shimmer * rng.standard_normal()))
-            period = 1.0 / float(contour(np.array([t]))[0])
+            period = np.interp(np.interp(t, grid, phase) + 1.0, phase, grid) - t
             t += period * max(0.5, 1.0 + jitter * rng.standard_normal())
     pulse_times, pulse_amplitudes = np.array(times), np.array(amplitudes)
 

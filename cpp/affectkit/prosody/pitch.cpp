@@ -1,0 +1,356 @@
+#include "affectkit/prosody/pitch.h"
+
+#include <algorithm>
+#include <complex>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/fft.h"
+#include "affectkit/common/thread_pool.h"
+
+namespace affectkit {
+namespace {
+
+struct Candidate {
+  double frequency = 0;  // 0: the unvoiced candidate
+  double strength = 0;
+};
+
+// Everything that depends on the parameters only (Sound_to_Pitch_any's set-up).
+struct Setup {
+  double dx, time_step, window_duration, ceiling;
+  std::int64_t max_candidates, period, half_period, window_size, half_window, maximum_lag, fft_size;
+  std::int64_t interpolation_lags;  // brent_ixmax: lags kept for sinc interpolation
+  std::int64_t refine_depth;        // sinc depth of the final peak refinement
+  std::vector<double> window, window_autocorrelation;
+};
+
+Setup make_setup(const PraatPitchParams& p) {
+  AK_CHECK(p.sample_rate > 0 && std::isfinite(p.sample_rate), "sr", "must be positive, got " << p.sample_rate);
+  AK_CHECK(p.pitch_floor > 0 && std::isfinite(p.pitch_floor), "pitch_floor", "must be positive, got " << p.pitch_floor);
+  AK_CHECK(p.pitch_ceiling > p.pitch_floor && std::isfinite(p.pitch_ceiling), "pitch_ceiling",
+           "must be above pitch_floor = " << p.pitch_floor << ", got " << p.pitch_ceiling);
+  AK_CHECK(p.time_step >= 0 && std::isfinite(p.time_step), "time_step", "must be >= 0 (0: automatic), got " << p.time_step);
+  AK_CHECK(p.max_candidates >= 2 && p.max_candidates <= 1000, "max_candidates",
+           "must be between 2 and 1000, got " << p.max_candidates);
+  for (double value : {p.silence_threshold, p.voicing_threshold, p.octave_cost, p.octave_jump_cost, p.voiced_unvoiced_cost}) {
+    AK_CHECK(std::isfinite(value), "voicing_threshold", "thresholds and costs must be finite");
+  }
+  Setup s;
+  s.dx = 1.0 / p.sample_rate;
+  double periods = 3.0;
+  s.time_step = p.time_step > 0 ? p.time_step : periods / p.pitch_floor / 4.0;
+  s.max_candidates = p.max_candidates;
+  if (static_cast<double>(s.max_candidates) < p.pitch_ceiling / p.pitch_floor) {
+    s.max_candidates = static_cast<std::int64_t>(std::floor(p.pitch_ceiling / p.pitch_floor));
+  }
+  double interpolation_depth = 0.5;
+  s.refine_depth = 70;
+  if (p.very_accurate) {  // the Gaussian window is twice as long
+    periods *= 2;
+    interpolation_depth = 0.25;
+    s.refine_depth = 700;
+  }
+  s.period = static_cast<std::int64_t>(std::floor(1.0 / s.dx / p.pitch_floor));
+  s.half_period = s.period / 2 + 1;
+  s.ceiling = std::min(p.pitch_ceiling, 0.5 / s.dx);
+  s.window_duration = periods / p.pitch_floor;
+  s.half_window = static_cast<std::int64_t>(std::floor(s.window_duration / s.dx)) / 2 - 1;
+  AK_CHECK(s.half_window >= 2, "pitch_floor", "gives an analysis window of fewer than 6 samples at sr = " << p.sample_rate);
+  s.window_size = 2 * s.half_window;
+  s.maximum_lag = std::min(static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) / periods)) + 2,
+                           s.window_size);
+  s.fft_size = 1;
+  while (static_cast<double>(s.fft_size) < static_cast<double>(s.window_size) * (1 + interpolation_depth)) s.fft_size *= 2;
+  s.interpolation_lags = static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) * interpolation_depth));
+
+  // Praat's windows (1-based i): Hanning 0.5 - 0.5 cos(2 pi i / (N + 1)); the
+  // Gaussian reaches exp(-12) at the edges and is lifted to zero there.
+  const double N = static_cast<double>(s.window_size);
+  s.window.resize(s.window_size);
+  for (std::int64_t j = 0; j < s.window_size; ++j) {
+    const double i = static_cast<double>(j + 1);
+    if (p.very_accurate) {
+      const double middle = 0.5 * (N + 1), edge = std::exp(-12.0);
+      s.window[j] = (std::exp(-48.0 * (i - middle) * (i - middle) / (N + 1) / (N + 1)) - edge) / (1.0 - edge);
+    } else {
+      s.window[j] = 0.5 - 0.5 * std::cos(i * 2 * M_PI / (N + 1));
+    }
+  }
+  // The window's own autocorrelation, normalised: the frame's is divided by it.
+  const RealFFT<double> fft(s.fft_size);
+  AlignedBuffer<double> frame(s.fft_size);
+  AlignedBuffer<std::complex<double>> spectrum(fft.num_bins());
+  std::fill(frame.data(), frame.data() + s.fft_size, 0.0);
+  std::copy(s.window.begin(), s.window.end(), frame.data());
+  fft.forward(frame.data(), spectrum.data());
+  for (std::int64_t k = 0; k < fft.num_bins(); ++k) spectrum[k] = std::norm(spectrum[k]);
+  fft.inverse(spectrum.data(), frame.data());
+  s.window_autocorrelation.assign(frame.data(), frame.data() + s.window_size);
+  for (double& value : s.window_autocorrelation) value /= frame[0];
+  return s;
+}
+
+PitchFrames frames_of(std::int64_t n, const Setup& s) {
+  // Sampled_shortTermAnalysis: as many windows as fit, centred in the signal.
+  const double duration = s.dx * static_cast<double>(n);
+  if (n < 1 || s.window_duration > duration) return {0, 0.0, s.time_step};
+  const std::int64_t count = static_cast<std::int64_t>(std::floor((duration - s.window_duration) / s.time_step)) + 1;
+  const double x1 = 0.5 * s.dx;  // the first sample's time
+  const double middle = x1 - 0.5 * s.dx + 0.5 * duration;
+  return {count, middle - 0.5 * static_cast<double>(count) * s.time_step + 0.5 * s.time_step, s.time_step};
+}
+
+// Per-thread buffers for one frame's analysis.
+struct Workspace {
+  explicit Workspace(const Setup& s)
+      : fft(s.fft_size), frame(s.fft_size), spectrum(fft.num_bins()),
+        lags(2 * s.interpolation_lags + 1), peak_lag(s.max_candidates) {}
+  RealFFT<double> fft;
+  AlignedBuffer<double> frame;
+  AlignedBuffer<std::complex<double>> spectrum;
+  std::vector<double> lags;  // r[-L..L] at lags[L + lag], L = interpolation_lags
+  std::vector<std::int64_t> peak_lag;
+};
+
+// Sound_into_PitchFrame (autocorrelation methods): the candidates of the frame
+// centred at time t, and its intensity relative to the global peak.
+std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, double global_peak,
+                                     const Setup& s, const PraatPitchParams& p, Workspace& w, double* intensity) {
+  const std::int64_t left = static_cast<std::int64_t>(std::floor((t - 0.5 * s.dx) / s.dx + 1.0)) - 1;
+  const std::int64_t right = left + 1;
+  // The local mean, over one longest period to both sides, is removed before windowing.
+  double mean = 0;
+  for (std::int64_t i = std::max<std::int64_t>(0, right - s.period); i <= std::min(n - 1, left + s.period); ++i) mean += y[i];
+  mean /= static_cast<double>(2 * s.period);
+  const std::int64_t start = right - s.half_window;
+  double* frame = w.frame.data();
+  for (std::int64_t j = 0; j < s.window_size; ++j) {
+    const std::int64_t i = start + j;
+    frame[j] = (i >= 0 && i < n ? y[i] - mean : 0.0) * s.window[j];
+  }
+  std::fill(frame + s.window_size, frame + s.fft_size, 0.0);
+  // The local peak, over half a longest period to both sides of the centre.
+  double local_peak = 0;
+  for (std::int64_t j = std::max<std::int64_t>(0, s.half_window - s.half_period);
+       j < std::min(s.window_size, s.half_window + s.half_period); ++j) {
+    local_peak = std::max(local_peak, std::fabs(frame[j]));
+  }
+  *intensity = local_peak > global_peak ? 1.0 : local_peak / global_peak;
+
+  std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
+  if (local_peak == 0.0) return candidates;
+  // Autocorrelation as the inverse FFT of the power spectrum, normalised by its
+  // zero lag and divided by the window's autocorrelation.
+  w.fft.forward(frame, w.spectrum.data());
+  for (std::int64_t k = 0; k < w.fft.num_bins(); ++k) w.spectrum[k] = std::norm(w.spectrum[k]);
+  w.fft.inverse(w.spectrum.data(), frame);
+  const std::int64_t L = s.interpolation_lags;
+  double* r = w.lags.data() + L;
+  r[0] = 1.0;
+  for (std::int64_t i = 1; i <= L; ++i) r[i] = r[-i] = frame[i] / (frame[0] * s.window_autocorrelation[i]);
+
+  const double minimum_pitch = p.pitch_floor;
+  auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
+  for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
+    if (!(r[i] > 0.5 * p.voicing_threshold && r[i] > r[i - 1] && r[i] >= r[i + 1])) continue;
+    // Parabolic interpolation for the lag, sinc interpolation for the strength.
+    const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
+    const double frequency = 1.0 / s.dx / (static_cast<double>(i) + dr / d2r);
+    double strength = praat::interpolate_sinc(w.lags.data(), 2 * L + 1, 1.0 / s.dx / frequency + static_cast<double>(L), 30);
+    if (strength > 1.0) strength = 1.0 / strength;  // short windows overshoot: reflect around 1
+    const Candidate candidate{frequency, strength};
+    std::size_t place = 0;
+    if (static_cast<std::int64_t>(candidates.size()) < s.max_candidates) {
+      candidates.push_back(candidate);
+      place = candidates.size() - 1;
+    } else {  // replace the weakest, favouring high frequencies (octave cost)
+      double weakest = 2.0;
+      for (std::size_t k = 1; k < candidates.size(); ++k) {
+        if (octave_weighted(candidates[k]) < weakest) {
+          weakest = octave_weighted(candidates[k]);
+          place = k;
+        }
+      }
+      if (octave_weighted(candidate) <= weakest) place = 0;
+      if (place != 0) candidates[place] = candidate;
+    }
+    if (place != 0) w.peak_lag[place] = i;
+  }
+  // Refine each peak by maximising the sinc interpolation (Brent, in Praat's
+  // 1-based index coordinates so that the tolerance is the same).
+  for (std::size_t k = 1; k < candidates.size(); ++k) {
+    const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
+    const double centre = static_cast<double>(w.peak_lag[k] + L + 1);
+    double minimum;
+    const double x = praat::minimize_brent(
+        [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
+        centre - 1.0, centre + 1.0, 1e-10, &minimum);
+    const double lag = x - 1.0 - static_cast<double>(L);
+    double strength = -minimum;
+    candidates[k].frequency = 1.0 / s.dx / lag;
+    candidates[k].strength = strength > 1.0 ? 1.0 / strength : strength;
+  }
+  return candidates;
+}
+
+// Pitch_pathFinder: the Viterbi path through the candidates; writes the chosen
+// candidate of each frame.
+void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<double>& intensity, const Setup& s,
+               const PraatPitchParams& p, double* f0, double* strength) {
+  const std::int64_t n = static_cast<std::int64_t>(frames.size());
+  if (n == 0) return;
+  const double correction = 0.01 / s.time_step;  // costs are defined per 10 ms
+  const double jump_cost = p.octave_jump_cost * correction, vu_cost = p.voiced_unvoiced_cost * correction;
+  const double ceiling = s.ceiling;
+  auto voiceless = [&](double f) { return !(f > 0.0 && f < ceiling); };
+  std::vector<std::vector<double>> delta(n);
+  std::vector<std::vector<std::int64_t>> psi(n);
+  for (std::int64_t t = 0; t < n; ++t) {
+    double unvoiced = p.silence_threshold <= 0 ? 0 : 2 - intensity[t] / (p.silence_threshold / (1 + p.voicing_threshold));
+    unvoiced = p.voicing_threshold + (unvoiced > 0 ? unvoiced : 0);
+    delta[t].resize(frames[t].size());
+    psi[t].assign(frames[t].size(), 0);
+    for (std::size_t c = 0; c < frames[t].size(); ++c) {
+      const Candidate& candidate = frames[t][c];
+      delta[t][c] = voiceless(candidate.frequency)
+                        ? unvoiced
+                        : candidate.strength - p.octave_cost * std::log2(ceiling / candidate.frequency);
+    }
+  }
+  for (std::int64_t t = 1; t < n; ++t) {
+    for (std::size_t c2 = 0; c2 < frames[t].size(); ++c2) {
+      const double f2 = frames[t][c2].frequency;
+      double maximum = -1e30;
+      std::int64_t place = 0;
+      for (std::size_t c1 = 0; c1 < frames[t - 1].size(); ++c1) {
+        const double f1 = frames[t - 1][c1].frequency;
+        double transition;
+        if (voiceless(f2)) {
+          transition = voiceless(f1) ? 0.0 : vu_cost;
+        } else {
+          transition = voiceless(f1) ? vu_cost : jump_cost * std::fabs(std::log2(f1 / f2));
+        }
+        const double value = delta[t - 1][c1] - transition + delta[t][c2];
+        if (value > maximum) {
+          maximum = value;
+          place = static_cast<std::int64_t>(c1);
+        }
+      }
+      delta[t][c2] = maximum;
+      psi[t][c2] = place;
+    }
+  }
+  std::int64_t place = 0;
+  for (std::size_t c = 1; c < delta[n - 1].size(); ++c) {
+    if (delta[n - 1][c] > delta[n - 1][place]) place = static_cast<std::int64_t>(c);
+  }
+  for (std::int64_t t = n - 1; t >= 0; --t) {
+    const Candidate& chosen = frames[t][place];
+    f0[t] = voiceless(chosen.frequency) ? 0.0 : chosen.frequency;
+    strength[t] = chosen.strength;
+    place = psi[t][place];
+  }
+}
+
+}  // namespace
+
+namespace praat {
+
+double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth) {
+  // Praat's NUM_interpolate_sinc, in 0-based indices.
+  if (size < 1) return std::numeric_limits<double>::quiet_NaN();
+  if (x > static_cast<double>(size - 1)) return y[size - 1];
+  if (x < 0) return y[0];
+  const std::int64_t midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
+  if (x == static_cast<double>(midleft)) return y[midleft];
+  max_depth = std::min({max_depth, midright, size - 1 - midleft});
+  if (max_depth <= 0) return y[static_cast<std::int64_t>(std::floor(x + 0.5))];
+  if (max_depth == 1) return y[midleft] + (x - static_cast<double>(midleft)) * (y[midright] - y[midleft]);
+  if (max_depth == 2) {  // cubic
+    const double yl = y[midleft], yr = y[midright];
+    const double dyl = 0.5 * (yr - y[midleft - 1]), dyr = 0.5 * (y[midright + 1] - yl);
+    const double fil = x - static_cast<double>(midleft), fir = static_cast<double>(midright) - x;
+    return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
+  }
+  const std::int64_t left = midright - max_depth, right = midleft + max_depth;
+  double result = 0.0;
+  // Left half: sinc(x - i) times a raised-cosine window reaching 0 one sample past `left`.
+  double a = M_PI * (x - static_cast<double>(midleft));
+  double half_sin_a = 0.5 * std::sin(a);
+  double aa = a / (x - static_cast<double>(left) + 1.0);
+  double daa = M_PI / (x - static_cast<double>(left) + 1.0);
+  for (std::int64_t i = midleft; i >= left; --i) {
+    result += y[i] * half_sin_a / a * (1.0 + std::cos(aa));
+    a += M_PI;
+    aa += daa;
+    half_sin_a = -half_sin_a;
+  }
+  a = M_PI * (static_cast<double>(midright) - x);
+  half_sin_a = 0.5 * std::sin(a);
+  aa = a / (static_cast<double>(right) - x + 1.0);
+  daa = M_PI / (static_cast<double>(right) - x + 1.0);
+  for (std::int64_t i = midright; i <= right; ++i) {
+    result += y[i] * half_sin_a / a * (1.0 + std::cos(aa));
+    a += M_PI;
+    aa += daa;
+    half_sin_a = -half_sin_a;
+  }
+  return result;
+}
+
+}  // namespace praat
+
+PitchFrames praat_pitch_frames(std::int64_t n_samples, const PraatPitchParams& params) {
+  AK_CHECK(n_samples >= 0, "y", "length must be non-negative, got " << n_samples);
+  return frames_of(n_samples, make_setup(params));
+}
+
+void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& params, double* const* out,
+                 int num_threads) {
+  const Setup s = make_setup(params);
+  const double* const* signals = batch.signals;
+  const std::int64_t* lengths = batch.lengths;
+  const std::int64_t count = batch.count;
+  std::vector<PitchFrames> framing(count);
+  std::vector<double> global_peak(count, 0.0);
+  std::vector<std::int64_t> first_frame(count + 1, 0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    check_finite(signals[i], lengths[i], "y");
+    framing[i] = frames_of(lengths[i], s);
+    first_frame[i + 1] = first_frame[i] + framing[i].count;
+    // The global peak (about the mean) sets the silence threshold.
+    double mean = 0;
+    for (std::int64_t k = 0; k < lengths[i]; ++k) mean += signals[i][k];
+    mean /= static_cast<double>(std::max<std::int64_t>(1, lengths[i]));
+    for (std::int64_t k = 0; k < lengths[i]; ++k) global_peak[i] = std::max(global_peak[i], std::fabs(signals[i][k] - mean));
+  }
+  const std::int64_t total = first_frame[count];
+  std::vector<std::vector<Candidate>> candidates(total);
+  std::vector<double> intensity(total, 0.0);
+  // Frames of all signals are independent until the path search.
+  parallel_for(total, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    Workspace workspace(s);
+    std::int64_t signal = std::upper_bound(first_frame.begin(), first_frame.end(), begin) - first_frame.begin() - 1;
+    for (std::int64_t frame = begin; frame < end; ++frame) {
+      while (frame >= first_frame[signal + 1]) ++signal;
+      if (global_peak[signal] == 0.0) {  // all silent: only the unvoiced candidate
+        candidates[frame].assign(1, Candidate{});
+        continue;
+      }
+      const double t = framing[signal].first_time + static_cast<double>(frame - first_frame[signal]) * s.time_step;
+      candidates[frame] = analyse_frame(signals[signal], lengths[signal], t, global_peak[signal], s, params,
+                                        workspace, &intensity[frame]);
+    }
+  });
+  parallel_for(count, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      std::vector<std::vector<Candidate>> frames(candidates.begin() + first_frame[i], candidates.begin() + first_frame[i + 1]);
+      const std::vector<double> level(intensity.begin() + first_frame[i], intensity.begin() + first_frame[i + 1]);
+      const std::int64_t n = first_frame[i + 1] - first_frame[i];
+      find_path(frames, level, s, params, out[i], out[i] + n);
+    }
+  });
+}
+
+}  // namespace affectkit

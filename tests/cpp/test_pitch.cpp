@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/prosody/pitch.h"
+
+namespace affectkit {
+namespace {
+
+// Praat's windowed-sinc interpolation is exact at the samples and reconstructs a
+// slow sinusoid between them to within its window's error.
+TEST(PraatInterpolation, ExactAtSamplesAndCloseBetweenThem) {
+  std::vector<double> y(200);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = std::sin(0.3 * static_cast<double>(i) + 0.2);
+  for (std::int64_t i : {0, 7, 100, 199}) EXPECT_EQ(praat::interpolate_sinc(y.data(), 200, static_cast<double>(i), 70), y[i]);
+  for (double x : {50.25, 99.5, 120.9}) {
+    EXPECT_NEAR(praat::interpolate_sinc(y.data(), 200, x, 70), std::sin(0.3 * x + 0.2), 2e-3) << x;
+  }
+  // Outside the array: the end values, as Praat.
+  EXPECT_EQ(praat::interpolate_sinc(y.data(), 200, -0.5, 70), y[0]);
+  EXPECT_EQ(praat::interpolate_sinc(y.data(), 200, 250.0, 70), y[199]);
+  // Near the ends the depth shrinks (to linear at the first interval).
+  EXPECT_DOUBLE_EQ(praat::interpolate_sinc(y.data(), 200, 0.5, 70), 0.5 * (y[0] + y[1]));
+}
+
+TEST(PraatBrent, FindsTheMinimumOfSmoothFunctions) {
+  double minimum = 0;
+  const double x = praat::minimize_brent([](double t) { return (t - 0.3) * (t - 0.3) + 1.0; }, -1.0, 2.0, 1e-10, &minimum);
+  EXPECT_NEAR(x, 0.3, 1e-7);
+  EXPECT_NEAR(minimum, 1.0, 1e-12);
+  const double y = praat::minimize_brent([](double t) { return -std::cos(t - 1.234); }, 0.5, 2.0, 1e-10, &minimum);
+  EXPECT_NEAR(y, 1.234, 1e-7);
+  // No interior minimum: ends at the lower boundary.
+  const double z = praat::minimize_brent([](double t) { return t; }, 0.0, 1.0, 1e-10, &minimum);
+  EXPECT_NEAR(z, 0.0, 1e-7);
+}
+
+// A pulse train at 125 Hz: every frame voiced at 125 Hz, strength near 1.
+TEST(PraatPitch, PulseTrainGivesItsRate) {
+  const double sr = 8000;
+  std::vector<double> y(8000, 0.0);
+  for (std::size_t i = 0; i < y.size(); i += 64) y[i] = 1.0;
+  PraatPitchParams params;
+  params.sample_rate = sr;
+  const PitchFrames frames = praat_pitch_frames(static_cast<std::int64_t>(y.size()), params);
+  ASSERT_GT(frames.count, 50);
+  std::vector<double> out(2 * frames.count);
+  const double* signals[] = {y.data()};
+  const std::int64_t lengths[] = {static_cast<std::int64_t>(y.size())};
+  double* outputs[] = {out.data()};
+  praat_pitch(SignalBatch<double>{signals, lengths, 1}, params, outputs, 1);
+  for (std::int64_t t = 0; t < frames.count; ++t) {
+    EXPECT_NEAR(out[t], 125.0, 0.01) << t;
+    EXPECT_GT(out[frames.count + t], 0.9) << t;
+  }
+}
+
+TEST(PraatPitch, RejectsBadParametersAndCountsNoFramesForShortSignals) {
+  PraatPitchParams params;
+  params.pitch_ceiling = 50;  // below the 75 Hz floor
+  EXPECT_THROW(praat_pitch_frames(16000, params), InvalidArgument);
+  params = PraatPitchParams();
+  EXPECT_EQ(praat_pitch_frames(100, params).count, 0);  // 40 ms are needed
+  EXPECT_EQ(praat_pitch_frames(0, params).count, 0);
+  EXPECT_EQ(praat_pitch_frames(16000, params).count, 97);  // Praat's count for 1 s at 16 kHz
+}
+
+}  // namespace
+}  // namespace affectkit
