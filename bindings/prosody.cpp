@@ -7,7 +7,7 @@
 namespace affectkit::bindings {
 namespace {
 
-// (2, n_frames) per signal: F0 (0 where unvoiced) and strength. Praat computes
+// (2, n_frames) per signal: the chosen candidate's frequency (0: unvoiced) and strength. Praat computes
 // in double, so signals are float64 here (the Python layer converts).
 py::object pitch_binding(const py::handle& y, const PraatPitchParams& params, int num_threads) {
   precision_of(first_signal(y), "y");
@@ -28,6 +28,8 @@ void register_prosody(py::module_& m) {
       .def_readwrite("pitch_floor", &PraatPitchParams::pitch_floor)
       .def_readwrite("pitch_ceiling", &PraatPitchParams::pitch_ceiling)
       .def_readwrite("max_candidates", &PraatPitchParams::max_candidates)
+      .def_readwrite("cross_correlation", &PraatPitchParams::cross_correlation)
+      .def_readwrite("periods_per_window", &PraatPitchParams::periods_per_window)
       .def_readwrite("very_accurate", &PraatPitchParams::very_accurate)
       .def_readwrite("silence_threshold", &PraatPitchParams::silence_threshold)
       .def_readwrite("voicing_threshold", &PraatPitchParams::voicing_threshold)
@@ -41,7 +43,7 @@ void register_prosody(py::module_& m) {
         },
         "n_samples"_a, "params"_a, "(count, first frame centre in s, time step in s) of Praat's pitch frames.");
   m.def("pitch", &pitch_binding, "y"_a, "params"_a, "num_threads"_a,
-        "Praat's autocorrelation pitch: (2, n_frames) per signal, F0 (0 = unvoiced) and strength.");
+        "Praat's pitch path: (2, n_frames) per signal, the chosen frequency (0 = unvoiced) and strength.");
 }
 
 }  // namespace affectkit::bindings

@@ -79,6 +79,8 @@ class PraatPitchParams:
     pitch_floor: float
     pitch_ceiling: float
     max_candidates: int
+    cross_correlation: bool
+    periods_per_window: float
     very_accurate: bool
     silence_threshold: float
     voicing_threshold: float

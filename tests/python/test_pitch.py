@@ -20,11 +20,12 @@ PRAAT_NAMES = dict(time_step="time_step", pitch_floor="pitch_floor", pitch_ceili
                    voiced_unvoiced_cost="voiced_unvoiced_cost")
 
 
-def praat_pitch(y, sr, **options):
+def praat_pitch(y, sr, method="ac", **options):
     kwargs = {PRAAT_NAMES[k]: v for k, v in options.items()}
     if kwargs.get("time_step", None) == 0.0:
         kwargs["time_step"] = None
-    p = parselmouth.Sound(y, sr).to_pitch_ac(**kwargs)
+    sound = parselmouth.Sound(y, sr)
+    p = sound.to_pitch_ac(**kwargs) if method == "ac" else sound.to_pitch_cc(**kwargs)
     f = p.selected_array["frequency"]
     return p.xs(), np.where((f > 0) & (f < p.ceiling), f, np.nan), p.selected_array["strength"]
 
@@ -73,6 +74,43 @@ def test_human_voices_and_synthetic_speech_match_praat():
     assert 0.3 < np.mean(track.voiced) < 0.9  # speech: voiced and unvoiced stretches
 
 
+@pytest.mark.parametrize("very_accurate", [False, True])
+def test_cross_correlation_method_matches_praat(very_accurate):
+    for sr in (8000, 22050):
+        assert_matches_praat(wobbling_voice(sr, seed=5, vowel="e").y, sr, method="cc", very_accurate=very_accurate)
+    name, y, sr = human_voices()[0]
+    assert_matches_praat(y, sr, method="cc", very_accurate=very_accurate)
+
+
+@pytest.mark.parametrize("method", ["cc", "ac"])
+def test_harmonicity_matches_praat(method):
+    """HNR per frame within 1e-9 dB of Praat's To Harmonicity, same unvoiced frames
+    (-200 in Praat, NaN here), and np.nanmean equal to Praat's Get mean."""
+    from parselmouth.praat import call
+
+    signals = [(wobbling_voice(sr, seed=sr, vowel="a").y, sr) for sr in (8000, 16000, 44100)]
+    signals += [(y, sr) for _, y, sr in human_voices()[:3]]
+    for y, sr in signals:
+        track = ak.harmonicity(y, sr=sr, method=method)
+        sound = parselmouth.Sound(y, sr)
+        praat = call(sound, "To Harmonicity (cc)" if method == "cc" else "To Harmonicity (ac)",
+                     0.01, 75.0, 0.1, 1.0 if method == "cc" else 4.5)
+        expected = np.where(praat.values[0] == -200, np.nan, praat.values[0])
+        np.testing.assert_allclose(track.times, praat.xs(), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(np.isnan(track.hnr), np.isnan(expected))
+        np.testing.assert_allclose(track.hnr, expected, rtol=0, atol=1e-9)
+        assert np.nanmean(track.hnr) == pytest.approx(call(praat, "Get mean", 0, 0), abs=1e-9)
+
+
+def test_harmonicity_rises_with_snr():
+    """Synthetic truth: the HNR follows the SNR of the added noise (monotonic, and
+    within a few dB of it for a clean periodic source)."""
+    means = [np.nanmean(ak.harmonicity(ak.synthetic_voice(sr=16000, duration=1.0, snr_db=snr, seed=1).y,
+                                       sr=16000).hnr) for snr in (0, 10, 20, 30)]
+    assert np.all(np.diff(means) > 5)
+    assert abs(means[1] - 10) < 4 and abs(means[2] - 20) < 4
+
+
 @pytest.mark.parametrize("sr, vowel, snr_db", [(16000, "a", 20), (8000, "u", 15), (44100, "i", 30)])
 def test_synthetic_truth_f0_within_one_percent_and_voicing(sr, vowel, snr_db):
     """An intonation-like contour (110-170 Hz at 0.7 Hz) in noise: F0 within 1% of the
@@ -113,7 +151,7 @@ def test_silence_dc_clipping_and_short_signals():
     assert np.all(np.isnan(ak.pitch(np.full(sr, 0.5), sr=sr).f0))  # DC only
     clipped = np.clip(4 * wobbling_voice(sr).y, -0.3, 0.3)
     assert_matches_praat(clipped, sr)
-    with pytest.warns(UserWarning, match="'y'.*shorter than one pitch analysis window"):
+    with pytest.warns(UserWarning, match="'y'.*shorter than one analysis window"):
         short = ak.pitch(np.ones(300), sr=sr)  # 40 ms are needed for a 75 Hz floor
     assert short.f0.shape == (0,) and short.times.shape == (0,)
 

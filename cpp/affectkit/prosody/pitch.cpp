@@ -18,7 +18,8 @@ struct Candidate {
 
 // Everything that depends on the parameters only (Sound_to_Pitch_any's set-up).
 struct Setup {
-  double dx, time_step, window_duration, ceiling;
+  bool cross_correlation;
+  double dx, time_step, window_duration, analysis_duration, ceiling;
   std::int64_t max_candidates, period, half_period, window_size, half_window, maximum_lag, fft_size;
   std::int64_t interpolation_lags;  // brent_ixmax: lags kept for sinc interpolation
   std::int64_t refine_depth;        // sinc depth of the final peak refinement
@@ -36,20 +37,25 @@ Setup make_setup(const PraatPitchParams& p) {
   for (double value : {p.silence_threshold, p.voicing_threshold, p.octave_cost, p.octave_jump_cost, p.voiced_unvoiced_cost}) {
     AK_CHECK(std::isfinite(value), "voicing_threshold", "thresholds and costs must be finite");
   }
+  AK_CHECK(p.periods_per_window > 0 && std::isfinite(p.periods_per_window), "periods_per_window",
+           "must be positive, got " << p.periods_per_window);
   Setup s;
+  s.cross_correlation = p.cross_correlation;
   s.dx = 1.0 / p.sample_rate;
-  double periods = 3.0;
+  double periods = p.periods_per_window;
   s.time_step = p.time_step > 0 ? p.time_step : periods / p.pitch_floor / 4.0;
   s.max_candidates = p.max_candidates;
   if (static_cast<double>(s.max_candidates) < p.pitch_ceiling / p.pitch_floor) {
     s.max_candidates = static_cast<std::int64_t>(std::floor(p.pitch_ceiling / p.pitch_floor));
   }
+  // Praat's methods: AC_HANNING, AC_GAUSS (very accurate), FCC_NORMAL, FCC_ACCURATE.
   double interpolation_depth = 0.5;
-  s.refine_depth = 70;
-  if (p.very_accurate) {  // the Gaussian window is twice as long
+  s.refine_depth = p.very_accurate ? 700 : 70;
+  if (p.cross_correlation) {
+    interpolation_depth = 1.0;
+  } else if (p.very_accurate) {  // the Gaussian window is twice as long
     periods *= 2;
     interpolation_depth = 0.25;
-    s.refine_depth = 700;
   }
   s.period = static_cast<std::int64_t>(std::floor(1.0 / s.dx / p.pitch_floor));
   s.half_period = s.period / 2 + 1;
@@ -60,9 +66,13 @@ Setup make_setup(const PraatPitchParams& p) {
   s.window_size = 2 * s.half_window;
   s.maximum_lag = std::min(static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) / periods)) + 2,
                            s.window_size);
+  s.interpolation_lags = static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) * interpolation_depth));
+  // cc frames also reach one longest period beyond the window.
+  s.analysis_duration = p.cross_correlation ? 1.0 / p.pitch_floor + s.window_duration : s.window_duration;
+  s.fft_size = 0;
+  if (p.cross_correlation) return s;
   s.fft_size = 1;
   while (static_cast<double>(s.fft_size) < static_cast<double>(s.window_size) * (1 + interpolation_depth)) s.fft_size *= 2;
-  s.interpolation_lags = static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) * interpolation_depth));
 
   // Praat's windows (1-based i): Hanning 0.5 - 0.5 cos(2 pi i / (N + 1)); the
   // Gaussian reaches exp(-12) at the edges and is lifted to zero there.
@@ -94,8 +104,8 @@ Setup make_setup(const PraatPitchParams& p) {
 PitchFrames frames_of(std::int64_t n, const Setup& s) {
   // Sampled_shortTermAnalysis: as many windows as fit, centred in the signal.
   const double duration = s.dx * static_cast<double>(n);
-  if (n < 1 || s.window_duration > duration) return {0, 0.0, s.time_step};
-  const std::int64_t count = static_cast<std::int64_t>(std::floor((duration - s.window_duration) / s.time_step)) + 1;
+  if (n < 1 || s.analysis_duration > duration) return {0, 0.0, s.time_step};
+  const std::int64_t count = static_cast<std::int64_t>(std::floor((duration - s.analysis_duration) / s.time_step)) + 1;
   const double x1 = 0.5 * s.dx;  // the first sample's time
   const double middle = x1 - 0.5 * s.dx + 0.5 * duration;
   return {count, middle - 0.5 * static_cast<double>(count) * s.time_step + 0.5 * s.time_step, s.time_step};
@@ -104,16 +114,41 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
 // Per-thread buffers for one frame's analysis.
 struct Workspace {
   explicit Workspace(const Setup& s)
-      : fft(s.fft_size), frame(s.fft_size), spectrum(fft.num_bins()),
+      : fft(s.cross_correlation ? 2 : s.fft_size), frame(std::max(s.fft_size, s.window_size)), spectrum(fft.num_bins()),
         lags(2 * s.interpolation_lags + 1), peak_lag(s.max_candidates) {}
-  RealFFT<double> fft;
+  RealFFT<double> fft;  // ac only
   AlignedBuffer<double> frame;
   AlignedBuffer<std::complex<double>> spectrum;
   std::vector<double> lags;  // r[-L..L] at lags[L + lag], L = interpolation_lags
   std::vector<std::int64_t> peak_lag;
 };
 
-// Sound_into_PitchFrame (autocorrelation methods): the candidates of the frame
+// The forward cross-correlation of one window with the signal lag samples later,
+// normalised by both energies (Praat's cc methods), into r[-L..L]. Praat sums in
+// long double; so do we, for the same last digits.
+void cross_correlation(const double* y, std::int64_t n, double t, double mean, const Setup& s, double pitch_floor,
+                       double* r) {
+  const std::int64_t N = s.window_size, L = s.interpolation_lags;
+  const double start_time = t - 0.5 * (1.0 / pitch_floor + s.window_duration);
+  std::int64_t first = static_cast<std::int64_t>(std::floor((start_time - 0.5 * s.dx) / s.dx + 1.0)) - 1;
+  first = std::max<std::int64_t>(first, 0);
+  const std::int64_t span = std::min(s.maximum_lag + N, n - first);
+  const std::int64_t maximum_lag = span - N;
+  const double* x = y + first;
+  long double sum_x2 = 0;
+  for (std::int64_t i = 0; i < N; ++i) sum_x2 += (x[i] - mean) * (x[i] - mean);
+  long double sum_y2 = sum_x2;  // at lag 0 the two windows are the same
+  for (std::int64_t lag = 1; lag <= maximum_lag; ++lag) {
+    const double leaving = x[lag - 1] - mean, entering = x[lag - 1 + N] - mean;
+    sum_y2 += entering * entering - leaving * leaving;
+    long double product = 0;
+    for (std::int64_t j = 0; j < N; ++j) product += (x[j] - mean) * (x[lag + j] - mean);
+    r[lag] = r[-lag] = static_cast<double>(product) / std::sqrt(static_cast<double>(sum_x2) * static_cast<double>(sum_y2));
+  }
+  for (std::int64_t lag = std::max<std::int64_t>(maximum_lag + 1, 1); lag <= L; ++lag) r[lag] = r[-lag] = 0.0;
+}
+
+// Sound_into_PitchFrame: the candidates of the frame
 // centred at time t, and its intensity relative to the global peak.
 std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, double global_peak,
                                      const Setup& s, const PraatPitchParams& p, Workspace& w, double* intensity) {
@@ -127,9 +162,9 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
   double* frame = w.frame.data();
   for (std::int64_t j = 0; j < s.window_size; ++j) {
     const std::int64_t i = start + j;
-    frame[j] = (i >= 0 && i < n ? y[i] - mean : 0.0) * s.window[j];
+    frame[j] = (i >= 0 && i < n ? y[i] - mean : 0.0) * (s.cross_correlation ? 1.0 : s.window[j]);
   }
-  std::fill(frame + s.window_size, frame + s.fft_size, 0.0);
+  std::fill(frame + s.window_size, frame + std::max(s.fft_size, s.window_size), 0.0);
   // The local peak, over half a longest period to both sides of the centre.
   double local_peak = 0;
   for (std::int64_t j = std::max<std::int64_t>(0, s.half_window - s.half_period);
@@ -140,15 +175,19 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
 
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
   if (local_peak == 0.0) return candidates;
-  // Autocorrelation as the inverse FFT of the power spectrum, normalised by its
-  // zero lag and divided by the window's autocorrelation.
-  w.fft.forward(frame, w.spectrum.data());
-  for (std::int64_t k = 0; k < w.fft.num_bins(); ++k) w.spectrum[k] = std::norm(w.spectrum[k]);
-  w.fft.inverse(w.spectrum.data(), frame);
   const std::int64_t L = s.interpolation_lags;
   double* r = w.lags.data() + L;
   r[0] = 1.0;
-  for (std::int64_t i = 1; i <= L; ++i) r[i] = r[-i] = frame[i] / (frame[0] * s.window_autocorrelation[i]);
+  if (s.cross_correlation) {
+    cross_correlation(y, n, t, mean, s, p.pitch_floor, r);
+  } else {
+    // Autocorrelation as the inverse FFT of the power spectrum, normalised by its
+    // zero lag and divided by the window's autocorrelation.
+    w.fft.forward(frame, w.spectrum.data());
+    for (std::int64_t k = 0; k < w.fft.num_bins(); ++k) w.spectrum[k] = std::norm(w.spectrum[k]);
+    w.fft.inverse(w.spectrum.data(), frame);
+    for (std::int64_t i = 1; i <= L; ++i) r[i] = r[-i] = frame[i] / (frame[0] * s.window_autocorrelation[i]);
+  }
 
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
@@ -247,7 +286,7 @@ void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<do
   }
   for (std::int64_t t = n - 1; t >= 0; --t) {
     const Candidate& chosen = frames[t][place];
-    f0[t] = voiceless(chosen.frequency) ? 0.0 : chosen.frequency;
+    f0[t] = chosen.frequency;
     strength[t] = chosen.strength;
     place = psi[t][place];
   }

@@ -1,9 +1,10 @@
-// F0 by Praat's autocorrelation method (Boersma 1993, "Accurate short-term
+// F0 by Praat's periodicity analysis (Boersma 1993, "Accurate short-term
 // analysis of the fundamental frequency and the harmonics-to-noise ratio of a
-// sampled sound"), as Praat's Sound: To Pitch (ac)...: per frame, the windowed
-// autocorrelation divided by the window's, peak candidates refined by sinc
-// interpolation, then the Viterbi path through candidates with octave,
-// octave-jump and voiced/unvoiced costs.
+// sampled sound"), as Praat's Sound_to_Pitch_any: per frame, either the windowed
+// autocorrelation divided by the window's (To Pitch (ac)) or the normalised
+// forward cross-correlation (To Pitch (cc), To Harmonicity (cc)); peak candidates
+// refined by sinc interpolation; then the Viterbi path through the candidates
+// with octave, octave-jump and voiced/unvoiced costs.
 #pragma once
 
 #include <cmath>
@@ -17,11 +18,13 @@ namespace affectkit {
 // Praat's parameter names and defaults (Sound: To Pitch (ac)...).
 struct PraatPitchParams {
   double sample_rate = 16000;
-  double time_step = 0;  // 0: a quarter of the 3-period window (0.01 s for 75 Hz)
+  double time_step = 0;  // 0: a quarter of the window (0.01 s for 3 periods of 75 Hz)
   double pitch_floor = 75;
   double pitch_ceiling = 600;
   std::int64_t max_candidates = 15;
-  bool very_accurate = false;  // Gaussian window of 6 periods instead of Hanning of 3
+  bool cross_correlation = false;  // cc instead of ac
+  double periods_per_window = 3;   // Praat: 3 for ac, 1 for cc
+  bool very_accurate = false;  // ac: Gaussian window of twice the periods; both: finer sinc refinement
   double silence_threshold = 0.03;
   double voicing_threshold = 0.45;
   double octave_cost = 0.01;
@@ -39,8 +42,9 @@ struct PitchFrames {
 };
 PitchFrames praat_pitch_frames(std::int64_t n_samples, const PraatPitchParams& params);
 
-// F0 (Hz, 0 where unvoiced) and strength (the chosen candidate's normalised
-// autocorrelation) of each frame of each signal.
+// Frequency (Hz) and strength (normalised correlation) of the candidate the path
+// chose in each frame of each signal. Frequency 0 is the unvoiced candidate;
+// Praat also calls a frame unvoiced when its frequency is not below the ceiling.
 // out[i] holds 2 rows of praat_pitch_frames(lengths[i]).count values: F0 then strength.
 void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& params, double* const* out,
                  int num_threads);

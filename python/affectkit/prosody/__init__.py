@@ -1,6 +1,6 @@
 """Prosody and voice quality: Praat's measures (pitch by autocorrelation, formants by
 Burg LPC, jitter, shimmer, harmonicity), computed in the core, batched over clips."""
 
-from .pitch import PitchTrack, pitch
+from .pitch import HarmonicityTrack, PitchTrack, harmonicity, pitch
 
-__all__ = ["PitchTrack", "pitch"]
+__all__ = ["HarmonicityTrack", "PitchTrack", "harmonicity", "pitch"]
