@@ -69,9 +69,11 @@ Setup make_setup(const PraatPitchParams& p) {
   s.interpolation_lags = static_cast<std::int64_t>(std::floor(static_cast<double>(s.window_size) * interpolation_depth));
   // cc frames also reach one longest period beyond the window.
   s.analysis_duration = p.cross_correlation ? 1.0 / p.pitch_floor + s.window_duration : s.window_duration;
-  s.fft_size = 0;
-  if (p.cross_correlation) return s;
   s.fft_size = 1;
+  if (p.cross_correlation) {  // room for the window plus the longest lag, without wrap-around
+    while (s.fft_size < s.window_size + s.maximum_lag) s.fft_size *= 2;
+    return s;
+  }
   while (static_cast<double>(s.fft_size) < static_cast<double>(s.window_size) * (1 + interpolation_depth)) s.fft_size *= 2;
 
   // Praat's windows (1-based i): Hanning 0.5 - 0.5 cos(2 pi i / (N + 1)); the
@@ -114,36 +116,46 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
 // Per-thread buffers for one frame's analysis.
 struct Workspace {
   explicit Workspace(const Setup& s)
-      : fft(s.cross_correlation ? 2 : s.fft_size), frame(std::max(s.fft_size, s.window_size)), spectrum(fft.num_bins()),
-        lags(2 * s.interpolation_lags + 1), peak_lag(s.max_candidates) {}
-  RealFFT<double> fft;  // ac only
-  AlignedBuffer<double> frame;
-  AlignedBuffer<std::complex<double>> spectrum;
+      : fft(s.fft_size), frame(std::max(s.fft_size, s.window_size)), later(s.fft_size), spectrum(fft.num_bins()),
+        later_spectrum(fft.num_bins()), lags(2 * s.interpolation_lags + 1), peak_lag(s.max_candidates) {}
+  RealFFT<double> fft;
+  AlignedBuffer<double> frame, later;  // later: cc only, the signal after the window
+  AlignedBuffer<std::complex<double>> spectrum, later_spectrum;
   std::vector<double> lags;  // r[-L..L] at lags[L + lag], L = interpolation_lags
   std::vector<std::int64_t> peak_lag;
 };
 
 // The forward cross-correlation of one window with the signal lag samples later,
-// normalised by both energies (Praat's cc methods), into r[-L..L]. Praat sums in
-// long double; so do we, for the same last digits.
+// normalised by both energies (Praat's cc methods), into r[-L..L]. Praat sums the
+// products directly in long double; here they come from one FFT correlation in
+// double (the same values to ~1e-15, and O(n log n) instead of O(n^2)).
 void cross_correlation(const double* y, std::int64_t n, double t, double mean, const Setup& s, double pitch_floor,
-                       double* r) {
-  const std::int64_t N = s.window_size, L = s.interpolation_lags;
+                       Workspace& w, double* r) {
+  const std::int64_t N = s.window_size, L = s.interpolation_lags, M = s.fft_size;
   const double start_time = t - 0.5 * (1.0 / pitch_floor + s.window_duration);
   std::int64_t first = static_cast<std::int64_t>(std::floor((start_time - 0.5 * s.dx) / s.dx + 1.0)) - 1;
   first = std::max<std::int64_t>(first, 0);
   const std::int64_t span = std::min(s.maximum_lag + N, n - first);
   const std::int64_t maximum_lag = span - N;
   const double* x = y + first;
+  double* window = w.frame.data();
+  double* later = w.later.data();
+  for (std::int64_t i = 0; i < M; ++i) {
+    window[i] = i < N ? x[i] - mean : 0.0;
+    later[i] = i < span ? x[i] - mean : 0.0;
+  }
+  w.fft.forward(window, w.spectrum.data());
+  w.fft.forward(later, w.later_spectrum.data());
+  for (std::int64_t k = 0; k < w.fft.num_bins(); ++k) w.spectrum[k] = std::conj(w.spectrum[k]) * w.later_spectrum[k];
+  w.fft.inverse(w.spectrum.data(), window);  // window[lag] * M = sum_j x[j] x[j + lag]
   long double sum_x2 = 0;
   for (std::int64_t i = 0; i < N; ++i) sum_x2 += (x[i] - mean) * (x[i] - mean);
   long double sum_y2 = sum_x2;  // at lag 0 the two windows are the same
+  const double scale = 1.0 / static_cast<double>(M);
   for (std::int64_t lag = 1; lag <= maximum_lag; ++lag) {
     const double leaving = x[lag - 1] - mean, entering = x[lag - 1 + N] - mean;
     sum_y2 += entering * entering - leaving * leaving;
-    long double product = 0;
-    for (std::int64_t j = 0; j < N; ++j) product += (x[j] - mean) * (x[lag + j] - mean);
-    r[lag] = r[-lag] = static_cast<double>(product) / std::sqrt(static_cast<double>(sum_x2) * static_cast<double>(sum_y2));
+    r[lag] = r[-lag] = window[lag] * scale / std::sqrt(static_cast<double>(sum_x2) * static_cast<double>(sum_y2));
   }
   for (std::int64_t lag = std::max<std::int64_t>(maximum_lag + 1, 1); lag <= L; ++lag) r[lag] = r[-lag] = 0.0;
 }
@@ -179,7 +191,7 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
   double* r = w.lags.data() + L;
   r[0] = 1.0;
   if (s.cross_correlation) {
-    cross_correlation(y, n, t, mean, s, p.pitch_floor, r);
+    cross_correlation(y, n, t, mean, s, p.pitch_floor, w, r);
   } else {
     // Autocorrelation as the inverse FFT of the power spectrum, normalised by its
     // zero lag and divided by the window's autocorrelation.
@@ -295,6 +307,50 @@ void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<do
 }  // namespace
 
 namespace praat {
+namespace {
+
+// One side of Praat's windowed-sinc interpolation: sum over k < count of
+// y[Step * k] sinc(distance + k) (1 + cos(pi (distance + k) / span)) / 2. The
+// window's cosines advance by rotation (as Praat's PowerPC variant does) in eight
+// lanes, so the loop vectorises; this differs from calling cos() per term only in
+// the last bits.
+template <int Step>
+double windowed_sinc_sum(const double* y, std::int64_t count, double distance, double span) {
+  constexpr int V = 8;
+  const double half_sin = 0.5 * std::sin(M_PI * distance);  // times (-1)^k for term k
+  const double daa = M_PI / span;
+  double cos_aa[V], sin_aa[V], sign[V], sums[V] = {};
+  cos_aa[0] = std::cos(distance * daa);
+  sin_aa[0] = std::sin(distance * daa);
+  const double cos_d = std::cos(daa), sin_d = std::sin(daa);
+  for (int j = 1; j < V; ++j) {
+    cos_aa[j] = cos_aa[j - 1] * cos_d - sin_aa[j - 1] * sin_d;
+    sin_aa[j] = cos_aa[j - 1] * sin_d + sin_aa[j - 1] * cos_d;
+  }
+  for (int j = 0; j < V; ++j) sign[j] = (j & 1) ? -half_sin : half_sin;
+  double cos_step = cos_d, sin_step = sin_d;  // rotation by V * daa, by doubling
+  for (int doubling = 1; doubling < V; doubling *= 2) {
+    const double c = cos_step * cos_step - sin_step * sin_step;
+    sin_step = 2 * sin_step * cos_step;
+    cos_step = c;
+  }
+  std::int64_t k = 0;
+  for (; k + V <= count; k += V) {
+    for (int j = 0; j < V; ++j) {
+      const double a = M_PI * (distance + static_cast<double>(k + j));
+      sums[j] += y[Step * (k + j)] * sign[j] / a * (1.0 + cos_aa[j]);
+      const double c = cos_aa[j] * cos_step - sin_aa[j] * sin_step;
+      sin_aa[j] = cos_aa[j] * sin_step + sin_aa[j] * cos_step;
+      cos_aa[j] = c;
+    }
+  }
+  for (int j = 0; k + j < count; ++j) {
+    sums[j] += y[Step * (k + j)] * sign[j] / (M_PI * (distance + static_cast<double>(k + j))) * (1.0 + cos_aa[j]);
+  }
+  return ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
+}
+
+}  // namespace
 
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth) {
   // Praat's NUM_interpolate_sinc, in 0-based indices.
@@ -313,40 +369,9 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
     return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
   }
   const std::int64_t left = midright - max_depth, right = midleft + max_depth;
-  // sinc(x - i) times a raised-cosine window reaching 0 one sample beyond each
-  // end. The window's cosines advance by rotation (as Praat's PowerPC variant)
-  // in four interleaved chains, so that the loop is not one long dependency chain;
-  // this differs from calling cos() per term only in the last bits.
-  auto half_sum = [&](std::int64_t from, std::int64_t count, std::int64_t step, double distance, double span) {
-    const double half_sin = 0.5 * std::sin(M_PI * distance);  // times (-1)^k for term k
-    const double daa = M_PI / span;
-    double cos_aa[4], sin_aa[4];
-    cos_aa[0] = std::cos(distance * daa);
-    sin_aa[0] = std::sin(distance * daa);
-    const double cos_d = std::cos(daa), sin_d = std::sin(daa);
-    for (int j = 1; j < 4; ++j) {
-      cos_aa[j] = cos_aa[j - 1] * cos_d - sin_aa[j - 1] * sin_d;
-      sin_aa[j] = cos_aa[j - 1] * sin_d + sin_aa[j - 1] * cos_d;
-    }
-    const double cos_2d = cos_d * cos_d - sin_d * sin_d, sin_2d = 2 * sin_d * cos_d;
-    const double cos_4d = cos_2d * cos_2d - sin_2d * sin_2d, sin_4d = 2 * sin_2d * cos_2d;
-    double sums[4] = {0, 0, 0, 0};
-    for (std::int64_t k = 0; k < count; k += 4) {
-      for (int j = 0; j < 4; ++j) {
-        if (k + j < count) {
-          const double a = M_PI * (distance + static_cast<double>(k + j));
-          sums[j] += y[from + step * (k + j)] * ((j & 1) ? -half_sin : half_sin) / a * (1.0 + cos_aa[j]);
-        }
-        const double next = cos_aa[j] * cos_4d - sin_aa[j] * sin_4d;
-        sin_aa[j] = cos_aa[j] * sin_4d + sin_aa[j] * cos_4d;
-        cos_aa[j] = next;
-      }
-    }
-    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
-  };
   const double result =
-      half_sum(midleft, midleft - left + 1, -1, x - static_cast<double>(midleft), x - static_cast<double>(left) + 1.0) +
-      half_sum(midright, right - midright + 1, 1, static_cast<double>(midright) - x, static_cast<double>(right) - x + 1.0);
+      windowed_sinc_sum<-1>(y + midleft, midleft - left + 1, x - static_cast<double>(midleft), x - static_cast<double>(left) + 1.0) +
+      windowed_sinc_sum<1>(y + midright, right - midright + 1, static_cast<double>(midright) - x, static_cast<double>(right) - x + 1.0);
   return result;
 }
 
