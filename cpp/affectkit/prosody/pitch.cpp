@@ -317,9 +317,9 @@ namespace {
 using Lanes = double __attribute__((vector_size(64)));
 constexpr int kLanes = 8;
 
+// half_sin is sin(pi distance) / 2, the same on both sides (distances f and 1 - f).
 template <int Step>
-double windowed_sinc_sum(const double* y, std::int64_t count, double distance, double span) {
-  const double half_sin = 0.5 * std::sin(M_PI * distance);  // times (-1)^k for term k
+double windowed_sinc_sum(const double* y, std::int64_t count, double distance, double span, double half_sin) {
   const double daa = M_PI / span;
   const double cos_d = std::cos(daa), sin_d = std::sin(daa);
   Lanes cos_aa, sin_aa, sign, offset;
@@ -377,9 +377,12 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
     return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
   }
   const std::int64_t left = midright - max_depth, right = midleft + max_depth;
+  const double fraction = x - static_cast<double>(midleft);
+  const double half_sin = 0.5 * std::sin(M_PI * fraction);
   const double result =
-      windowed_sinc_sum<-1>(y + midleft, midleft - left + 1, x - static_cast<double>(midleft), x - static_cast<double>(left) + 1.0) +
-      windowed_sinc_sum<1>(y + midright, right - midright + 1, static_cast<double>(midright) - x, static_cast<double>(right) - x + 1.0);
+      windowed_sinc_sum<-1>(y + midleft, midleft - left + 1, fraction, x - static_cast<double>(left) + 1.0, half_sin) +
+      windowed_sinc_sum<1>(y + midright, right - midright + 1, static_cast<double>(midright) - x,
+                           static_cast<double>(right) - x + 1.0, half_sin);
   return result;
 }
 
