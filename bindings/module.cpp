@@ -10,6 +10,7 @@ namespace py = pybind11;
 namespace affectkit::bindings {
 void register_features(py::module_& m);
 void register_prosody(py::module_& m);
+void register_formants(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
   affectkit::bindings::register_features(m);
   affectkit::bindings::register_prosody(m);
+  affectkit::bindings::register_formants(m);
 }

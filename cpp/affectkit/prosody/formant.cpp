@@ -1,0 +1,422 @@
+#include "affectkit/prosody/formant.h"
+
+// GCC 12 warns inside the AVX-512 intrinsics Eigen's kernels use (a false positive of
+// -Wmaybe-uninitialized on _mm512_undefined_*, GCC bug 105593), placed in the headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Eigenvalues>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/fft.h"
+#include "affectkit/common/thread_pool.h"
+
+namespace affectkit {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr std::int64_t kSincDepth = 50;  // Sound_resample (me, 2 * maximumFrequency, 50)
+constexpr double kSafetyMargin = 50;     // Hz kept clear of 0 and Nyquist (Sound_to_Formant_burg)
+constexpr std::int64_t kPadding = 1000;  // Praat's antiTurnAround: zeros each side of an FFT filter
+constexpr std::int64_t kMaxFft = std::int64_t{1} << 30;  // RealFFT's largest size
+
+void check_params(const FormantParams& p) {
+  AK_CHECK(std::isfinite(p.sample_rate) && p.sample_rate > 0, "sr",
+           "must be a positive number of Hz, got " << p.sample_rate);
+  AK_CHECK(std::isfinite(p.time_step) && p.time_step >= 0, "time_step",
+           "must be >= 0 seconds (0: window_length / 4), got " << p.time_step);
+  AK_CHECK(p.max_number_of_formants >= 0.25 && p.max_number_of_formants <= 100, "max_number_of_formants",
+           "must lie in [0.25, 100] (LPC order round(2 x) from 1 to 200), got " << p.max_number_of_formants);
+  AK_CHECK(std::isfinite(p.maximum_formant) && p.maximum_formant > 0, "maximum_formant",
+           "must be a positive number of Hz, got " << p.maximum_formant);
+  AK_CHECK(std::isfinite(p.window_length) && p.window_length > 0, "window_length",
+           "must be a positive number of seconds, got " << p.window_length);
+  AK_CHECK(std::isfinite(p.pre_emphasis_from) && p.pre_emphasis_from > 0, "pre_emphasis_from",
+           "must be a positive number of Hz, got " << p.pre_emphasis_from);
+}
+
+int lpc_order(const FormantParams& p) {
+  return static_cast<int>(std::floor(2 * p.max_number_of_formants + 0.5));  // Melder_iround
+}
+
+// Sound_resample's upfactor: the analysis rate 2 * maximum_formant over sample_rate.
+double upfactor(const FormantParams& p) { return 2 * p.maximum_formant * (1.0 / p.sample_rate); }
+
+// How Sound_resample gets from sample_rate to 2 * maximum_formant.
+enum class Resampling { None, Double, Sinc };
+
+// The sound Praat analyses: n samples, sample i (0-based) at x1 + i * dx seconds,
+// on Praat's time axis (the input's sample i at (i + 0.5) / sample_rate).
+struct Grid {
+  Resampling how;
+  std::int64_t n;
+  double dx, x1;
+};
+
+Grid analysis_grid(std::int64_t n, const FormantParams& p) {
+  const double dx = 1.0 / p.sample_rate, x1 = 0.5 * dx, fs = 2 * p.maximum_formant, up = upfactor(p);
+  if (std::fabs(up - 1) < 1e-6) return {Resampling::None, n, dx, x1};
+  if (std::fabs(up - 2) < 1e-6) return {Resampling::Double, 2 * n, dx / 2, x1 - dx / 4};  // Sound_upsample
+  const double xmax = static_cast<double>(n) / p.sample_rate;
+  const double samples = std::floor(xmax * fs + 0.5);  // Melder_iround (duration * samplingFrequency)
+  AK_CHECK(samples <= 1e15, "maximum_formant",
+           p.maximum_formant << " Hz resamples " << n << " samples to " << samples << " samples");
+  const auto m = static_cast<std::int64_t>(samples);
+  return {Resampling::Sinc, m, 1.0 / fs, 0.5 * (xmax - static_cast<double>(m - 1) / fs)};
+}
+
+// Sampled_shortTermAnalysis as in Sound_to_Formant: frames every dt centred in
+// the sound, a Gaussian window of `window` samples spanning 2 * window_length;
+// frame samples reach `half` samples either side of the frame centre.
+struct Framing {
+  std::int64_t count, window, half;
+  double t1, dt;
+};
+
+Framing framing(const Grid& g, const FormantParams& p, int order) {
+  const double dt = p.time_step > 0 ? p.time_step : p.window_length / 4;
+  const double duration = static_cast<double>(g.n) * g.dx, dt_window = 2 * p.window_length;
+  const double window = std::floor(dt_window / g.dx);
+  AK_CHECK(window >= order + 1, "window_length",
+           p.window_length << " s gives a window of " << window << " samples at " << 1 / g.dx
+                           << " Hz, fewer than LPC order + 1 = " << order + 1);
+  const double frames = 1 + std::floor((duration - dt_window) / dt);
+  AK_CHECK(frames <= 1e9, "time_step", p.time_step << " s gives " << frames << " frames");
+  const auto samples = static_cast<std::int64_t>(std::min(window, static_cast<double>(g.n) + 2));
+  // Shorter than a window: one frame over all of it, the Gaussian shrunk to the clip
+  // (Praat keeps the nominal half-width, so the frame is clipped to the whole sound).
+  if (frames < 1) return {1, g.n, samples / 2, g.x1 + 0.5 * duration, dt};
+  const auto count = static_cast<std::int64_t>(frames);
+  return {count, samples, samples / 2, g.x1 + 0.5 * (duration - g.dx - static_cast<double>(count - 1) * dt), dt};
+}
+
+std::int64_t fft_size(std::int64_t n) {
+  std::int64_t size = 1;
+  while (size < n + 2 * kPadding) size *= 2;
+  return size;
+}
+
+// Sound_resample's anti-aliasing before downsampling by `up` < 1: a brick wall over
+// the whole zero-padded clip. Praat zeroes its packed real spectrum (DC, Nyquist,
+// re 1, im 1, re 2, ...) from the 1-based index floor(up * nfft) on, and Nyquist.
+template <typename T>
+std::vector<double> lowpass(const T* y, std::int64_t n, double up) {
+  const std::int64_t nfft = fft_size(n), bins = nfft / 2;
+  const RealFFT<double> fft(nfft);
+  AlignedBuffer<double> data(nfft);
+  AlignedBuffer<std::complex<double>> spectrum(bins + 1);
+  std::fill(data.data(), data.data() + nfft, 0.0);
+  std::copy(y, y + n, data.data() + kPadding);
+  fft.forward(data.data(), spectrum.data());
+  const auto first_zero = static_cast<std::int64_t>(std::floor(up * static_cast<double>(nfft)));
+  if (first_zero <= 1) spectrum[0] = 0;
+  for (std::int64_t k = 1; k < bins; ++k) {
+    spectrum[k] = {2 * k + 1 < first_zero ? spectrum[k].real() : 0.0,
+                   2 * k + 2 < first_zero ? spectrum[k].imag() : 0.0};
+  }
+  spectrum[bins] = 0;
+  fft.inverse(spectrum.data(), data.data());
+  std::vector<double> out(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) out[i] = data[i + kPadding] / static_cast<double>(nfft);
+  return out;
+}
+
+// Sound_upsample (Praat's path for exactly twice the rate): the spectrum zero-padded
+// to twice the length, its top 5% (by packed index, as lowpass) tapered to zero.
+template <typename T>
+std::vector<double> upsample2(const T* y, std::int64_t n) {
+  const std::int64_t nfft = fft_size(n), bins = nfft / 2;
+  const RealFFT<double> fft(nfft), fft2(2 * nfft);
+  AlignedBuffer<double> data(2 * nfft);
+  AlignedBuffer<std::complex<double>> spectrum(nfft + 1);
+  std::fill(data.data(), data.data() + nfft, 0.0);
+  std::copy(y, y + n, data.data() + kPadding);
+  fft.forward(data.data(), spectrum.data());
+  const auto imin = static_cast<std::int64_t>(static_cast<double>(nfft) * 0.95);
+  const auto taper = [&](std::int64_t i) {
+    return i > imin ? static_cast<double>(nfft - i) / static_cast<double>(nfft - imin) : 1.0;
+  };
+  for (std::int64_t k = 1; k < bins; ++k) {
+    spectrum[k] = {spectrum[k].real() * taper(2 * k + 1), spectrum[k].imag() * taper(2 * k + 2)};
+  }
+  std::fill(spectrum.data() + bins, spectrum.data() + nfft + 1, std::complex<double>(0));
+  fft2.inverse(spectrum.data(), data.data());
+  std::vector<double> out(static_cast<std::size_t>(2 * n));
+  for (std::int64_t i = 0; i < 2 * n; ++i) out[i] = data[i + 2 * kPadding] / static_cast<double>(nfft);
+  return out;
+}
+
+// NUM_interpolate_sinc: y at the 1-based fractional index x, a sinc under a raised
+// cosine reaching `depth` samples each side; fewer near the ends, down to cubic,
+// linear and nearest-sample interpolation, as Praat.
+double interpolate_sinc(const std::vector<double>& samples, double x, std::int64_t depth) {
+  const auto n = static_cast<std::int64_t>(samples.size());
+  const auto y = [&](std::int64_t i) { return samples[static_cast<std::size_t>(i - 1)]; };
+  const auto midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
+  if (x < 1) return y(1);
+  if (x > static_cast<double>(n)) return y(n);
+  if (x == static_cast<double>(midleft)) return y(midleft);
+  depth = std::min({depth, midright - 1, n - midleft});
+  if (depth <= 0) return y(static_cast<std::int64_t>(std::floor(x + 0.5)));
+  if (depth == 1) return y(midleft) + (x - static_cast<double>(midleft)) * (y(midright) - y(midleft));
+  if (depth == 2) {
+    const double yl = y(midleft), yr = y(midright);
+    const double dyl = 0.5 * (yr - y(midleft - 1)), dyr = 0.5 * (y(midright + 1) - yl);
+    const double fil = x - static_cast<double>(midleft), fir = static_cast<double>(midright) - x;
+    return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
+  }
+  double sum = 0;
+  for (int side = 0; side < 2; ++side) {
+    // a = pi * distance grows by pi per sample, so sin(a) only flips sign; the
+    // window's angle grows by pi / width, stepped by angle addition as Praat does.
+    const double width = side == 0 ? x - static_cast<double>(midright - depth) + 1
+                                   : static_cast<double>(midleft + depth) - x + 1;
+    double a = kPi * (side == 0 ? x - static_cast<double>(midleft) : static_cast<double>(midright) - x);
+    double half_sin = 0.5 * std::sin(a), c = std::cos(a / width), s = std::sin(a / width);
+    const double cd = std::cos(kPi / width), sd = std::sin(kPi / width);
+    for (std::int64_t k = 0; k < depth; ++k) {
+      sum += y(side == 0 ? midleft - k : midright + k) * (half_sin / a * (1.0 + c));
+      a += kPi;
+      const double c_next = c * cd - s * sd;
+      s = c * sd + s * cd;
+      c = c_next;
+      half_sin = -half_sin;
+    }
+  }
+  return sum;
+}
+
+// The clip as Praat analyses it: on the analysis grid, then pre-emphasised.
+template <typename T>
+std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, const FormantParams& p) {
+  std::vector<double> s;
+  if (g.how == Resampling::None) {
+    s.assign(y, y + n);
+  } else if (g.how == Resampling::Double) {
+    s = upsample2(y, n);
+  } else {
+    const double dx = 1.0 / p.sample_rate, x1 = 0.5 * dx, up = upfactor(p);
+    const std::vector<double> source = up < 1 ? lowpass(y, n, up) : std::vector<double>(y, y + n);
+    s.resize(static_cast<std::size_t>(g.n));
+    for (std::int64_t i = 0; i < g.n; ++i) {
+      const double x = g.x1 + static_cast<double>(i) * g.dx;
+      s[i] = interpolate_sinc(source, (x - x1) / dx + 1.0, kSincDepth);
+    }
+  }
+  const double emphasis = std::exp(-2.0 * kPi * p.pre_emphasis_from * g.dx);
+  for (std::int64_t i = g.n - 1; i >= 1; --i) s[i] -= emphasis * s[i - 1];
+  return s;
+}
+
+// Praat's Gaussian window: exp(-12) at the (virtual) samples 0 and n + 1, lowered
+// and rescaled so that it reaches 0 there.
+std::vector<double> gaussian_window(std::int64_t n) {
+  std::vector<double> w(static_cast<std::size_t>(n));
+  const double mid = 0.5 * static_cast<double>(n + 1), edge = std::exp(-12.0), span = static_cast<double>(n + 1);
+  for (std::int64_t i = 1; i <= n; ++i) {
+    const double d = static_cast<double>(i) - mid;
+    w[i - 1] = (std::exp(-48.0 * d * d / span / span) - edge) / (1.0 - edge);
+  }
+  return w;
+}
+
+// Newton steps with long-double evaluation until |p(z)| stops decreasing, keeping
+// the best z (Praat's Polynomial_polish_complexroot_nr, 80 steps at most).
+std::complex<double> polish(const double* c, int degree, std::complex<double> z) {
+  std::complex<double> best = z;
+  double smallest = std::numeric_limits<double>::max();
+  for (int step = 0; step < 80; ++step) {
+    std::complex<long double> p = c[degree], dp = 0;
+    const std::complex<long double> zl(z.real(), z.imag());
+    for (int i = degree - 1; i >= 0; --i) {
+      dp = dp * zl + p;
+      p = p * zl + static_cast<long double>(c[i]);
+    }
+    const std::complex<double> value(static_cast<double>(p.real()), static_cast<double>(p.imag()));
+    const std::complex<double> slope(static_cast<double>(dp.real()), static_cast<double>(dp.imag()));
+    const double size = std::abs(value);
+    if (size > smallest || std::fabs(size - smallest) < std::numeric_limits<double>::epsilon()) return best;
+    smallest = size;
+    best = z;
+    if (std::abs(slope) == 0.0) return z;
+    z -= value / slope;
+  }
+  return z;
+}
+
+// Per-thread buffers of the frame loop.
+struct FrameWork {
+  std::vector<double> frame, a, c;
+  std::vector<std::complex<double>> roots;
+  std::vector<std::pair<double, double>> found;  // (frequency, bandwidth)
+};
+
+// One frame (Praat's static burg() in Sound_to_Formant.cpp): roots of the prediction
+// polynomial z^m - a1 z^(m-1) - ... - am, reflected into the unit circle; each one
+// on or above the real axis between 50 Hz and Nyquist - 50 Hz is a formant.
+void frame_formants(std::int64_t n, int order, double nyquist, std::int64_t slots, FrameWork& w,
+                    double* frequency, double* bandwidth) {
+  lpc_burg(w.frame.data(), n, w.a.data(), order);
+  for (int i = 0; i < order; ++i) w.c[i] = -w.a[order - 1 - i];
+  w.c[order] = 1;
+  if (!polynomial_roots(w.c.data(), order, w.roots.data())) return;
+  w.found.clear();
+  for (std::complex<double> z : w.roots) {
+    if (std::abs(z) > 1.0) z = 1.0 / std::conj(z);  // Roots_fixIntoUnitCircle: same frequency
+    if (z.imag() < 0) continue;                    // conjugate pairs: count one of each
+    const double f = std::fabs(std::atan2(z.imag(), z.real())) * nyquist / kPi;
+    if (f >= kSafetyMargin && f <= nyquist - kSafetyMargin) {
+      w.found.emplace_back(f, -std::log(std::norm(z)) * nyquist / kPi);  // norm = |z|^2
+    }
+  }
+  std::sort(w.found.begin(), w.found.end());  // Formant_sort
+  const std::size_t kept = std::min(w.found.size(), static_cast<std::size_t>(slots));
+  for (std::size_t i = 0; i < kept; ++i) std::tie(frequency[i], bandwidth[i]) = w.found[i];
+}
+
+}  // namespace
+
+double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
+  std::fill(a, a + order, 0.0);
+  if (n < 2) return 0;  // (Praat indexes out of bounds here)
+  // Sums in long double and products in double, as VECburg (Childers 1978, 252-255).
+  long double p = 0;
+  for (std::int64_t j = 0; j < n; ++j) p += x[j] * x[j];
+  long double xms = p / static_cast<long double>(n);
+  if (xms <= 0) return 0;
+  std::vector<double> b1(x, x + n - 1), b2(x + 1, x + n), aa(static_cast<std::size_t>(order));
+  for (int i = 1; i <= order; ++i) {
+    long double num = 0, den = 0;
+    for (std::int64_t j = 0; j < n - i; ++j) {
+      num += b1[j] * b2[j];
+      den += b1[j] * b1[j] + b2[j] * b2[j];
+    }
+    if (den <= 0) return 0;  // ill-conditioned: keep what was found
+    a[i - 1] = static_cast<double>(2.0 * num / den);
+    xms *= 1.0 - a[i - 1] * a[i - 1];
+    for (int j = 1; j < i; ++j) a[j - 1] = aa[j - 1] - a[i - 1] * aa[i - j - 1];
+    if (i < order) {
+      std::copy(a, a + i, aa.begin());
+      for (std::int64_t j = 0; j < n - i - 1; ++j) {
+        b1[j] -= aa[i - 1] * b2[j];
+        b2[j] = b2[j + 1] - aa[i - 1] * b1[j + 1];
+      }
+    }
+  }
+  return static_cast<double>(xms);
+}
+
+bool polynomial_roots(const double* c, int degree, std::complex<double>* roots) {
+  AK_CHECK(degree >= 1, "degree", "must be at least 1, got " << degree);
+  AK_CHECK(c[degree] != 0, "coefficients", "the leading coefficient must be nonzero");
+  // Companion matrix in upper Hessenberg form, as Praat's Polynomial_to_Roots.
+  Eigen::MatrixXd companion = Eigen::MatrixXd::Zero(degree, degree);
+  for (int j = 0; j < degree; ++j) companion(0, j) = -c[degree - 1 - j] / c[degree];
+  for (int j = 1; j < degree; ++j) companion(j, j - 1) = 1;
+  const Eigen::EigenSolver<Eigen::MatrixXd> solver(companion, /*computeEigenvectors=*/false);
+  if (solver.info() != Eigen::Success) return false;
+  for (int i = 0; i < degree; ++i) roots[i] = polish(c, degree, solver.eigenvalues()[i]);
+  return true;
+}
+
+std::int64_t formant_slots(const FormantParams& params) {
+  check_params(params);
+  return (lpc_order(params) + 1) / 2;
+}
+
+FormantFrames formant_frames(std::int64_t n_samples, const FormantParams& params) {
+  check_params(params);
+  AK_CHECK(n_samples >= 1, "y", "has no samples");
+  const Grid grid = analysis_grid(n_samples, params);
+  AK_CHECK(grid.n >= 1, "y",
+           "has " << n_samples << " samples, none after resampling to " << 2 * params.maximum_formant << " Hz");
+  // Praat filters and upsamples a whole clip in one FFT.
+  const bool downsampling = grid.how == Resampling::Sinc && upfactor(params) < 1;
+  const std::int64_t fft = grid.how == Resampling::Double ? 2 * fft_size(n_samples)
+                           : downsampling                  ? fft_size(n_samples)
+                                                           : 0;
+  AK_CHECK(fft <= kMaxFft, "y", "has " << n_samples << " samples, too many to resample in one FFT");
+  const Framing f = framing(grid, params, lpc_order(params));
+  return {f.count, f.t1, f.dt};
+}
+
+template <typename T>
+void formants_burg(const SignalBatch<T>& batch, const FormantParams& params, double* const* frequencies,
+                   double* const* bandwidths, int num_threads) {
+  const int order = lpc_order(params);
+  const std::int64_t slots = formant_slots(params);
+  struct Clip {
+    Grid grid;
+    Framing frames;
+    std::vector<double> sound, window;
+  };
+  std::vector<Clip> clips(static_cast<std::size_t>(batch.count));
+  std::vector<std::int64_t> first_frame(static_cast<std::size_t>(batch.count) + 1, 0);
+  std::int64_t longest_window = 0;
+  for (std::int64_t i = 0; i < batch.count; ++i) {
+    check_finite(batch.signals[i], batch.lengths[i], "y");
+    formant_frames(batch.lengths[i], params);  // checks the length
+    clips[i].grid = analysis_grid(batch.lengths[i], params);
+    clips[i].frames = framing(clips[i].grid, params, order);
+    first_frame[i + 1] = first_frame[i] + clips[i].frames.count;
+    longest_window = std::max(longest_window, clips[i].frames.window);
+  }
+  // Resampling is per clip (one FFT over each); frames then spread over all threads.
+  parallel_for(batch.count, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      clips[i].sound = analysed_sound(batch.signals[i], batch.lengths[i], clips[i].grid, params);
+      clips[i].window = gaussian_window(clips[i].frames.window);
+    }
+  });
+  parallel_for(first_frame.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
+    FrameWork w;
+    w.frame.resize(static_cast<std::size_t>(longest_window));
+    w.a.resize(static_cast<std::size_t>(order));
+    w.c.resize(static_cast<std::size_t>(order) + 1);
+    w.roots.resize(static_cast<std::size_t>(order));
+    for (std::int64_t task = begin; task < end; ++task) {
+      const auto i = std::upper_bound(first_frame.begin(), first_frame.end(), task) - first_frame.begin() - 1;
+      const Clip& clip = clips[i];
+      const std::int64_t frame = task - first_frame[i];
+      double* frequency = frequencies[i] + frame * slots;
+      double* bandwidth = bandwidths[i] + frame * slots;
+      std::fill(frequency, frequency + slots, std::numeric_limits<double>::quiet_NaN());
+      std::fill(bandwidth, bandwidth + slots, std::numeric_limits<double>::quiet_NaN());
+      // Samples [left + 1 - half, left + half] around the sample at or before t,
+      // clipped to the sound (Sound_to_Formant's startSample / endSample).
+      const Grid& g = clip.grid;
+      const double t = clip.frames.t1 + static_cast<double>(frame) * clip.frames.dt;
+      const auto left = static_cast<std::int64_t>(std::floor((t - g.x1) / g.dx));
+      const std::int64_t half = clip.frames.half;
+      const std::int64_t start = std::max<std::int64_t>(left + 1 - half, 0);
+      const std::int64_t stop = std::min(left + half, g.n - 1);
+      double loudest = 0;
+      for (std::int64_t j = start; j <= stop; ++j) loudest = std::max(loudest, clip.sound[j] * clip.sound[j]);
+      if (loudest == 0) continue;  // silence: Burg cannot stand all zeroes
+      // Fewer samples than order + 1 (a clip of ~1 ms): Burg stops early, leaving
+      // multiple roots at 0 whose computed angles are rounding noise. Praat reports
+      // those (or crashes on 2 samples); we report no formants.
+      if (stop - start + 1 < order + 1) continue;
+      for (std::int64_t j = start; j <= stop; ++j) w.frame[j - start] = clip.sound[j] * clip.window[j - start];
+      frame_formants(stop - start + 1, order, 0.5 / g.dx, slots, w, frequency, bandwidth);
+    }
+  });
+}
+
+template void formants_burg<float>(const SignalBatch<float>&, const FormantParams&, double* const*,
+                                   double* const*, int);
+template void formants_burg<double>(const SignalBatch<double>&, const FormantParams&, double* const*,
+                                    double* const*, int);
+
+}  // namespace affectkit
