@@ -1,5 +1,7 @@
 #include "affectkit/prosody/formant.h"
 
+#include "affectkit/prosody/praat_numerics.h"
+
 // GCC 12 warns inside the AVX-512 intrinsics Eigen's kernels use (a false positive of
 // -Wmaybe-uninitialized on _mm512_undefined_*, GCC bug 105593), placed in the headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -157,46 +159,6 @@ std::vector<double> upsample2(const T* y, std::int64_t n) {
   return out;
 }
 
-// NUM_interpolate_sinc: y at the 1-based fractional index x, a sinc under a raised
-// cosine reaching `depth` samples each side; fewer near the ends, down to cubic,
-// linear and nearest-sample interpolation, as Praat.
-double interpolate_sinc(const std::vector<double>& samples, double x, std::int64_t depth) {
-  const auto n = static_cast<std::int64_t>(samples.size());
-  const auto y = [&](std::int64_t i) { return samples[static_cast<std::size_t>(i - 1)]; };
-  const auto midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
-  if (x < 1) return y(1);
-  if (x > static_cast<double>(n)) return y(n);
-  if (x == static_cast<double>(midleft)) return y(midleft);
-  depth = std::min({depth, midright - 1, n - midleft});
-  if (depth <= 0) return y(static_cast<std::int64_t>(std::floor(x + 0.5)));
-  if (depth == 1) return y(midleft) + (x - static_cast<double>(midleft)) * (y(midright) - y(midleft));
-  if (depth == 2) {
-    const double yl = y(midleft), yr = y(midright);
-    const double dyl = 0.5 * (yr - y(midleft - 1)), dyr = 0.5 * (y(midright + 1) - yl);
-    const double fil = x - static_cast<double>(midleft), fir = static_cast<double>(midright) - x;
-    return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
-  }
-  double sum = 0;
-  for (int side = 0; side < 2; ++side) {
-    // a = pi * distance grows by pi per sample, so sin(a) only flips sign; the
-    // window's angle grows by pi / width, stepped by angle addition as Praat does.
-    const double width = side == 0 ? x - static_cast<double>(midright - depth) + 1
-                                   : static_cast<double>(midleft + depth) - x + 1;
-    double a = kPi * (side == 0 ? x - static_cast<double>(midleft) : static_cast<double>(midright) - x);
-    double half_sin = 0.5 * std::sin(a), c = std::cos(a / width), s = std::sin(a / width);
-    const double cd = std::cos(kPi / width), sd = std::sin(kPi / width);
-    for (std::int64_t k = 0; k < depth; ++k) {
-      sum += y(side == 0 ? midleft - k : midright + k) * (half_sin / a * (1.0 + c));
-      a += kPi;
-      const double c_next = c * cd - s * sd;
-      s = c * sd + s * cd;
-      c = c_next;
-      half_sin = -half_sin;
-    }
-  }
-  return sum;
-}
-
 // The clip as Praat analyses it: on the analysis grid, then pre-emphasised.
 template <typename T>
 std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, const FormantParams& p) {
@@ -211,7 +173,7 @@ std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, co
     s.resize(static_cast<std::size_t>(g.n));
     for (std::int64_t i = 0; i < g.n; ++i) {
       const double x = g.x1 + static_cast<double>(i) * g.dx;
-      s[i] = interpolate_sinc(source, (x - x1) / dx + 1.0, kSincDepth);
+      s[i] = praat::interpolate_sinc(source.data(), static_cast<std::int64_t>(source.size()), (x - x1) / dx, kSincDepth);
     }
   }
   const double emphasis = std::exp(-2.0 * kPi * p.pre_emphasis_from * g.dx);

@@ -1,0 +1,60 @@
+// Praat's numerical building blocks, shared by the prosody analyses: its
+// windowed-sinc interpolation and Brent's minimiser.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace affectkit {
+
+namespace praat {
+// Praat's NUM_interpolate_sinc: y[0..size) at fractional index x, Hann-windowed
+// sinc over max_depth samples each side (clipped at the ends).
+double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth);
+
+// Brent's minimiser of f on [a, b] (golden section with parabolic steps; Brent
+// 1973, as in netlib's fmin and Praat's NUMminimize_brent): returns the abscissa
+// to within 3 sqrt(eps) |x| + tol and writes the minimum to *fx.
+template <typename F>
+double minimize_brent(F f, double a, double b, double tol, double* fx) {
+  const double golden = (3.0 - std::sqrt(5.0)) / 2.0;
+  const double sqrt_epsilon = std::sqrt(0.5 * std::numeric_limits<double>::epsilon());  // LAPACK dlamch eps
+  double x = a + golden * (b - a), w = x, v = x;
+  double fw = f(x), fv = fw;
+  *fx = fw;
+  for (int iteration = 0; iteration < 60; ++iteration) {
+    const double middle = 0.5 * (a + b), tol_act = sqrt_epsilon * std::fabs(x) + tol / 3.0;
+    if (std::fabs(x - middle) + 0.5 * (b - a) <= 2.0 * tol_act) break;
+    double step = golden * (x < middle ? b - x : a - x);
+    if (std::fabs(x - w) >= tol_act) {  // try a parabola through x, w, v
+      double t = (x - w) * (*fx - fv), q = (x - v) * (*fx - fw);
+      double p = (x - v) * q - (x - w) * t;
+      q = 2.0 * (q - t);
+      if (q > 0) p = -p; else q = -q;
+      if (std::fabs(p) < std::fabs(step * q) && p > q * (a - x + 2 * tol_act) && p < q * (b - x - 2 * tol_act)) {
+        step = p / q;
+      }
+    }
+    if (std::fabs(step) < tol_act) step = step > 0 ? tol_act : -tol_act;
+    const double t = x + step, ft = f(t);
+    if (ft <= *fx) {
+      (t < x ? b : a) = x;
+      v = w; w = x; x = t;
+      fv = fw; fw = *fx; *fx = ft;
+    } else {
+      (t < x ? a : b) = t;
+      if (ft <= fw || w == x) {
+        v = w; w = t;
+        fv = fw; fw = ft;
+      } else if (ft <= fv || v == x || v == w) {
+        v = t;
+        fv = ft;
+      }
+    }
+  }
+  return x;
+}
+}  // namespace praat
+
+}  // namespace affectkit
