@@ -11,6 +11,7 @@ namespace affectkit::bindings {
 void register_features(py::module_& m);
 void register_prosody(py::module_& m);
 void register_formants(py::module_& m);
+void register_voice_report(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   affectkit::bindings::register_features(m);
   affectkit::bindings::register_prosody(m);
   affectkit::bindings::register_formants(m);
+  affectkit::bindings::register_voice_report(m);
 }

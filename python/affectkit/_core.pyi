@@ -1,6 +1,6 @@
 # Type stub for the compiled numpy module (bindings/module.cpp). Use the public
 # functions in affectkit instead; these take already-validated arguments.
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -100,3 +100,23 @@ def formants(
 ) -> Union[_FormantTuple, List[_FormantTuple]]: ...
 def lpc_burg(x: np.ndarray, order: int) -> Tuple[np.ndarray, float]: ...
 def polynomial_roots(coefficients: np.ndarray) -> np.ndarray: ...
+
+class VoiceReportParams:
+    sample_rate: float
+    from_time: float
+    to_time: float
+    period_floor: float
+    period_ceiling: float
+    max_period_factor: float
+    max_amplitude_factor: float
+    def __init__(self) -> None: ...
+
+def check_voice_report_params(params: VoiceReportParams) -> None: ...
+def point_process(
+    y: _Signals, f0: _Signals, first_times: Sequence[float], time_steps: Sequence[float], sr: float,
+    num_threads: int,
+) -> List[np.ndarray]: ...
+def voice_report(
+    y: _Signals, f0: _Signals, first_times: Sequence[float], time_steps: Sequence[float],
+    params: VoiceReportParams, num_threads: int,
+) -> Dict[str, np.ndarray]: ...

@@ -3,5 +3,7 @@ Burg LPC, jitter, shimmer, harmonicity), computed in the core, batched over clip
 
 from .formants import FormantTrack, formants
 from .pitch import HarmonicityTrack, PitchTrack, harmonicity, pitch
+from .voice_report import VOICE_REPORT_MEASURES, point_process, voice_report
 
-__all__ = ["FormantTrack", "HarmonicityTrack", "PitchTrack", "formants", "harmonicity", "pitch"]
+__all__ = ["FormantTrack", "HarmonicityTrack", "PitchTrack", "VOICE_REPORT_MEASURES", "formants", "harmonicity",
+           "pitch", "point_process", "voice_report"]

@@ -1,0 +1,656 @@
+#include "affectkit/prosody/voice_report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/thread_pool.h"
+
+namespace affectkit {
+namespace {
+
+constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
+
+// Praat's Sampled index conversions (fon/Sampled.h). Sample and frame numbers
+// here are Praat's, 1-based: fractional positions are added to them before they
+// are rounded or turned into times, and only the same integers round the same way.
+std::int64_t low_index(double x, double x1, double dx) { return static_cast<std::int64_t>(std::floor((x - x1) / dx + 1.0)); }
+std::int64_t high_index(double x, double x1, double dx) { return static_cast<std::int64_t>(std::ceil((x - x1) / dx + 1.0)); }
+std::int64_t nearest_index(double x, double x1, double dx) {
+  return static_cast<std::int64_t>(std::floor((x - x1) / dx + 1.0 + 0.5));  // Melder_iround: ties up
+}
+
+// A mono Praat Sound made from a numpy array by parselmouth: domain [0, n / sr],
+// samples at x1 + (i - 1) dx.
+struct Sound {
+  const double* y;  // y[i - 1] is sample i
+  std::int64_t nx;
+  double dx, x1, xmin, xmax;
+  Sound(const double* samples, std::int64_t n, double sample_rate)
+      : y(samples), nx(n), dx(1.0 / sample_rate), x1(0.5 / sample_rate), xmin(0.0),
+        xmax(static_cast<double>(n) / sample_rate) {}
+  double at(std::int64_t i) const { return y[i - 1]; }
+};
+
+// Sampled_getWindowSamples: the sample numbers [*imin, *imax] whose times lie in
+// [xmin, xmax], clipped to the signal; returns their count.
+std::int64_t window_samples(const Sound& s, double xmin, double xmax, std::int64_t* imin, std::int64_t* imax) {
+  const double imin_real = 1.0 + std::ceil((xmin - s.x1) / s.dx);
+  const double imax_real = 1.0 + std::floor((xmax - s.x1) / s.dx);
+  *imin = imin_real < 1.0 ? 1 : static_cast<std::int64_t>(imin_real);
+  *imax = imax_real > static_cast<double>(s.nx) ? s.nx : static_cast<std::int64_t>(imax_real);
+  return *imin > *imax ? 0 : *imax - *imin + 1;
+}
+
+// Praat's Pitch object, as far as the pulse search reads it.
+struct Pitch {
+  const double* f0;  // f0[i - 1] is frame i
+  std::int64_t nx;
+  double dx, x1, xmin, xmax;
+  bool voiced(std::int64_t i) const { return f0[i - 1] > 0.0; }  // NaN is unvoiced
+
+  // Pitch_getValueAtTime (Hz, linear): Sampled_getValueAtX with interpolation,
+  // which extrapolates the nearer frame where the farther one is unvoiced.
+  double value_at(double x) const {
+    if (x < xmin || x > xmax) return kUndefined;
+    const double index_real = (x - x1) / dx + 1.0;
+    const std::int64_t left = static_cast<std::int64_t>(std::floor(index_real));
+    double phase = index_real - static_cast<double>(left);
+    std::int64_t near, far;
+    if (phase < 0.5) {
+      near = left;
+      far = left + 1;
+    } else {
+      far = left;
+      near = left + 1;
+      phase = 1.0 - phase;
+    }
+    if (near < 1 || near > nx || !voiced(near)) return kUndefined;
+    const double near_value = f0[near - 1];
+    if (far < 1 || far > nx || !voiced(far)) return near_value;
+    return near_value + phase * (f0[far - 1] - near_value);
+  }
+
+  // Pitch_getVoicedIntervalAfter: the next stretch of voiced frames starting
+  // after `after`, each frame counting as voiced over its whole width.
+  bool voiced_interval_after(double after, double* tleft, double* tright) const {
+    std::int64_t ileft = high_index(after, x1, dx);
+    if (ileft > nx) return false;
+    if (ileft < 1) ileft = 1;
+    while (ileft <= nx && !voiced(ileft)) ++ileft;
+    if (ileft > nx) return false;
+    std::int64_t iright = ileft;
+    while (iright <= nx && voiced(iright)) ++iright;
+    --iright;
+    *tleft = x1 + static_cast<double>(ileft - 1) * dx - 0.5 * dx;
+    *tright = x1 + static_cast<double>(iright - 1) * dx + 0.5 * dx;
+    if (*tleft >= xmax - 0.5 * dx) return false;
+    if (*tleft < xmin) *tleft = xmin;
+    if (*tright > xmax) *tright = xmax;
+    return *tright > after;
+  }
+};
+
+// findExtremum_3 for maxima and minima alike: the 1-based position of the
+// largest |sample| among the n samples after offset d, parabolically refined;
+// 0 for an empty window.
+double find_extremum_3(const Sound& s, std::int64_t d, std::int64_t n) {
+  auto value = [&](std::int64_t i) { return s.at(d + i); };
+  if (n < 3) {
+    if (n <= 0) return 0.0;
+    if (n == 1) return 1.0;
+    const double left = std::fabs(value(1)), right = std::fabs(value(2));
+    return left > right ? 1.0 : left < right ? 2.0 : 1.5;
+  }
+  double minimum = value(1), maximum = value(1);
+  std::int64_t imin = 1, imax = 1;
+  for (std::int64_t i = 2; i <= n; ++i) {
+    const double v = value(i);
+    if (v < minimum) {
+      minimum = v;
+      imin = i;
+    }
+    if (v > maximum) {
+      maximum = v;
+      imax = i;
+    }
+  }
+  if (minimum == maximum) return 0.5 * (static_cast<double>(n) + 1.0);  // all equal
+  const std::int64_t iextr = std::fabs(minimum) > std::fabs(maximum) ? imin : imax;
+  if (iextr == 1) return 1.0;
+  if (iextr == n) return static_cast<double>(n);
+  const double mid = value(iextr), left = value(iextr - 1), right = value(iextr + 1);
+  return static_cast<double>(iextr) + 0.5 * (right - left) / (2 * mid - left - right);
+}
+
+// Sound_findExtremum (maxima and minima): the time of the largest |sample| in [tmin, tmax].
+double find_extremum(const Sound& s, double tmin, double tmax) {
+  std::int64_t imin = low_index(tmin, s.x1, s.dx), imax = high_index(tmax, s.x1, s.dx);
+  if (imin < 1) imin = 1;
+  if (imax > s.nx) imax = s.nx;
+  const double iextremum = find_extremum_3(s, imin - 1, imax - imin + 1);
+  if (iextremum != 0.0) return s.x1 + (static_cast<double>(imin - 1) + iextremum - 1) * s.dx;
+  return (tmin + tmax) / 2;
+}
+
+// Sound_findMaximumCorrelation: slides a window of one period starting in
+// [tmin2, tmax2] (minus half a window) along the signal and correlates it with
+// the window centred at t1. Returns the largest local maximum of the normalised
+// correlation (parabolically refined), writes the matching time to *tout and the
+// window's peak |sample| to *peak; -1 (and *tout untouched) when there is none.
+double find_maximum_correlation(const Sound& s, double t1, double window_length, double tmin2, double tmax2,
+                                double* tout, double* peak) {
+  double maximum_correlation = -1.0, r1_best = kUndefined, r3_best = kUndefined, ir = kUndefined;
+  double r1 = 0.0, r2 = 0.0, r3 = 0.0;
+  const double half_window = 0.5 * window_length;
+  const std::int64_t ileft1 = nearest_index(t1 - half_window, s.x1, s.dx);
+  const std::int64_t iright1 = nearest_index(t1 + half_window, s.x1, s.dx);
+  const std::int64_t ileft2min = low_index(tmin2 - half_window, s.x1, s.dx);
+  const std::int64_t ileft2max = high_index(tmax2 - half_window, s.x1, s.dx);
+  *peak = 0.0;
+  for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max; ++ileft2) {
+    // Sample pairs with either sample outside the signal are skipped: sum over the
+    // rest, in Praat's order.
+    const std::int64_t shift = ileft2 - ileft1;
+    const std::int64_t first = std::max({ileft1, std::int64_t{1}, 1 - shift});
+    const std::int64_t last = std::min({iright1, s.nx, s.nx - shift});
+    double norm1 = 0.0, norm2 = 0.0, product = 0.0, local_peak = 0.0;
+    for (std::int64_t i1 = first; i1 <= last; ++i1) {
+      const double amp1 = s.at(i1), amp2 = s.at(i1 + shift);
+      norm1 += amp1 * amp1;
+      norm2 += amp2 * amp2;
+      product += amp1 * amp2;
+      if (std::fabs(amp2) > local_peak) local_peak = std::fabs(amp2);
+    }
+    r1 = r2;
+    r2 = r3;
+    r3 = product != 0.0 ? product / std::sqrt(norm1 * norm2) : 0.0;
+    // r2 belongs to the previous shift; Praat records this shift's peak with it.
+    if (r2 > maximum_correlation && r2 >= r1 && r2 >= r3) {
+      r1_best = r1;
+      maximum_correlation = r2;
+      r3_best = r3;
+      ir = static_cast<double>(ileft2 - 1);
+      *peak = local_peak;
+    }
+  }
+  if (maximum_correlation > -1.0) {
+    const double d2r = 2 * maximum_correlation - r1_best - r3_best;
+    if (d2r != 0.0) {
+      const double dr = 0.5 * (r3_best - r1_best);
+      maximum_correlation += 0.5 * dr * dr / d2r;
+      ir += dr / d2r;
+    }
+    *tout = t1 + (ir - static_cast<double>(ileft1)) * s.dx;
+  }
+  return maximum_correlation;
+}
+
+// PointProcess_addPoint: keeps the times sorted; a time equal to an earlier one
+// is dropped, except at the end (Praat appends t >= last unconditionally).
+void add_point(std::vector<double>& t, double time) {
+  if (t.empty() || time >= t.back()) {
+    t.push_back(time);
+    return;
+  }
+  const auto place = std::upper_bound(t.begin(), t.end(), time);
+  if (place == t.begin() || *(place - 1) != time) t.insert(place, time);
+}
+
+// PointProcess_isPeriod: is the interval from point ileft to ileft + 1 (0-based)
+// a period? It must lie within [pmin, pmax] and not differ by more than the
+// factor from both of its neighbours.
+bool is_period(const double* t, std::int64_t n, std::int64_t ileft, const praat::PeriodRule& rule) {
+  const std::int64_t iright = ileft + 1;
+  if (ileft < 0 || iright > n - 1) return false;
+  if (rule.pmin == rule.pmax) return true;
+  const double interval = t[iright] - t[ileft];
+  if (interval <= 0.0 || interval < rule.pmin || interval > rule.pmax) return false;
+  if (std::isnan(rule.max_period_factor) || rule.max_period_factor < 1.0) return true;
+  const double previous = ileft <= 0 ? kUndefined : t[ileft] - t[ileft - 1];
+  const double next = iright >= n - 1 ? kUndefined : t[iright + 1] - t[iright];
+  double previous_factor = !std::isnan(previous) && previous > 0.0 ? interval / previous : kUndefined;
+  double next_factor = !std::isnan(next) && next > 0.0 ? interval / next : kUndefined;
+  if (std::isnan(previous_factor) && std::isnan(next_factor)) return true;  // no neighbours
+  if (!std::isnan(previous_factor) && previous_factor > 0.0 && previous_factor < 1.0) previous_factor = 1.0 / previous_factor;
+  if (!std::isnan(next_factor) && next_factor > 0.0 && next_factor < 1.0) next_factor = 1.0 / next_factor;
+  return !(!std::isnan(previous_factor) && previous_factor > rule.max_period_factor && !std::isnan(next_factor) &&
+           next_factor > rule.max_period_factor);
+}
+
+// The ratio (>= 1) of two intervals or amplitudes, as Praat writes it.
+double factor(double a, double b) { return a > b ? a / b : b / a; }
+
+bool in_range(double p, double pmin, double pmax) { return p >= pmin && p <= pmax; }
+
+// Sound_getHannWindowedRms: RMS of the signal under a Hann window reaching from
+// tmid - width_left to tmid + width_right; undefined over fewer than 3 samples.
+double hann_windowed_rms(const Sound& s, double tmid, double width_left, double width_right) {
+  std::int64_t imin, imax;
+  if (window_samples(s, tmid - width_left, tmid + width_right, &imin, &imax) < 3) return kUndefined;
+  long double sum_of_squares = 0.0, window_sum_of_squares = 0.0;
+  for (std::int64_t i = imin; i <= imax; ++i) {
+    const double t = s.x1 + static_cast<double>(i - 1) * s.dx;
+    const double width = t < tmid ? width_left : width_right;
+    const double window = 0.5 + 0.5 * std::cos(M_PI * ((t - tmid) / width));
+    const double windowed = s.at(i) * window;
+    sum_of_squares += windowed * windowed;
+    window_sum_of_squares += window * window;
+  }
+  return std::sqrt(static_cast<double>(sum_of_squares / window_sum_of_squares));
+}
+
+// The shimmer measures share a denominator: the mean amplitude of all points but
+// the last (Praat's loop stops one short), kept in long double as Praat's is.
+long double mean_amplitude_but_last(const double* a, std::int64_t count) {
+  long double denominator = 0.0;
+  std::int64_t number = 0;
+  for (std::int64_t i = 0; i < count - 1; ++i) {
+    denominator += a[i];
+    ++number;
+  }
+  return denominator / number;
+}
+
+void check_contour(const PitchContour& pitch) {
+  AK_CHECK(pitch.count >= 0, "pitch", "must have a non-negative number of frames, got " << pitch.count);
+  AK_CHECK(std::isfinite(pitch.first_time), "pitch", "frame times must be finite, first is " << pitch.first_time);
+  AK_CHECK(pitch.time_step > 0 && std::isfinite(pitch.time_step), "pitch",
+           "frames must be a positive time step apart, got " << pitch.time_step << " s");
+  for (std::int64_t i = 0; i < pitch.count; ++i) {
+    const double f = pitch.f0[i];
+    // NaN and values <= 0 are unvoiced; a voiced frame below 1 Hz would make
+    // the search windows (one period) absurdly long.
+    AK_CHECK(std::isnan(f) || f <= 0.0 || (f >= 1.0 && std::isfinite(f)), "pitch",
+             "voiced F0 values must be finite and at least 1 Hz, got " << f << " at frame " << i);
+  }
+}
+
+}  // namespace
+
+namespace praat {
+
+void window_points(const double* t, std::int64_t n, double tmin, double tmax, std::int64_t* first, std::int64_t* last) {
+  // PointProcess_getHighIndex (tmin) and PointProcess_getLowIndex (tmax).
+  *first = std::lower_bound(t, t + n, tmin) - t;
+  *last = (std::upper_bound(t, t + n, tmax) - t) - 1;
+}
+
+std::int64_t number_of_periods(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last, count = 0;
+  window_points(t, n, tmin, tmax, &first, &last);
+  for (std::int64_t i = first; i < last; ++i) count += is_period(t, n, i, rule);
+  return count;
+}
+
+double mean_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last, count = 0;
+  window_points(t, n, tmin, tmax, &first, &last);
+  long double sum = 0.0;
+  for (std::int64_t i = first; i < last; ++i) {
+    if (is_period(t, n, i, rule)) {
+      ++count;
+      sum += t[i + 1] - t[i];
+    }
+  }
+  return count > 0 ? static_cast<double>(sum / count) : kUndefined;
+}
+
+double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last, count = 0;
+  window_points(t, n, tmin, tmax, &first, &last);
+  long double sum = 0.0;
+  for (std::int64_t i = first; i < last; ++i) {
+    if (is_period(t, n, i, rule)) {
+      ++count;
+      sum += t[i + 1] - t[i];
+    }
+  }
+  if (count < 2) return kUndefined;
+  const double mean = static_cast<double>(sum / count);
+  long double sum2 = 0.0;
+  for (std::int64_t i = first; i < last; ++i) {
+    if (is_period(t, n, i, rule)) {
+      const double deviation = t[i + 1] - t[i] - mean;
+      sum2 += deviation * deviation;
+    }
+  }
+  return std::sqrt(static_cast<double>(sum2 / (count - 1)));
+}
+
+// PointProcess_getJitter_local(_absolute): the mean absolute difference of
+// consecutive periods, over the pairs that pass the rule.
+static long double jitter_sum(const double* t, std::int64_t first, std::int64_t last, const PeriodRule& rule,
+                              std::int64_t* periods) {
+  *periods = last - first;  // points in the window minus 1
+  long double sum = 0.0;
+  if (*periods < 2) return sum;
+  for (std::int64_t i = first + 1; i < last; ++i) {
+    const double p1 = t[i] - t[i - 1], p2 = t[i + 1] - t[i];
+    if (rule.pmin == rule.pmax || (in_range(p1, rule.pmin, rule.pmax) && in_range(p2, rule.pmin, rule.pmax) &&
+                                   factor(p1, p2) <= rule.max_period_factor)) {
+      sum += std::fabs(p1 - p2);
+    } else {
+      --*periods;
+    }
+  }
+  return sum;
+}
+
+double jitter_local_absolute(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last, periods;
+  window_points(t, n, tmin, tmax, &first, &last);
+  const long double sum = jitter_sum(t, first, last, rule, &periods);
+  if (periods < 2) return kUndefined;
+  return static_cast<double>(sum / (periods - 1));
+}
+
+double jitter_local(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  const double absolute = jitter_local_absolute(t, n, tmin, tmax, rule);
+  if (std::isnan(absolute)) return kUndefined;
+  return absolute / mean_period(t, n, tmin, tmax, rule);
+}
+
+double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last;
+  window_points(t, n, tmin, tmax, &first, &last);
+  std::int64_t periods = last - first;
+  if (periods < 3) return kUndefined;
+  long double sum = 0.0;
+  for (std::int64_t i = first + 2; i < last; ++i) {
+    const double p1 = t[i - 1] - t[i - 2], p2 = t[i] - t[i - 1], p3 = t[i + 1] - t[i];
+    if (rule.pmin == rule.pmax ||
+        (in_range(p1, rule.pmin, rule.pmax) && in_range(p2, rule.pmin, rule.pmax) && in_range(p3, rule.pmin, rule.pmax) &&
+         factor(p1, p2) <= rule.max_period_factor && factor(p2, p3) <= rule.max_period_factor)) {
+      sum += std::fabs(p2 - (p1 + p2 + p3) / 3.0);
+    } else {
+      --periods;
+    }
+  }
+  if (periods < 3) return kUndefined;
+  return static_cast<double>(sum / (periods - 2)) / mean_period(t, n, tmin, tmax, rule);
+}
+
+double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  std::int64_t first, last;
+  window_points(t, n, tmin, tmax, &first, &last);
+  std::int64_t periods = last - first;
+  if (periods < 5) return kUndefined;
+  long double sum = 0.0;
+  for (std::int64_t i = first + 5; i <= last; ++i) {
+    const double p1 = t[i - 4] - t[i - 5], p2 = t[i - 3] - t[i - 4], p3 = t[i - 2] - t[i - 3],
+                 p4 = t[i - 1] - t[i - 2], p5 = t[i] - t[i - 1];
+    bool pass = rule.pmin == rule.pmax;
+    if (!pass) {
+      pass = in_range(p1, rule.pmin, rule.pmax) && in_range(p2, rule.pmin, rule.pmax) &&
+             in_range(p3, rule.pmin, rule.pmax) && in_range(p4, rule.pmin, rule.pmax) &&
+             in_range(p5, rule.pmin, rule.pmax) && factor(p1, p2) <= rule.max_period_factor &&
+             factor(p2, p3) <= rule.max_period_factor && factor(p3, p4) <= rule.max_period_factor &&
+             factor(p4, p5) <= rule.max_period_factor;
+    }
+    if (pass) {
+      sum += std::fabs(p3 - (p1 + p2 + p3 + p4 + p5) / 5.0);
+    } else {
+      --periods;
+    }
+  }
+  if (periods < 5) return kUndefined;
+  return static_cast<double>(sum / (periods - 4)) / mean_period(t, n, tmin, tmax, rule);
+}
+
+bool period_amplitudes(const double* t, std::int64_t n, const double* y, std::int64_t n_samples, double sample_rate,
+                       double tmin, double tmax, const PeriodRule& rule, std::vector<double>* times,
+                       std::vector<double>* amplitudes) {
+  times->clear();
+  amplitudes->clear();
+  std::int64_t first, last;
+  window_points(t, n, tmin, tmax, &first, &last);
+  if (last - first + 1 < 3) return false;
+  const Sound sound(y, n_samples, sample_rate);
+  for (std::int64_t i = first + 1; i < last; ++i) {
+    const double p1 = t[i] - t[i - 1], p2 = t[i + 1] - t[i];
+    if (rule.pmin == rule.pmax || (in_range(p1, rule.pmin, rule.pmax) && in_range(p2, rule.pmin, rule.pmax) &&
+                                   factor(p1, p2) <= rule.max_period_factor)) {
+      const double peak = hann_windowed_rms(sound, t[i], 0.2 * p1, 0.2 * p2);
+      // An AmplitudeTier holds one point per time.
+      if (peak > 0.0 && (times->empty() || times->back() != t[i])) {
+        times->push_back(t[i]);
+        amplitudes->push_back(peak);
+      }
+    }
+  }
+  return true;
+}
+
+double shimmer_local(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  std::int64_t peaks = 0;
+  long double numerator = 0.0;
+  for (std::int64_t i = 1; i < count; ++i) {
+    if (pmin == pmax || in_range(t[i] - t[i - 1], pmin, pmax)) {
+      if (factor(a[i - 1], a[i]) <= max_factor) {
+        numerator += std::fabs(a[i - 1] - a[i]);
+        ++peaks;
+      }
+    }
+  }
+  if (peaks < 1) return kUndefined;
+  numerator /= peaks;
+  const long double denominator = mean_amplitude_but_last(a, count);
+  if (denominator == 0.0) return kUndefined;
+  return static_cast<double>(numerator / denominator);
+}
+
+double shimmer_local_db(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  std::int64_t peaks = 0;
+  long double result = 0.0;
+  for (std::int64_t i = 1; i < count; ++i) {
+    if (pmin == pmax || in_range(t[i] - t[i - 1], pmin, pmax)) {
+      if (factor(a[i - 1], a[i]) <= max_factor) {
+        result += std::fabs(std::log10(a[i - 1] / a[i]));
+        ++peaks;
+      }
+    }
+  }
+  if (peaks < 1) return kUndefined;
+  result /= peaks;
+  return static_cast<double>(20.0 * result);
+}
+
+// AmplitudeTier_getShimmer_apq{3,5,11}: the mean absolute deviation of each
+// amplitude from the average of the `width` amplitudes centred on it, over the
+// mean amplitude. Praat sums the neighbours in groups of three (((a1 + a2 + a3) +
+// (a4 + a5)) for 5); the same grouping keeps the rounding.
+template <int width>
+double shimmer_apq(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  constexpr int half = width / 2;
+  std::int64_t peaks = 0;
+  long double numerator = 0.0;
+  for (std::int64_t i = half; i < count - half; ++i) {
+    bool pass = true;
+    if (pmin != pmax) {
+      for (std::int64_t k = i - half + 1; k <= i + half; ++k) pass = pass && in_range(t[k] - t[k - 1], pmin, pmax);
+    }
+    if (!pass) continue;
+    for (std::int64_t k = i - half + 1; k <= i + half; ++k) pass = pass && factor(a[k - 1], a[k]) <= max_factor;
+    if (!pass) continue;
+    const double* w = a + (i - half);
+    double average;
+    if (width == 3) {
+      average = (w[0] + w[1] + w[2]) / 3.0;
+    } else if (width == 5) {
+      average = ((w[0] + w[1] + w[2]) + (w[3] + w[4])) / 5.0;
+    } else {
+      average = (((w[0] + w[1] + w[2]) + (w[3] + w[4] + w[5])) + ((w[6] + w[7] + w[8]) + (w[9] + w[10]))) / 11.0;
+    }
+    numerator += std::fabs(a[i] - average);
+    ++peaks;
+  }
+  if (peaks < 1) return kUndefined;
+  numerator /= peaks;
+  const long double denominator = mean_amplitude_but_last(a, count);
+  if (denominator == 0.0) return kUndefined;
+  return static_cast<double>(numerator / denominator);
+}
+
+double shimmer_apq3(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  return shimmer_apq<3>(t, a, count, pmin, pmax, max_factor);
+}
+double shimmer_apq5(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  return shimmer_apq<5>(t, a, count, pmin, pmax, max_factor);
+}
+double shimmer_apq11(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  return shimmer_apq<11>(t, a, count, pmin, pmax, max_factor);
+}
+
+}  // namespace praat
+
+void check_voice_report_params(const VoiceReportParams& p) {
+  AK_CHECK(p.sample_rate > 0 && std::isfinite(p.sample_rate), "sr", "must be positive, got " << p.sample_rate);
+  AK_CHECK(std::isfinite(p.from_time), "from_time", "must be finite, got " << p.from_time);
+  AK_CHECK(std::isfinite(p.to_time), "to_time", "must be finite, got " << p.to_time);
+  AK_CHECK(p.period_floor >= 0 && std::isfinite(p.period_floor), "period_floor",
+           "must be >= 0 s, got " << p.period_floor);
+  AK_CHECK(p.period_ceiling >= p.period_floor && std::isfinite(p.period_ceiling), "period_ceiling",
+           "must be >= period_floor = " << p.period_floor << " s (equal: every interval is a period), got "
+                                        << p.period_ceiling);
+  AK_CHECK(p.max_period_factor > 0 && std::isfinite(p.max_period_factor), "max_period_factor",
+           "must be positive, got " << p.max_period_factor);
+  AK_CHECK(p.max_amplitude_factor > 0 && std::isfinite(p.max_amplitude_factor), "max_amplitude_factor",
+           "must be positive, got " << p.max_amplitude_factor);
+}
+
+std::vector<double> point_process_cc(const double* y, std::int64_t n, double sample_rate, const PitchContour& contour) {
+  AK_CHECK(sample_rate > 0 && std::isfinite(sample_rate), "sr", "must be positive, got " << sample_rate);
+  AK_CHECK(n >= 0, "y", "length must be non-negative, got " << n);
+  check_contour(contour);
+  std::vector<double> points;
+  if (n == 0) return points;
+  const Sound sound(y, n, sample_rate);
+  const Pitch pitch{contour.f0, contour.count, contour.time_step, contour.first_time, sound.xmin, sound.xmax};
+  // Vector_getAbsoluteExtremum without interpolation: the largest |sample|.
+  double global_peak = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) global_peak = std::max(global_peak, std::fabs(y[i]));
+
+  double t = pitch.xmin, added_right = -1e308, tleft, tright;
+  while (pitch.voiced_interval_after(t, &tleft, &tright)) {
+    // The first pulse: the largest |sample| within half a period of the stretch's middle.
+    const double tmiddle = (tleft + tright) / 2.0;
+    const double f0_middle = pitch.value_at(tmiddle);
+    if (!std::isnan(f0_middle)) {  // Praat asserts this
+      double tmax = find_extremum(sound, tmiddle - 0.5 / f0_middle, tmiddle + 0.5 / f0_middle);
+      add_point(points, tmax);
+      const double tsave = tmax;
+      // Leftwards, one period at a time: the best match of the period around the
+      // last pulse, 0.8 to 1.25 periods earlier.
+      for (;;) {
+        const double f0 = pitch.value_at(tmax);
+        if (std::isnan(f0)) break;
+        const double previous = tmax;
+        double peak;
+        const double correlation =
+            find_maximum_correlation(sound, tmax, 1.0 / f0, tmax - 1.25 / f0, tmax - 0.8 / f0, &tmax, &peak);
+        if (correlation == -1.0) tmax -= 1.0 / f0;  // this one period drops out
+        if (tmax < tleft) {
+          if (correlation > 0.7 && peak > 0.023333 * global_peak && tmax - added_right > 0.8 / f0) add_point(points, tmax);
+          break;
+        }
+        // Do not fill in a short originally unvoiced interval twice.
+        if (correlation > 0.3 && (peak == 0.0 || peak > 0.01 * global_peak) && tmax - added_right > 0.8 / f0) {
+          add_point(points, tmax);
+        }
+        if (!(tmax < previous)) break;  // guard: Praat would search the same place forever
+      }
+      tmax = tsave;
+      for (;;) {  // rightwards
+        const double f0 = pitch.value_at(tmax);
+        if (std::isnan(f0)) break;
+        const double previous = tmax;
+        double peak;
+        const double correlation =
+            find_maximum_correlation(sound, tmax, 1.0 / f0, tmax + 0.8 / f0, tmax + 1.25 / f0, &tmax, &peak);
+        if (correlation == -1.0) tmax += 1.0 / f0;
+        if (tmax > tright) {
+          if (correlation > 0.7 && peak > 0.023333 * global_peak) {
+            add_point(points, tmax);
+            added_right = tmax;
+          }
+          break;
+        }
+        if (correlation > 0.3 && (peak == 0.0 || peak > 0.01 * global_peak)) {
+          add_point(points, tmax);
+          added_right = tmax;
+        }
+        if (!(tmax > previous)) break;  // guard, as above
+      }
+    }
+    t = tright;
+  }
+  return points;
+}
+
+VoiceMeasures voice_measures(const double* pulses, std::int64_t num_pulses, const double* y, std::int64_t n,
+                             const VoiceReportParams& params) {
+  check_voice_report_params(params);
+  AK_CHECK(num_pulses >= 0, "pulses", "count must be non-negative, got " << num_pulses);
+  AK_CHECK(std::is_sorted(pulses, pulses + num_pulses), "pulses", "must be in ascending order");
+  VoiceMeasures m;
+  // Function_unidirectionalAutowindow: an empty range means the whole domain.
+  double tmin = params.from_time, tmax = params.to_time;
+  if (tmin >= tmax) {
+    tmin = 0.0;
+    tmax = static_cast<double>(n) / params.sample_rate;
+  }
+  const praat::PeriodRule rule{params.period_floor, params.period_ceiling, params.max_period_factor};
+  const double* t = pulses;
+  std::int64_t first, last;
+  praat::window_points(t, num_pulses, tmin, tmax, &first, &last);
+  m.num_pulses = std::max<std::int64_t>(0, last - first + 1);
+  m.num_periods = praat::number_of_periods(t, num_pulses, tmin, tmax, rule);
+  m.mean_period = praat::mean_period(t, num_pulses, tmin, tmax, rule);
+  m.stdev_period = praat::stdev_period(t, num_pulses, tmin, tmax, rule);
+  m.jitter_local = praat::jitter_local(t, num_pulses, tmin, tmax, rule);
+  m.jitter_local_absolute = praat::jitter_local_absolute(t, num_pulses, tmin, tmax, rule);
+  m.jitter_rap = praat::jitter_rap(t, num_pulses, tmin, tmax, rule);
+  m.jitter_ppq5 = praat::jitter_ppq5(t, num_pulses, tmin, tmax, rule);
+  m.jitter_ddp = std::isnan(m.jitter_rap) ? kUndefined : 3.0 * m.jitter_rap;
+
+  // PointProcess_Sound_getShimmer_multi: one AmplitudeTier for all six measures.
+  std::vector<double> times, amplitudes;
+  if (praat::period_amplitudes(t, num_pulses, y, n, params.sample_rate, tmin, tmax, rule, &times, &amplitudes)) {
+    const double* at = times.data();
+    const double* a = amplitudes.data();
+    const auto count = static_cast<std::int64_t>(times.size());
+    const double pmin = params.period_floor, pmax = params.period_ceiling, factor = params.max_amplitude_factor;
+    m.shimmer_local = praat::shimmer_local(at, a, count, pmin, pmax, factor);
+    m.shimmer_local_db = praat::shimmer_local_db(at, a, count, pmin, pmax, factor);
+    m.shimmer_apq3 = praat::shimmer_apq3(at, a, count, pmin, pmax, factor);
+    m.shimmer_apq5 = praat::shimmer_apq5(at, a, count, pmin, pmax, factor);
+    m.shimmer_apq11 = praat::shimmer_apq11(at, a, count, pmin, pmax, factor);
+    m.shimmer_dda = std::isnan(m.shimmer_apq3) ? kUndefined : 3.0 * m.shimmer_apq3;
+  }
+  return m;
+}
+
+void voice_report(const SignalBatch<double>& batch, const PitchContour* pitch, const VoiceReportParams& params,
+                  std::vector<double>* pulses, VoiceMeasures* measures, int num_threads) {
+  check_voice_report_params(params);
+  // Checked here, in order, so that the first bad clip is the one reported.
+  for (std::int64_t i = 0; i < batch.count; ++i) {
+    AK_CHECK(batch.lengths[i] >= 0, "y", "length must be non-negative, got " << batch.lengths[i]);
+    check_finite(batch.signals[i], batch.lengths[i], "y");
+    check_contour(pitch[i]);
+  }
+  parallel_for(batch.count, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const double* y = batch.signals[i];
+      const std::int64_t n = batch.lengths[i];
+      std::vector<double> points = point_process_cc(y, n, params.sample_rate, pitch[i]);
+      if (measures != nullptr) {
+        measures[i] = voice_measures(points.data(), static_cast<std::int64_t>(points.size()), y, n, params);
+      }
+      if (pulses != nullptr) pulses[i] = std::move(points);
+    }
+  });
+}
+
+}  // namespace affectkit
