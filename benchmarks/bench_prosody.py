@@ -16,6 +16,7 @@ if hasattr(os, "sched_setaffinity"):
 
 import numpy as np  # noqa: E402
 import parselmouth  # noqa: E402
+from parselmouth.praat import call  # noqa: E402
 
 import affectkit as ak  # noqa: E402
 
@@ -33,9 +34,22 @@ def voices(count, seconds=3.0, sr=16000):
     return clips
 
 
+JITTER = ("local", "local, absolute", "rap", "ppq5", "ddp")
+SHIMMER = ("local", "local_dB", "apq3", "apq5", "apq11", "dda")
+
+
+def praat_voice_report(sound):
+    """Pitch, pulses and the eleven jitter/shimmer measures, as Praat's voice report."""
+    pitch = sound.to_pitch_ac()
+    pulses = call([sound, pitch], "To PointProcess (cc)")
+    jitter = [call(pulses, f"Get jitter ({name})", 0, 0, 0.0001, 0.02, 1.3) for name in JITTER]
+    shimmer = [call([sound, pulses], f"Get shimmer ({name})", 0, 0, 0.0001, 0.02, 1.3, 1.6) for name in SHIMMER]
+    return jitter + shimmer
+
+
 def check(clips, sr):
     """Never time a wrong answer: F0 and HNR equal Praat's (1e-6 relative, 1e-9 dB),
-    and F2 (1e-6 relative)."""
+    F2 (1e-6 relative) and the jitter and shimmer measures (1e-9 relative)."""
     tracks = ak.pitch(clips, sr=sr, num_threads=1)
     hnrs = ak.harmonicity(clips, sr=sr, num_threads=1)
     for clip, track, hnr in zip(clips, tracks, hnrs):
@@ -49,6 +63,10 @@ def check(clips, sr):
         for t, time in enumerate(formant.xs()):
             f2 = formant.get_value_at_time(2, time)
             np.testing.assert_allclose(ours.frequencies[t, 1], f2, rtol=1e-6)
+        report = ak.voice_report(clip, sr=sr)
+        ours = [report[f"jitter_{k}"] for k in ("local", "local_absolute", "rap", "ppq5", "ddp")]
+        ours += [report[f"shimmer_{k}"] for k in ("local", "local_db", "apq3", "apq5", "apq11", "dda")]
+        np.testing.assert_allclose(ours, praat_voice_report(sound), rtol=1e-9)
 
 
 def main():
@@ -66,6 +84,10 @@ def main():
             "affectkit": lambda: ak.harmonicity(clips, sr=sr, num_threads=1),
             "parselmouth": lambda: [s.to_harmonicity_cc() for s in sounds],
         }, args.repeats),
+        compare("voice report (pitch, pulses, 5 jitter + 6 shimmer), 1 core", {
+            "affectkit": lambda: ak.voice_report(clips, sr=sr, num_threads=1),
+            "parselmouth": lambda: [praat_voice_report(s) for s in sounds],
+        }, args.repeats),
         compare("formants (burg), 1 core", {
             "affectkit": lambda: ak.formants(clips, sr=sr, num_threads=1),
             "parselmouth": lambda: [s.to_formant_burg() for s in sounds],
@@ -75,7 +97,7 @@ def main():
            f"{len(clips)} synthetic voices of 3 s at 16 kHz (F0 glides 90-250 Hz, jitter 1%, shimmer 5%, "
            "SNR 10-30 dB, half with pauses). parselmouth runs Praat's own code (to_pitch_ac, "
            "to_harmonicity_cc, to_formant_burg with Praat's defaults); the process is pinned to one core, since Praat "
-           "threads its pitch analysis. Outputs checked first: F0 and F2 equal to 1e-6 relative, HNR to 1e-9 dB.")
+           "threads its pitch analysis. Outputs checked first: F0 and F2 equal to 1e-6 relative, HNR to 1e-9 dB, jitter and shimmer to 1e-9 relative. The voice report on both sides includes its pitch analysis.")
 
 
 if __name__ == "__main__":
