@@ -10,6 +10,7 @@ namespace py = pybind11;
 namespace affectkit::bindings {
 void register_features(py::module_& m);
 void register_prosody(py::module_& m);
+void register_pyin(py::module_& m);
 void register_formants(py::module_& m);
 void register_voice_report(py::module_& m);
 }  // namespace affectkit::bindings
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
   affectkit::bindings::register_features(m);
   affectkit::bindings::register_prosody(m);
+  affectkit::bindings::register_pyin(m);
   affectkit::bindings::register_formants(m);
   affectkit::bindings::register_voice_report(m);
 }

@@ -120,3 +120,11 @@ def voice_report(
     y: _Signals, f0: _Signals, first_times: Sequence[float], time_steps: Sequence[float],
     params: VoiceReportParams, num_threads: int,
 ) -> Dict[str, np.ndarray]: ...
+def pyin(
+    y: _Signals, sr: float, fmin: float, fmax: float, frame_length: int, hop_length: int,
+    threshold_prior: np.ndarray, boltzmann_parameter: float, resolution: float, max_transition_rate: float,
+    switch_prob: float, no_trough_prob: float, center: bool, pad_mode: str, num_threads: int,
+) -> Union[np.ndarray, List[np.ndarray]]: ...
+def pyin_viterbi(
+    observation_probs: np.ndarray, n_pitch_bins: int, transition_width: int, switch_prob: float,
+) -> np.ndarray: ...
