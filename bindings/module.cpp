@@ -9,6 +9,7 @@ namespace py = pybind11;
 
 namespace affectkit::bindings {
 void register_features(py::module_& m);
+void register_egemaps(py::module_& m);
 void register_prosody(py::module_& m);
 void register_pyin(py::module_& m);
 void register_formants(py::module_& m);
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<affectkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
   m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
   affectkit::bindings::register_features(m);
+  affectkit::bindings::register_egemaps(m);
   affectkit::bindings::register_prosody(m);
   affectkit::bindings::register_pyin(m);
   affectkit::bindings::register_formants(m);

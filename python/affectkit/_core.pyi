@@ -128,3 +128,9 @@ def pyin(
 def pyin_viterbi(
     observation_probs: np.ndarray, n_pitch_bins: int, transition_width: int, switch_prob: float,
 ) -> np.ndarray: ...
+
+EGEMAPS_LLD_NAMES: Tuple[str, ...]
+def egemaps_framing(sr: float) -> Tuple[int, int, int, int]: ...
+def egemaps_lld(
+    y: _Signals, sr: float, num_threads: int,
+) -> Tuple[Union[np.ndarray, List[np.ndarray]], np.ndarray]: ...

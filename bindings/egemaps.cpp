@@ -1,0 +1,54 @@
+// Bindings for cpp/affectkit/features/egemaps_lld: openSMILE's eGeMAPSv02 energy and
+// spectral low-level descriptors.
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "affectkit/features/egemaps_lld.h"
+#include "array.h"
+
+namespace affectkit::bindings {
+namespace {
+
+// (llds, leq_db): llds is (batch, kEgemapsLldCount, n_frames) for a 2-D array or a list
+// of (kEgemapsLldCount, n_frames) arrays for a list; leq_db is (batch,).
+py::tuple egemaps_lld_binding(const py::handle& y, double sr, int num_threads) {
+  const EgemapsFraming framing = egemaps_framing(sr);
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::tuple {
+    using T = decltype(zero);
+    std::vector<T> leq;  // sized under the released GIL, copied out after
+    py::object llds = run_per_signal<T, T>(
+        y,
+        [&](std::int64_t n) {
+          return std::vector<py::ssize_t>{kEgemapsLldCount, egemaps_num_frames(n, framing)};
+        },
+        [&](const SignalBatch<T>& batch, T* const* out) {
+          leq.resize(batch.count);
+          egemaps_lld(batch, sr, out, leq.data(), num_threads);
+        });
+    Array<T> leq_db(static_cast<py::ssize_t>(leq.size()));
+    std::copy(leq.begin(), leq.end(), leq_db.mutable_data());
+    return py::make_tuple(std::move(llds), std::move(leq_db));
+  });
+}
+
+py::tuple egemaps_framing_binding(double sr) {
+  const EgemapsFraming f = egemaps_framing(sr);
+  return py::make_tuple(f.frame_length, f.hop_length, f.pitch_frame_length, f.n_fft);
+}
+
+}  // namespace
+
+void register_egemaps(py::module_& m) {
+  using namespace pybind11::literals;
+  py::tuple names(kEgemapsLldCount);
+  for (int i = 0; i < kEgemapsLldCount; ++i) names[i] = kEgemapsLldNames[i];
+  m.attr("EGEMAPS_LLD_NAMES") = names;
+  m.def("egemaps_framing", &egemaps_framing_binding, "sr"_a,
+        "openSMILE's eGeMAPS framing at sr: (frame_length, hop_length, pitch_frame_length, n_fft).");
+  m.def("egemaps_lld", &egemaps_lld_binding, "y"_a, "sr"_a, "num_threads"_a,
+        "openSMILE's eGeMAPSv02 energy/spectral LLDs (smoothed) of a 2-D array or a list of 1-D "
+        "signals, and each clip's equivalent sound level: (llds, leq_db).");
+}
+
+}  // namespace affectkit::bindings

@@ -1,0 +1,126 @@
+"""openSMILE's eGeMAPSv02 energy and spectral low-level descriptors, batched over clips.
+
+These are openSMILE's measures (Eyben et al. 2016, as openSMILE 3 / the ``opensmile``
+package computes them), not Praat's: loudness is openSMILE's auditory-spectrum
+loudness, the MFCCs are its HTK-style MFCCs, and so on. The voicing-dependent
+eGeMAPS LLDs (F0, jitter, shimmer, HNR, formants, harmonic differences) are not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+
+from .. import _core
+from .._checks import num_threads as _num_threads
+from .spectrum import Signal, _signals
+
+__all__ = ["egemaps_lld", "EGEMAPS_LLD_NAMES"]
+
+#: The per-frame columns of :func:`egemaps_lld`, as openSMILE names them.
+EGEMAPS_LLD_NAMES = tuple(_core.EGEMAPS_LLD_NAMES)
+
+LLDs = Dict[str, Any]
+
+
+def _sample_rate(sr: Any) -> float:
+    if isinstance(sr, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"invalid argument 'sr': must be a number (Hz), got {sr!r}")
+    try:
+        return float(sr)
+    except (TypeError, ValueError):
+        raise TypeError(f"invalid argument 'sr': must be a number (Hz), got {sr!r}") from None
+
+
+def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> Union[LLDs, List[LLDs]]:
+    """The energy/spectral LLDs of openSMILE's eGeMAPSv02 set, as openSMILE computes them.
+
+    Equal, row by row, to the columns of the same names in
+    ``opensmile.Smile(feature_set=eGeMAPSv02, feature_level=LowLevelDescriptors)``
+    (to float32 rounding; see "Matching the opensmile package" below):
+
+    ``Loudness_sma3``
+        openSMILE's loudness (cMelspec + cPlp): the power spectrum in 26 triangular mel
+        bands from 20 to 8000 Hz, each floored at 9.3e-10, weighted by Hermansky's
+        equal-loudness curve at the band centre and raised to the power 0.33; the mean
+        over the bands.
+    ``alphaRatio_sma3``
+        10 log10 of the power from 1 to 5 kHz over the power below 1 kHz (dB).
+    ``hammarbergIndex_sma3``
+        10 log10 of the strongest bin below 2 kHz over the strongest from 2 to 5 kHz (dB).
+    ``slope0-500_sma3``, ``slope500-1500_sma3``
+        Least-squares slope (dB/Hz) of the power spectrum in dB over the band, with
+        openSMILE's fractional end bins and its point count (one less than the bins).
+    ``spectralFlux_sma3``
+        ``sqrt(mean((|X_t| - |X_t-1|)**2))`` over the bins below 5 kHz (0 for the
+        first frame).
+    ``mfcc1_sma3`` ... ``mfcc4_sma3``
+        openSMILE's HTK-compatible MFCCs on the same 26 mel bands: DCT-II of
+        ``ln(max(band * 32767**2, 1))``, cepstral lifter 22, scaled by ``sqrt(2/26)``.
+
+    Each LLD is taken on 20 ms Hamming frames every 10 ms (``round(0.020 sr)`` and
+    ``round(0.010 sr)`` samples, no padding; row ``t`` starts at sample ``t * hop``),
+    from the unnormalised FFT magnitude zero-padded to a power of 2, and smoothed by
+    openSMILE's 3-frame moving average (``_sma3``; the first frame repeats at the
+    start). There are ``(n - round(0.060 sr)) // hop + 2`` rows, as in openSMILE's LLD
+    table, whose row count comes from its 60 ms F0 frames: the 20 ms frames run 2-3
+    frames further, and openSMILE drops those rows (they still enter the smoothing of
+    the last rows here, as there).
+
+    ``equivalentSoundLevel_dBp`` (one value per clip) is eGeMAPS's equivalent sound
+    level: ``10 log10`` of the mean over all 20 ms frames of the frame's mean square
+    (unwindowed), floored at 1e-12.
+
+    Parameters
+    ----------
+    y : ndarray (..., n_samples) or list of 1-D arrays
+        float32 or float64 audio, full scale +-1, at least 60 ms long. Spectra are
+        computed in the input's precision, every reduction in float64; openSMILE itself
+        works in float32.
+    sr : float
+        Sample rate (Hz), 8000 to 768000. openSMILE analyses any rate as it is (a 48 kHz
+        clip gets 960-sample frames and a 1024-point FFT); so does this function.
+    num_threads : int, optional
+        Threads for a batch (default: all cores).
+
+    Returns
+    -------
+    dict, or list of dicts for a list
+        ``{name: array (..., n_frames)}`` for the names in :data:`EGEMAPS_LLD_NAMES`,
+        plus ``"equivalentSoundLevel_dBp"`` (shape ``(...)``, a scalar for one clip),
+        in the input's dtype.
+
+    Matching the opensmile package
+    ------------------------------
+    ``opensmile.Smile.process_signal`` hands openSMILE 16-bit samples
+    ``int16(y * 32768)`` (truncated towards zero; 1.0 and above wrap around), which
+    openSMILE reads back as ``/ 32767``. On speech this moves levels by about 0.001 dB;
+    in (near-)silent stretches it decides the values, as samples under one step become
+    exact zeros, where openSMILE's fallbacks apply (ratios and MFCCs 0).
+    ``egemaps_lld(np.trunc(y * 32768) / 32767, sr=sr)`` reproduces the package's numbers
+    to float32 rounding; ``egemaps_lld(y, sr=sr)`` is openSMILE's computation on the
+    samples as given (as ``SMILExtract`` on a float WAV file).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lld = ak.egemaps_lld(y, sr=16000)
+    >>> frame = pd.DataFrame({k: lld[k] for k in ak.EGEMAPS_LLD_NAMES})
+    """
+    batch, _, batch_shape = _signals(y)
+    rate = _sample_rate(sr)
+    if batch_shape is None and not batch:
+        _core.egemaps_framing(rate)  # still refuse a bad sr
+        return []
+    llds, leq = _core.egemaps_lld(batch, rate, _num_threads(num_threads))
+
+    def named(values: np.ndarray, level) -> LLDs:
+        result: LLDs = {name: values[..., i, :] for i, name in enumerate(EGEMAPS_LLD_NAMES)}
+        result["equivalentSoundLevel_dBp"] = level
+        return result
+
+    if batch_shape is None:
+        return [named(values, leq[i]) for i, values in enumerate(llds)]
+    stacked = np.asarray(llds)  # a 2-D input gives one (rows, 10, n_frames) array
+    return named(stacked.reshape(tuple(batch_shape) + stacked.shape[1:]), leq.reshape(tuple(batch_shape))[()])
