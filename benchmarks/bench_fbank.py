@@ -59,8 +59,8 @@ def main():
     hour_seconds = hour[0].size / SR
     one_thread, two_threads = scaling.median("affectkit 1 thread"), scaling.median("affectkit 2 threads")
     notes = (f"(a) {len(clips)} clips of 1-8 s ({sum(c.size for c in clips) / SR:.0f} s), (b) one signal of "
-             f"{hour_seconds / 60:g} min; 16 kHz float32 noise. Outputs agree with knf to 1e-2 absolute (log mel energies; "
-             "knf computes in float32). "
+             f"{hour_seconds / 60:g} min; 16 kHz float32 noise. Outputs agree with knf to 1e-2 absolute "
+             "(log mel energies; knf computes in float32). "
              f"Throughput of affectkit on (b): one thread {hour_seconds / one_thread:,.0f}x real time per core; "
              f"two threads {hour_seconds / two_threads:,.0f}x real time, {hour_seconds / two_threads / 2:,.0f}x per "
              f"core; 2-thread speed-up {one_thread / two_threads:.2f}x "

@@ -105,7 +105,8 @@ def machine() -> Dict[str, str]:
         pass
     facts = {"date": datetime.date.today().isoformat(), "cpu": f"{cpu}, {os.cpu_count()} cores",
              "python": platform.python_version()}
-    for package in ("affectkit", "numpy", "scipy", "librosa", "torch"):
+    for package in ("affectkit", "numpy", "scipy", "librosa", "torch", "kaldi-native-fbank", "soxr", "resampy",
+                    "numba", "python-speech-features", "gammatone", "praat-parselmouth", "opensmile"):
         try:
             facts[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
