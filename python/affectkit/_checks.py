@@ -38,6 +38,25 @@ def as_int(name: str, value: Any, minimum: Optional[int] = None, maximum: Option
     return result
 
 
+def as_float(name: str, value: Any) -> float:
+    """``value`` as a Python float, or a TypeError naming ``name`` (bools are refused,
+    as by :func:`as_int`: a flag passed where a number belongs is a mistake)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
+
+
+def float64_signal(y: np.ndarray, name: str = "y") -> np.ndarray:
+    """A float32/float64 signal as contiguous float64 (for analyses that, like Praat,
+    compute in double); anything else is a TypeError naming ``name``."""
+    if y.dtype.kind != "f" or y.dtype.itemsize not in (4, 8):
+        raise TypeError(f"invalid argument '{name}': must be float32 or float64, got {y.dtype}")
+    return np.ascontiguousarray(y, dtype=np.float64)
+
+
 def as_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, int, np.bool_)):
         raise TypeError(f"invalid argument '{name}': must be a bool, got {value!r}")

@@ -422,38 +422,40 @@ bool period_amplitudes(const double* t, std::int64_t n, const double* y, std::in
   return true;
 }
 
-double shimmer_local(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+// The mean of term(a[i-1], a[i]) over consecutive amplitudes whose interval is a
+// period and whose ratio is at most max_factor (Praat's shimmer rules); NaN if none.
+template <typename Term>
+long double mean_over_amplitude_pairs(const double* t, const double* a, std::int64_t count, double pmin, double pmax,
+                                      double max_factor, Term term) {
   std::int64_t peaks = 0;
-  long double numerator = 0.0;
+  long double sum = 0.0;
   for (std::int64_t i = 1; i < count; ++i) {
-    if (pmin == pmax || in_range(t[i] - t[i - 1], pmin, pmax)) {
-      if (factor(a[i - 1], a[i]) <= max_factor) {
-        numerator += std::fabs(a[i - 1] - a[i]);
-        ++peaks;
-      }
+    if ((pmin == pmax || in_range(t[i] - t[i - 1], pmin, pmax)) && factor(a[i - 1], a[i]) <= max_factor) {
+      sum += term(a[i - 1], a[i]);
+      ++peaks;
     }
   }
   if (peaks < 1) return kUndefined;
-  numerator /= peaks;
+  return sum / peaks;
+}
+
+// A mean deviation over the mean amplitude (all but the last), NaN for silence.
+double relative_to_mean_amplitude(long double deviation, const double* a, std::int64_t count) {
   const long double denominator = mean_amplitude_but_last(a, count);
   if (denominator == 0.0) return kUndefined;
-  return static_cast<double>(numerator / denominator);
+  return static_cast<double>(deviation / denominator);
+}
+
+double shimmer_local(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
+  const long double deviation = mean_over_amplitude_pairs(
+      t, a, count, pmin, pmax, max_factor, [](double a1, double a2) { return std::fabs(a1 - a2); });
+  return relative_to_mean_amplitude(deviation, a, count);
 }
 
 double shimmer_local_db(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {
-  std::int64_t peaks = 0;
-  long double result = 0.0;
-  for (std::int64_t i = 1; i < count; ++i) {
-    if (pmin == pmax || in_range(t[i] - t[i - 1], pmin, pmax)) {
-      if (factor(a[i - 1], a[i]) <= max_factor) {
-        result += std::fabs(std::log10(a[i - 1] / a[i]));
-        ++peaks;
-      }
-    }
-  }
-  if (peaks < 1) return kUndefined;
-  result /= peaks;
-  return static_cast<double>(20.0 * result);
+  const long double mean_log = mean_over_amplitude_pairs(
+      t, a, count, pmin, pmax, max_factor, [](double a1, double a2) { return std::fabs(std::log10(a1 / a2)); });
+  return static_cast<double>(20.0 * mean_log);
 }
 
 // AmplitudeTier_getShimmer_apq{3,5,11}: the mean absolute deviation of each
@@ -486,10 +488,7 @@ double shimmer_apq(const double* t, const double* a, std::int64_t count, double 
     ++peaks;
   }
   if (peaks < 1) return kUndefined;
-  numerator /= peaks;
-  const long double denominator = mean_amplitude_but_last(a, count);
-  if (denominator == 0.0) return kUndefined;
-  return static_cast<double>(numerator / denominator);
+  return relative_to_mean_amplitude(numerator / peaks, a, count);
 }
 
 double shimmer_apq3(const double* t, const double* a, std::int64_t count, double pmin, double pmax, double max_factor) {

@@ -20,7 +20,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 
 from .. import _core
-from .._checks import as_bool, as_int, num_threads as _num_threads
+from .._checks import as_bool, as_float, as_int, num_threads as _num_threads
 from .spectrum import Signal, _maybe_pad, _signals
 
 __all__ = ["fbank", "kaldi_mfcc", "KaldiFbankStream"]
@@ -59,10 +59,7 @@ def _options(**values):
         elif kind is int:
             value = as_int(name, value)
         elif kind is float:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
+            value = as_float(name, value)
         else:
             value = kind(value)
         setattr(o, _CORE_NAMES.get(name, name), value)

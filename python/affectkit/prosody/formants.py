@@ -7,7 +7,7 @@ from typing import List, NamedTuple, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._checks import num_threads as _num_threads
+from .._checks import as_float, num_threads as _num_threads
 from ..features.spectrum import Signal, _signals
 
 __all__ = ["FormantTrack", "formants"]
@@ -20,13 +20,6 @@ class FormantTrack(NamedTuple):
     times: np.ndarray  # (n_frames,)
     frequencies: np.ndarray  # (..., n_frames, n_formants)
     bandwidths: np.ndarray  # (..., n_frames, n_formants)
-
-
-def _number(name: str, value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
 
 
 def formants(
@@ -109,7 +102,7 @@ def formants(
     channels inside each frame; here every row of ``y`` is its own clip, so average the
     channels first to reproduce that. Praat's per-frame intensity is not returned.
     """
-    values = {name: _number(name, value) for name, value in dict(
+    values = {name: as_float(name, value) for name, value in dict(
         sr=sr, time_step=time_step, max_number_of_formants=max_number_of_formants, maximum_formant=maximum_formant,
         window_length=window_length, pre_emphasis_from=pre_emphasis_from).items()}
     batch, _, batch_shape = _signals(y)

@@ -9,7 +9,7 @@ from typing import Any, List, NamedTuple, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._checks import as_bool, as_int, num_threads as _num_threads
+from .._checks import as_bool, as_float, as_int, float64_signal, num_threads as _num_threads
 from ..features.spectrum import Signal, _signals
 
 __all__ = ["PitchTrack", "HarmonicityTrack", "pitch", "harmonicity"]
@@ -37,20 +37,12 @@ class HarmonicityTrack(NamedTuple):
     hnr: np.ndarray  # (..., n_frames)
 
 
-_FLOATS = ("time_step", "pitch_floor", "pitch_ceiling", "periods_per_window", "silence_threshold",
-           "voicing_threshold", "octave_cost", "octave_jump_cost", "voiced_unvoiced_cost")
-
-
 def _params(sr: Any, method: str, max_candidates: Any, very_accurate: Any, **values: Any):
     if method not in ("ac", "cc"):
         raise ValueError(f"invalid argument 'method': must be 'ac' or 'cc', got {method!r}")
     p = _core.PraatPitchParams()
     for name, value in dict(values, sr=sr).items():
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
-        setattr(p, "sample_rate" if name == "sr" else name, value)
+        setattr(p, "sample_rate" if name == "sr" else name, as_float(name, value))
     p.cross_correlation = method == "cc"
     p.max_candidates = as_int("max_candidates", max_candidates)
     p.very_accurate = as_bool("very_accurate", very_accurate)
@@ -58,21 +50,15 @@ def _params(sr: Any, method: str, max_candidates: Any, very_accurate: Any, **val
     return p
 
 
-def _float64(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind != "f" or y.dtype.itemsize not in (4, 8):
-        raise TypeError(f"invalid argument 'y': must be float32 or float64, got {y.dtype}")
-    return y.astype(np.float64, copy=False)
-
-
 def _analyse(y: Signal, params, num_threads, window_seconds: float, make):
     """Runs the core's path search on every clip; make(times, frequency, strength)
     turns one clip's (or the batch's) raw rows into the result."""
     batch, _, batch_shape = _signals(y)
     if batch_shape is None:
-        batch = [_float64(s) for s in batch]
+        batch = [float64_signal(s) for s in batch]
         lengths = [s.shape[-1] for s in batch]
     else:
-        batch = _float64(batch)
+        batch = float64_signal(batch)
         lengths = [batch.shape[-1]]
     if any(_core.pitch_frames(n, params)[0] == 0 for n in lengths):
         warnings.warn(f"invalid argument 'y': a signal is shorter than one analysis window ({window_seconds:.4g} s "

@@ -10,7 +10,7 @@ from typing import Any, List, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._checks import INT64_MAX, as_bool, as_int, num_threads as _num_threads
+from .._checks import INT64_MAX, as_bool, as_float, as_int, num_threads as _num_threads
 from ..features.spectrum import _PAD_MODES, Signal, _signals
 
 __all__ = ["PyinTrack", "pyin"]
@@ -22,15 +22,6 @@ class PyinTrack(NamedTuple):
     f0: np.ndarray  # (..., n_frames) Hz, fill_na where unvoiced
     voiced_flag: np.ndarray  # (..., n_frames) bool
     voiced_prob: np.ndarray  # (..., n_frames)
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -52,7 +43,7 @@ def _beta_parameters(value: Any) -> Tuple[float, float]:
         alpha, beta = value
     except (TypeError, ValueError):
         raise TypeError(f"invalid argument 'beta_parameters': must be a pair (a, b), got {value!r}") from None
-    alpha, beta = _number("beta_parameters", alpha), _number("beta_parameters", beta)
+    alpha, beta = as_float("beta_parameters", alpha), as_float("beta_parameters", beta)
     if not (alpha > 0 and beta > 0 and np.isfinite(alpha) and np.isfinite(beta)):
         raise ValueError(f"invalid argument 'beta_parameters': both shape parameters must be positive and finite, "
                          f"got {value!r}")
@@ -131,7 +122,7 @@ def pyin(
         (n_samples + 2 * (frame_length // 2) * center - frame_length) // hop_length``:
         F0 in Hz (float64), bool, and float64. A list of PyinTrack for a list input.
     """
-    fmin, fmax, sr = _number("fmin", fmin), _number("fmax", fmax), _number("sr", sr)
+    fmin, fmax, sr = as_float("fmin", fmin), as_float("fmax", fmax), as_float("sr", sr)
     frame_length = as_int("frame_length", frame_length, minimum=1, maximum=INT64_MAX)
     if win_length is not None:
         warnings.warn("The win_length parameter has been deprecated in librosa 0.11.0 and has no effect.",
@@ -140,11 +131,11 @@ def pyin(
     hop_length = as_int("hop_length", hop_length, maximum=INT64_MAX)
     n_thresholds = as_int("n_thresholds", n_thresholds, minimum=1, maximum=10**7)
     prior = _threshold_prior(n_thresholds, *_beta_parameters(beta_parameters))
-    floats = {name: _number(name, value) for name, value in (
+    floats = {name: as_float(name, value) for name, value in (
         ("boltzmann_parameter", boltzmann_parameter), ("resolution", resolution),
         ("max_transition_rate", max_transition_rate), ("switch_prob", switch_prob),
         ("no_trough_prob", no_trough_prob))}
-    fill = None if fill_na is None else _number("fill_na", fill_na)
+    fill = None if fill_na is None else as_float("fill_na", fill_na)
     center = as_bool("center", center)
     if pad_mode not in _PAD_MODES:
         raise ValueError(f"invalid argument 'pad_mode': must be one of {', '.join(map(repr, _PAD_MODES))}, "

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._checks import num_threads as _num_threads
+from .._checks import as_float, float64_signal, num_threads as _num_threads
 from ..features.spectrum import Signal, _signals
 from .pitch import PitchTrack, pitch as _pitch
 
@@ -31,21 +31,6 @@ VOICE_REPORT_MEASURES = {
 Report = Dict[str, Any]
 
 
-def _number(name: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
-
-
-def _float64(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind != "f" or y.dtype.itemsize not in (4, 8):
-        raise TypeError(f"invalid argument 'y': must be float32 or float64, got {y.dtype}")
-    return np.ascontiguousarray(y, dtype=np.float64)
-
-
 class _Clips:
     """The clips of y as float64 rows, and how to put per-clip results back in y's shape."""
 
@@ -53,9 +38,9 @@ class _Clips:
         batch, _, batch_shape = _signals(y)
         self.batch_shape: Optional[Tuple[int, ...]] = None if batch_shape is None else tuple(batch_shape)
         if self.batch_shape is None:
-            self.rows: List[np.ndarray] = [_float64(s) for s in batch]
+            self.rows: List[np.ndarray] = [float64_signal(s) for s in batch]
         else:
-            matrix = _float64(batch)
+            matrix = float64_signal(batch)
             self.rows = [matrix[i] for i in range(matrix.shape[0])]
 
     def __len__(self) -> int:
@@ -220,7 +205,7 @@ def point_process(
     shorter than one pitch analysis window (``3 / pitch_floor`` s).
     """
     params = _core.VoiceReportParams()
-    params.sample_rate = _number("sr", sr)
+    params.sample_rate = as_float("sr", sr)
     _core.check_voice_report_params(params)
     sr = params.sample_rate
     threads = _num_threads(num_threads)
@@ -344,11 +329,11 @@ def voice_report(
     pitch statistics, voicing and voice breaks, not computed here.
     """
     params = _core.VoiceReportParams()
-    params.sample_rate = sr = _number("sr", sr)
+    params.sample_rate = sr = as_float("sr", sr)
     for name, value in dict(from_time=from_time, to_time=to_time, period_floor=period_floor,
                             period_ceiling=period_ceiling, max_period_factor=max_period_factor,
                             max_amplitude_factor=max_amplitude_factor).items():
-        setattr(params, name, _number(name, value))
+        setattr(params, name, as_float(name, value))
     _core.check_voice_report_params(params)
     threads = _num_threads(num_threads)
     clips = _Clips(y)
