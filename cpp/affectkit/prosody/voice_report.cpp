@@ -297,17 +297,11 @@ double mean_period(const double* t, std::int64_t n, double tmin, double tmax, co
 }
 
 double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
-  std::int64_t first, last, count = 0;
-  window_points(t, n, tmin, tmax, &first, &last);
-  long double sum = 0.0;
-  for (std::int64_t i = first; i < last; ++i) {
-    if (is_period(t, n, i, rule)) {
-      ++count;
-      sum += t[i + 1] - t[i];
-    }
-  }
+  const std::int64_t count = number_of_periods(t, n, tmin, tmax, rule);
   if (count < 2) return kUndefined;
-  const double mean = static_cast<double>(sum / count);
+  const double mean = mean_period(t, n, tmin, tmax, rule);
+  std::int64_t first, last;
+  window_points(t, n, tmin, tmax, &first, &last);
   long double sum2 = 0.0;
   for (std::int64_t i = first; i < last; ++i) {
     if (is_period(t, n, i, rule)) {
