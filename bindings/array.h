@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "affectkit/features/stft.h"  // SignalBatch
+#include "without_gil.h"
 
 namespace affectkit::bindings {
 
@@ -156,7 +157,7 @@ py::object run_per_signal(const py::handle& y, Shape shape, Compute compute) {
   }
   const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
   {
-    py::gil_scoped_release release;
+    WithoutGil without_gil;
     compute(batch, outputs.data());
   }
   return result;

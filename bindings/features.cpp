@@ -169,7 +169,7 @@ py::object istft_binding(const py::handle& stft_matrix, const py::handle& window
     }
     Array<T> out({batch, istft_length(n_frames, params)});
     {
-      py::gil_scoped_release release;
+      WithoutGil without_gil;
       istft(spectra.data(), batch, n_frames, w.data(), params, out.mutable_data(), num_threads);
     }
     return std::move(out);

@@ -63,7 +63,7 @@ py::object formants_binding(const py::handle& y, double sr, double time_step, do
     }
     const SignalBatch<T> batch{signals.pointers.data(), signals.lengths.data(), count};
     {
-      py::gil_scoped_release release;
+      WithoutGil without_gil;
       formants_burg(batch, params, frequencies.data(), bandwidths.data(), num_threads);
     }
     return result;
@@ -77,7 +77,7 @@ py::tuple lpc_burg_binding(const py::handle& x, int order) {
   Array<double> a(order);
   double xms;
   {
-    py::gil_scoped_release release;
+    WithoutGil without_gil;
     xms = lpc_burg(signal.data(), signal.shape(0), a.mutable_data(), order);
   }
   return py::make_tuple(std::move(a), xms);

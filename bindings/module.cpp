@@ -4,6 +4,7 @@
 
 #include "affectkit/common/build_info.h"
 #include "affectkit/common/check.h"
+#include "without_gil.h"
 
 namespace py = pybind11;
 
@@ -20,6 +21,8 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "affectkit's C++ core (numpy in, numpy out). Use the affectkit package, not this.";
   // Core argument errors are ValueErrors that name the argument.
   py::register_exception<affectkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
+  // Ctrl-C during a core call: the KeyboardInterrupt its handler raised.
+  affectkit::bindings::install_interrupt_translator();
   m.def("build_info", &affectkit::build_info, "Facts about this build: (key, value) pairs.");
   affectkit::bindings::register_features(m);
   affectkit::bindings::register_egemaps(m);

@@ -51,7 +51,7 @@ py::array_t<std::int64_t> viterbi_binding(const py::handle& observation_probs, s
   py::array_t<std::int64_t> states(n_frames);
   std::int64_t* out = states.mutable_data();
   {
-    py::gil_scoped_release release;
+    WithoutGil without_gil;
     pyin_viterbi(probs.data(), n_frames, n_pitch_bins, transition_width, switch_prob, out);
   }
   return states;

@@ -46,7 +46,7 @@ py::list point_process_binding(const py::handle& y, const py::handle& f0, const 
   const auto count = static_cast<std::int64_t>(c.contours.size());
   std::vector<std::vector<double>> pulses(count);
   {
-    py::gil_scoped_release release;
+    WithoutGil without_gil;
     const SignalBatch<double> batch{c.signals.pointers.data(), c.signals.lengths.data(), count};
     voice_report(batch, c.contours.data(), params, pulses.data(), nullptr, num_threads);
   }
@@ -68,7 +68,7 @@ py::dict voice_report_binding(const py::handle& y, const py::handle& f0, const s
   const auto count = static_cast<std::int64_t>(c.contours.size());
   std::vector<VoiceMeasures> measures(count);
   {
-    py::gil_scoped_release release;
+    WithoutGil without_gil;
     const SignalBatch<double> batch{c.signals.pointers.data(), c.signals.lengths.data(), count};
     voice_report(batch, c.contours.data(), params, nullptr, measures.data(), num_threads);
   }

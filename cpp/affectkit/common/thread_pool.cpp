@@ -1,5 +1,7 @@
 #include "affectkit/common/thread_pool.h"
 
+#include "affectkit/common/interrupt.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -25,9 +27,11 @@ struct Job {
   std::mutex mutex;
   std::condition_variable all_done;
   std::exception_ptr error;
+  detail::CallState* call;  // the caller's interruptible call, handed on to the workers
 
   // Runs chunks until none is left; returns when this thread can take no more.
   void work() {
+    const detail::WorkingFor working_for(call);
     for (;;) {
       const std::int64_t index = next.fetch_add(1);
       if (index >= num_chunks) return;
@@ -40,6 +44,7 @@ struct Job {
       }
       if (!failed) {
         try {
+          interruption_point();
           (*body)(begin, end);
         } catch (...) {
           std::lock_guard<std::mutex> lock(mutex);
@@ -136,6 +141,7 @@ void parallel_for(std::int64_t count, int num_threads,
   }
   auto job = std::make_shared<Job>();
   job->body = &body;
+  job->call = detail::current_call();
   job->count = count;
   // A few chunks per thread balances uneven work without much overhead.
   job->num_chunks = std::min<std::int64_t>(count, 4 * static_cast<std::int64_t>(threads));
@@ -144,8 +150,17 @@ void parallel_for(std::int64_t count, int num_threads,
   pool().submit(job, std::min(threads - 1, pool().size()));
   job->work();
   {
+    // While the workers finish, the caller keeps polling, so a long last chunk
+    // still hears an interruption (the chunk sees the stop flag and unwinds).
+    const auto done = [&] { return job->finished.load() == job->num_chunks; };
     std::unique_lock<std::mutex> lock(job->mutex);
-    job->all_done.wait(lock, [&] { return job->finished.load() == job->num_chunks; });
+    while (!job->all_done.wait_for(lock, kPollInterval, done)) {
+      if (job->call != nullptr) {
+        lock.unlock();
+        detail::stop_requested(job->call);
+        lock.lock();
+      }
+    }
   }
   if (job->error) std::rethrow_exception(job->error);
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -37,6 +38,7 @@ void cochleagram(const SignalBatch<T>& batch, const double* c, std::int64_t n_ch
       const double inv_gain = 1.0 / k[9];
       energy.resize(static_cast<std::size_t>(n));
       for (std::int64_t t = 0; t < n; ++t) {
+        if (t % 65536 == 0) interruption_point();  // a channel of an hour takes ~0.3 s
         double v = static_cast<double>(x[t]);
         for (int s = 0; s < 4; ++s) {
           const double b1 = k[1 + s];

@@ -7,6 +7,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/mel.h"  // FilterBank, sparse_filterbank
 
@@ -275,6 +276,7 @@ void egemaps_lld(const SignalBatch<T>& batch, double sr, T* const* out, T* leq_d
     std::fill(frames_in.data(), frames_in.data() + (kBlock + 1) * real_stride, T(0));
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) - first_block.begin() - 1;
     for (std::int64_t block = begin; block < end; ++block) {
+      interruption_point();
       while (block >= first_block[signal + 1]) ++signal;
       const T* y = batch.signals[signal];
       const std::int64_t frames = raw_frames[signal];

@@ -12,6 +12,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/stft.h"
 
@@ -96,6 +97,7 @@ void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const St
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) -
                           first_block.begin() - 1;
     for (std::int64_t block = begin; block < end; ++block) {
+      interruption_point();
       while (block >= first_block[signal + 1]) ++signal;
       const std::int64_t n = batch.lengths[signal];
       const std::int64_t frames = stft_num_frames(n, p);

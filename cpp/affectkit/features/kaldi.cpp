@@ -8,6 +8,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -236,6 +237,7 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
     std::vector<T> energy(kBlock), mel(plan.num_bins), power(fft_bins);
     std::int64_t signal = std::upper_bound(first_block.begin(), first_block.end(), begin) - first_block.begin() - 1;
     for (std::int64_t block = begin; block < end; ++block) {
+      interruption_point();
       while (block >= first_block[signal + 1]) ++signal;
       const std::int64_t n = batch.lengths[signal];
       const std::int64_t frames = kaldi_num_frames(n, o);

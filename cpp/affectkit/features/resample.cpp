@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -87,6 +88,7 @@ void resample(const SignalBatch<T>& batch, const ResampleParams& p, T* const* ou
   parallel_for(first_chunk.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
     std::int64_t signal = std::upper_bound(first_chunk.begin(), first_chunk.end(), begin) - first_chunk.begin() - 1;
     for (std::int64_t chunk = begin; chunk < end; ++chunk) {
+      interruption_point();
       while (chunk >= first_chunk[signal + 1]) ++signal;
       const T* x = batch.signals[signal];
       const std::int64_t n = batch.lengths[signal];

@@ -9,6 +9,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/frame_blocks.h"
 
@@ -125,6 +126,7 @@ void istft(const std::complex<T>* stft_matrix, std::int64_t batch, std::int64_t 
       std::fill(sum.begin(), sum.end(), T(0));
       const std::complex<T>* S = stft_matrix + b * bins * stride;
       for (std::int64_t t = 0; t < n_frames; ++t) {
+        interruption_point();
         for (std::int64_t f = 0; f < bins; ++f) spectrum[f] = S[f * stride + t];
         fft.inverse(spectrum.data(), frame.data());
         T* dst = sum.data() + t * p.hop_length;

@@ -22,6 +22,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -172,6 +173,7 @@ std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, co
     const std::vector<double> source = up < 1 ? lowpass(y, n, up) : std::vector<double>(y, y + n);
     s.resize(static_cast<std::size_t>(g.n));
     for (std::int64_t i = 0; i < g.n; ++i) {
+      if (i % 4096 == 0) interruption_point();  // seconds for an hour of sound
       const double x = g.x1 + static_cast<double>(i) * g.dx;
       s[i] = praat::interpolate_sinc(source.data(), static_cast<std::int64_t>(source.size()), (x - x1) / dx, kSincDepth);
     }
@@ -348,6 +350,7 @@ void formants_burg(const SignalBatch<T>& batch, const FormantParams& params, dou
     w.c.resize(static_cast<std::size_t>(order) + 1);
     w.roots.resize(static_cast<std::size_t>(order));
     for (std::int64_t task = begin; task < end; ++task) {
+      interruption_point();
       const auto i = std::upper_bound(first_frame.begin(), first_frame.end(), task) - first_frame.begin() - 1;
       const Clip& clip = clips[i];
       const std::int64_t frame = task - first_frame[i];

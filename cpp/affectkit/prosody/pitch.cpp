@@ -6,6 +6,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -270,6 +271,7 @@ void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<do
     }
   }
   for (std::int64_t t = 1; t < n; ++t) {
+    interruption_point();
     for (std::size_t c2 = 0; c2 < frames[t].size(); ++c2) {
       const double f2 = frames[t][c2].frequency;
       double maximum = -1e30;
@@ -339,6 +341,7 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
     Workspace workspace(s);
     std::int64_t signal = std::upper_bound(first_frame.begin(), first_frame.end(), begin) - first_frame.begin() - 1;
     for (std::int64_t frame = begin; frame < end; ++frame) {
+      interruption_point();
       while (frame >= first_frame[signal + 1]) ++signal;
       if (global_peak[signal] == 0.0) {  // all silent: only the unvoiced candidate
         candidates[frame].assign(1, Candidate{});

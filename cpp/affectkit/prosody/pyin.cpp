@@ -11,6 +11,7 @@
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/frame_blocks.h"  // detail::padded_index: numpy.pad's modes
 
@@ -156,6 +157,7 @@ void viterbi_banded(const BandedTransition& tr, std::int64_t n_frames, LogObserv
   for (std::int64_t k = 0; k < S; ++k) value[k] = observation[k] + log_init;
 
   for (std::int64_t t = 1; t < n_frames; ++t) {
+    interruption_point();
     log_observation(t, observation.data());
     // Off the band: value + log(tiny), one constant, so its maxima are range maxima.
     for (std::int64_t k = 0; k < S; ++k) shifted[k] = value[k] + tr.log_tiny;
@@ -608,6 +610,7 @@ void pyin(const SignalBatch<T>& batch, const PyinParams& params, double* const* 
     Workspace workspace(s);
     std::int64_t signal = std::upper_bound(first_frame.begin(), first_frame.end(), begin) - first_frame.begin() - 1;
     for (std::int64_t frame = begin; frame < end; ++frame) {
+      interruption_point();
       while (frame >= first_frame[signal + 1]) ++signal;
       const bool single = first_frame[signal + 1] - first_frame[signal] == 1;
       voiced_prob[frame] = analyse_frame(batch.signals[signal], batch.lengths[signal], frame - first_frame[signal],

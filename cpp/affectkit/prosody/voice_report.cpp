@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -536,6 +537,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       // Leftwards, one period at a time: the best match of the period around the
       // last pulse, 0.8 to 1.25 periods earlier.
       for (;;) {
+        interruption_point();  // an hour of voice is one long serial search
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
@@ -555,6 +557,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       }
       tmax = tsave;
       for (;;) {  // rightwards
+        interruption_point();
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
