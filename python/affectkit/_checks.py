@@ -49,6 +49,28 @@ def as_float(name: str, value: Any) -> float:
         raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}") from None
 
 
+def finite_array(name: str, value: Any, *, complex_ok: bool = False) -> np.ndarray:
+    """``value`` as a non-empty ndarray of finite values (real unless ``complex_ok``) in
+    float32/float64 (complex64/128), other numeric dtypes converted to 64 bits; or a
+    TypeError/ValueError naming ``name``."""
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested sequences
+        raise ValueError(f"invalid argument '{name}': not an array ({error})") from None
+    kinds = "iufc" if complex_ok else "iuf"
+    if array.dtype.kind not in kinds:
+        expected = "a real or complex" if complex_ok else "a real"
+        raise TypeError(f"invalid argument '{name}': must be {expected} numeric array, got dtype {array.dtype}")
+    if array.ndim == 0 or array.size == 0:
+        raise ValueError(f"invalid argument '{name}': must be a non-empty array, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"invalid argument '{name}': must be finite, found NaN or Inf")
+    if array.dtype not in (np.float32, np.float64, np.complex64, np.complex128):
+        # float16 would underflow amin-style floors to 0; integers have no fractions
+        array = array.astype(np.complex128 if array.dtype.kind == "c" else np.float64)
+    return array
+
+
 def float64_signal(y: np.ndarray, name: str = "y") -> np.ndarray:
     """A float32/float64 signal as contiguous float64 (for analyses that, like Praat,
     compute in double); anything else is a TypeError naming ``name``."""

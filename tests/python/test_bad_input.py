@@ -96,7 +96,7 @@ def test_bad_call_names_the_argument(call, error, argument, value):
     assert value.lower() in str(raised.value).lower()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     shape=st.lists(st.integers(0, 40), min_size=0, max_size=3),
     dtype=st.sampled_from([np.float32, np.float64, ">f8", np.int32, np.complex64, np.bool_, np.float16]),
@@ -132,7 +132,7 @@ def test_odd_inputs_raise_cleanly_or_succeed(shape, dtype, fill, n_fft, hop, win
         assert np.all(np.isfinite(spectrum))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     shape=st.lists(st.integers(0, 20), min_size=0, max_size=4),
     dtype=st.sampled_from([np.complex64, np.complex128, np.float64, np.int64]),
@@ -210,7 +210,7 @@ def test_causal_conv1d_bad_activation(torch_op, activation):
     assert repr(activation) in str(raised.value)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     x_shape=st.lists(st.integers(0, 6), min_size=1, max_size=4),
     w_shape=st.lists(st.integers(0, 6), min_size=1, max_size=3),

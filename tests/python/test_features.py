@@ -287,7 +287,7 @@ def test_quiet_frame_next_to_a_loud_one_keeps_its_own_precision():
     assert relative_error(S[:, 1], expected[:, 1]) < 1e-5
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     n=st.integers(1, 3000),
     n_fft=st.integers(1, 1024),
@@ -326,7 +326,7 @@ def test_stft_fuzz_matches_librosa_or_reference_or_raises(n, n_fft, hop, center,
     np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[dtype] * scale)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     n_fft=st.integers(2, 600),
     hop_fraction=st.floats(0.05, 1.5),

@@ -25,7 +25,7 @@ signals = st.builds(
     st.integers(0, 6000), st.sampled_from(["noise", "silence", "dc", "clipped", "voice"]),
     st.integers(0, 1000), st.sampled_from([1e-6, 0.3, 1.0, 1e4]))
 
-fuzz = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def run(call):

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -61,6 +62,36 @@ void check_finite(const std::complex<T>* data, std::int64_t count, const char* a
     AK_CHECK(std::isfinite(data[i].real()) && std::isfinite(data[i].imag()), argument,
              "must be finite, found " << data[i] << " at flat index " << i);
   }
+}
+
+// The largest |y| for which a `power`-th power spectrum of n_fft-point frames,
+// summed over up to n_fft bins, stays finite in T: |X| <= n_fft * max|y| (and a
+// factor 2 for pre-emphasis or DC removal). Far beyond audio in float32
+// (5e15 for n_fft 256, power 2); it only refuses data that would give Inf.
+template <typename T>
+double spectrum_input_limit(std::int64_t n_fft, double power) {
+  const double n = static_cast<double>(n_fft);
+  return std::pow(static_cast<double>(std::numeric_limits<T>::max()) / n, 1.0 / power) / (2.0 * n);
+}
+
+// Throws unless every value is finite and |value| <= limit; one vectorised pass.
+// `consequence` says what a larger value would do, e.g. "its power spectrum
+// overflows float32".
+template <typename T>
+void check_finite_within(const T* data, std::int64_t count, double limit, const char* argument,
+                         const char* consequence) {
+  std::int64_t bad = 0;
+  T peak = 0;
+#pragma omp simd reduction(+ : bad) reduction(max : peak)
+  for (std::int64_t i = 0; i < count; ++i) {
+    bad += !(data[i] - data[i] == T(0));
+    const T magnitude = std::abs(data[i]);
+    peak = magnitude > peak ? magnitude : peak;
+  }
+  if (bad != 0) check_finite(data, count, argument);  // names the first NaN or Inf
+  AK_CHECK(static_cast<double>(peak) <= limit, argument,
+           "has values up to " << peak << " in magnitude, above " << limit << ": " << consequence
+                               << "; scale the signal or pass float64");
 }
 
 }  // namespace affectkit

@@ -71,15 +71,17 @@ void load_frame(const T* y, std::int64_t n, std::int64_t t, const T* window,
 // Runs emit(signal, n_frames, first_frame, block_frames, spectra, stride, scratch)
 // over all frame blocks of the batch in parallel; spectrum j of the block
 // (n_fft/2+1 bins) starts at spectra + j * stride; scratch holds
-// 2 * kFrameBlock * stride reals for emit's own use.
+// 2 * kFrameBlock * stride reals for emit's own use. `power`: the power of |X|
+// the feature sums, which bounds the input it can take without overflowing T.
 template <typename T, typename Emit>
-void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const StftParams& p,
+void for_each_frame_block(const SignalBatch<T>& batch, const T* window, const StftParams& p, double power,
                           int num_threads, Emit emit) {
   check_params(p);
   AK_CHECK(batch.count >= 0, "y", "batch size must be non-negative, got " << batch.count);
   std::vector<std::int64_t> first_block(batch.count + 1, 0);
   for (std::int64_t i = 0; i < batch.count; ++i) {
-    check_finite(batch.signals[i], batch.lengths[i], "y");
+    check_finite_within(batch.signals[i], batch.lengths[i], spectrum_input_limit<T>(p.n_fft, power), "y",
+                        "its spectrum overflows the input's precision");
     const std::int64_t frames = stft_num_frames(batch.lengths[i], p);
     first_block[i + 1] = first_block[i] + (frames + kFrameBlock - 1) / kFrameBlock;
   }

@@ -46,7 +46,7 @@ void filterbank_spectrogram(const SignalBatch<T>& batch, const T* window, const 
   const T amin = static_cast<T>(db.amin);
   const T ref_db = static_cast<T>(10.0 * std::log10(std::max(db.amin, std::abs(db.ref))));
   detail::for_each_frame_block(
-      batch, window, params, num_threads,
+      batch, window, params, power, num_threads,
       [&](std::int64_t signal, std::int64_t frames, std::int64_t t0, std::int64_t count,
           const std::complex<T>* spectra, std::int64_t stride, T* magnitude) {
         // Power spectrum bin-major ([bin][frame]) so each band's weighted sum runs

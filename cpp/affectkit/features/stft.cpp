@@ -62,7 +62,7 @@ template <typename T>
 void stft(const SignalBatch<T>& batch, const T* window, const StftParams& params,
           std::complex<T>* const* out, int num_threads) {
   const std::int64_t bins = params.n_fft / 2 + 1;
-  detail::for_each_frame_block(batch, window, params, num_threads,
+  detail::for_each_frame_block(batch, window, params, 1.0, num_threads,
                        [&](std::int64_t signal, std::int64_t frames, std::int64_t t0,
                            std::int64_t count, const std::complex<T>* spectra,
                            std::int64_t stride, T*) {
@@ -76,7 +76,7 @@ void power_spectrogram(const SignalBatch<T>& batch, const T* window, const StftP
   AK_CHECK(std::isfinite(power) && power > 0, "power", "must be a positive number, got " << power);
   const std::int64_t bins = params.n_fft / 2 + 1;
   detail::for_each_frame_block(
-      batch, window, params, num_threads,
+      batch, window, params, power, num_threads,
       [&](std::int64_t signal, std::int64_t frames, std::int64_t t0, std::int64_t count,
           const std::complex<T>* spectra, std::int64_t stride, T* magnitude) {
         detail::block_power(spectra, stride, count, power, magnitude);

@@ -152,7 +152,13 @@ def spectral_flatness(y=None, *, S=None, n_fft: int = 2048, hop_length: int = 51
     def flatness(s):
         # Threshold in the input's precision as librosa, accumulate in float64: a float32
         # sum down the bin axis of a C-ordered array is sequential and drifts by ~1e-4.
-        thresholded = np.maximum(amin, s**power).astype(np.float64)
+        # Where the float32 power overflows (|S| > 1e19) it is taken in float64 instead of Inf.
+        with np.errstate(over="ignore"):
+            powered = s**power
+        thresholded = np.maximum(amin, powered).astype(np.float64)
+        overflow = np.isinf(thresholded) & np.isfinite(s)
+        if overflow.any():
+            thresholded[overflow] = s[overflow].astype(np.float64) ** power
         ratio = np.exp(np.mean(np.log(thresholded), axis=-2, keepdims=True)) / np.mean(thresholded, axis=-2, keepdims=True)
         return ratio.astype(s.dtype)
 
@@ -204,6 +210,14 @@ def spectral_contrast(y=None, *, sr: float = 22050, S=None, n_fft: int = 2048, h
     return map_frames(S, contrast)
 
 
+def _root_sum_squares(x: np.ndarray, mean: bool = False) -> np.ndarray:
+    """sqrt(sum of x**2) (or of its mean) over axis -2, keeping it; the squares are
+    summed in float64, so float32 values up to 1e38 do not overflow to Inf."""
+    squares = np.square(x, dtype=np.float64)
+    total = squares.mean(axis=-2, keepdims=True) if mean else squares.sum(axis=-2, keepdims=True)
+    return np.sqrt(total).astype(x.dtype, copy=False)
+
+
 @_with_spectrum_doc
 def spectral_flux(y=None, *, S=None, n_fft: int = 2048, hop_length: int = 512,
                   win_length: Optional[int] = None, window: Any = "hann", center: bool = True,
@@ -214,11 +228,7 @@ def spectral_flux(y=None, *, S=None, n_fft: int = 2048, hop_length: int = 512,
     {spectrum}"""
     S = _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, num_threads)
 
-    def flux(s):
-        change = np.diff(s, axis=-1, prepend=s[..., :1])
-        return np.sqrt(np.sum(change**2, axis=-2, keepdims=True))
-
-    return _each(S, flux)
+    return _each(S, lambda s: _root_sum_squares(np.diff(s, axis=-1, prepend=s[..., :1])))
 
 
 @_with_spectrum_doc
@@ -321,7 +331,4 @@ def rms(y=None, *, S=None, frame_length: int = 2048, hop_length: int = 512, cent
         raise ValueError("invalid argument 'y': give an audio signal y or a magnitude spectrogram S")
     y = _audio(y)
 
-    def energy(frames):
-        return np.sqrt(np.mean(np.abs(frames) ** 2, axis=-2, keepdims=True))
-
-    return map_frames(_framed(y, frame_length, hop_length, center, pad_mode), energy)
+    return map_frames(_framed(y, frame_length, hop_length, center, pad_mode), lambda frames: _root_sum_squares(frames, mean=True))

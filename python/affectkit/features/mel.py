@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._checks import as_bool, as_int, num_threads as _num_threads
+from .._checks import as_bool, as_int, finite_array, num_threads as _num_threads
 from .spectrum import Signal, _framing, _maybe_pad, _run, map_frames
 
 __all__ = [
@@ -166,7 +166,10 @@ def _mel_basis(dtype, sr, n_fft, n_mels, fmin, fmax, htk, norm) -> np.ndarray:
 
 
 def _signal_dtype(y) -> Any:
-    first = y if isinstance(y, np.ndarray) else (np.asarray(y[0]) if len(y) else np.zeros(0))
+    if isinstance(y, np.ndarray):
+        first = y
+    else:  # a list of signals, or something the core will refuse with a clear message
+        first = np.asarray(y[0]) if isinstance(y, (list, tuple)) and len(y) else np.zeros(0)
     return first.dtype if first.dtype in (np.float32, np.float64) else np.float64
 
 
@@ -259,9 +262,9 @@ def power_to_db(S, *, ref: Union[float, Callable] = 1.0, amin: float = 1e-10,
     _check_db(ref, amin, top_db)
     if isinstance(S, list):
         return [power_to_db(s, ref=ref, amin=amin, top_db=top_db) for s in S]
-    S = np.asarray(S)
     if np.iscomplexobj(S):
         raise TypeError("invalid argument 'S': must be real (a power spectrogram); use np.abs(S)**2")
+    S = finite_array("S", S)
     ref_value = ref(S) if callable(ref) else np.abs(ref)
     log_spec = 10.0 * np.log10(np.maximum(amin, S))
     log_spec -= 10.0 * np.log10(np.maximum(amin, ref_value))
@@ -277,9 +280,12 @@ def amplitude_to_db(S, *, ref: Union[float, Callable] = 1.0, amin: float = 1e-5,
     _check_db(ref, amin, top_db)
     if isinstance(S, list):
         return [amplitude_to_db(s, ref=ref, amin=amin, top_db=top_db) for s in S]
-    magnitude = np.abs(np.asarray(S))
+    magnitude = np.abs(finite_array("S", S, complex_ok=True))
     ref_value = ref(magnitude) if callable(ref) else np.abs(ref)
-    return power_to_db(np.square(magnitude), ref=ref_value**2, amin=amin**2, top_db=top_db)
+    # Squares above the dtype's range (|S| > 1.8e19 in float32) are taken in float64, not Inf.
+    wide = magnitude.dtype.kind == "f" and magnitude.max() > np.sqrt(np.finfo(magnitude.dtype).max)
+    power = np.square(magnitude, dtype=np.float64 if wide else None)
+    return power_to_db(power, ref=ref_value**2, amin=amin**2, top_db=top_db).astype(magnitude.dtype, copy=False)
 
 
 def log_mel(
@@ -381,9 +387,12 @@ def delta(data, *, width: int = 9, order: int = 1, axis: int = -1, mode: str = "
 
     if isinstance(data, list):
         return [delta(d, width=width, order=order, axis=axis, mode=mode) for d in data]
-    data = np.asarray(data)
+    data = finite_array("data", data)
     width = as_int("width", width)
     order = as_int("order", order, minimum=1)
+    axis = as_int("axis", axis)
+    if not -data.ndim <= axis < data.ndim:
+        raise ValueError(f"invalid argument 'axis': {axis} is out of range for data of shape {data.shape}")
     if width < 3 or width % 2 != 1:
         raise ValueError(f"invalid argument 'width': must be an odd integer >= 3, got {width}")
     if mode == "interp" and width > data.shape[axis]:

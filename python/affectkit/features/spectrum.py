@@ -91,9 +91,17 @@ def pad_batch(items: Sequence[np.ndarray], *, axis: int = -1, pad_value: float =
     Returns ``(batch, lengths)``: batch has shape ``(len(items), ...)`` with the longest
     length along ``axis``; ``lengths[i]`` is item i's own length (e.g. for a mask).
     """
+    if isinstance(items, (str, bytes)) or not isinstance(items, (Sequence, np.ndarray)):
+        raise TypeError(f"invalid argument 'items': must be a list of arrays, got {type(items).__name__}")
     items = [np.asarray(item) for item in items]
     if not items:
         raise ValueError("invalid argument 'items': nothing to pad")
+    axis = as_int("axis", axis)
+    for item in items:  # NaN is allowed: padding F0 tracks is a use
+        if item.dtype.kind not in "biufc":
+            raise TypeError(f"invalid argument 'items': must hold numeric arrays, got dtype {item.dtype}")
+        if not -item.ndim <= axis < item.ndim:
+            raise ValueError(f"invalid argument 'axis': {axis} is out of range for an item of shape {item.shape}")
     lengths = np.array([item.shape[axis] for item in items], dtype=np.int64)
     shape = list(items[0].shape)
     shape[axis] = int(lengths.max())
