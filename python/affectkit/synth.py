@@ -97,11 +97,12 @@ def _bandlimited_impulses(n: int, sr: int, times: np.ndarray, amplitudes: np.nda
     at ``cutoff`` x Nyquist) centred on its instant."""
     out = np.zeros(n + 2 * half_width)
     offsets = np.arange(-half_width, half_width + 1)
+    window = np.kaiser(offsets.size, 8.0)  # the same for every pulse
     for time, amplitude in zip(times, amplitudes):
         position = time * sr
         centre = int(np.floor(position))
         x = offsets - (position - centre)
-        kernel = cutoff * np.sinc(cutoff * x) * np.kaiser(offsets.size, 8.0)
+        kernel = cutoff * np.sinc(cutoff * x) * window
         out[centre + half_width + offsets[0]: centre + half_width + offsets[-1] + 1] += amplitude * kernel
     return out[half_width:half_width + n]
 

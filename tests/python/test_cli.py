@@ -1,0 +1,149 @@
+"""The affectkit command end to end: the demo (the main job) on the bundled corpus,
+features/eval on a corpus with a corrupt file, zeroshot's wiring, bench."""
+
+import csv
+import importlib.machinery
+import json
+import shutil
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from affectkit import data
+from affectkit.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo") / "corpus"
+    data.demo_corpus(root)
+    return root
+
+
+def test_demo_end_to_end_and_cached_rerun(demo_dir, tmp_path, capsys):
+    out, cache = tmp_path / "report", tmp_path / "cache"
+    args = ["--out", str(out), "--corpus-dir", str(demo_dir), "--cache-dir", str(cache), "--quiet"]
+    assert main(args) == 0  # no subcommand: the demo
+    printed = capsys.readouterr().out
+    assert "linear probe: UA" in printed and "knn    probe: UA" in printed
+    for name in ("report.md", "results.json", "folds.json", "confusion_linear.png", "confusion_knn.png",
+                 "recall.png", "spectrogram.png"):
+        assert (out / name).stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["corpus"]["n_files"] == 144 and results["folds"]["n_folds"] == 6
+    assert results["features"]["computed"] == 144 and not results["failures"]
+    for probe in ("linear", "knn"):  # prosody-defined classes are learnable across speakers
+        assert results["probes"][probe]["summary"]["ua"]["mean"] > 0.7
+    folds = json.loads((out / "folds.json").read_text())["folds"]
+    for fold in folds:
+        speakers = lambda names: {n.split("/")[0] for n in names}  # noqa: E731  files are <speaker>/<file>
+        assert not speakers(fold["train"]) & speakers(fold["test"])
+    report = (out / "report.md").read_text()
+    assert "| linear |" in report and "![confusion_linear](confusion_linear.png)" in report
+    assert main(["demo"] + args) == 0
+    assert json.loads((out / "results.json").read_text())["features"]["hits"] == 144
+
+
+def small_corpus_with_a_corrupt_file(demo_dir, root):
+    """24 demo files (one per speaker and class) plus an unreadable one, as a CSV corpus."""
+    root.mkdir()
+    with open(demo_dir / "metadata.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["path"].endswith("_00.wav")]
+    for row in rows:
+        (root / row["path"]).parent.mkdir(exist_ok=True)
+        shutil.copy(demo_dir / row["path"], root / row["path"])
+    (root / "m1" / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEnot audio at all")
+    rows.append({"path": "m1/broken.wav", "label": "sad", "speaker": "m1"})
+    with open(root / "list.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "label", "speaker"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root / "list.csv"
+
+
+def test_features_and_eval_report_a_corrupt_file_and_finish(demo_dir, tmp_path, capsys):
+    listing = small_corpus_with_a_corrupt_file(demo_dir, tmp_path / "small")
+    common = ["--cache-dir", str(tmp_path / "cache"), "--quiet", "--jobs", "2"]
+    assert main(["features", "csv", str(listing), "--out", str(tmp_path / "features")] + common) == 0
+    assert "24 of 25 files" in capsys.readouterr().out
+    assert list(json.loads((tmp_path / "features" / "failures.json").read_text())) == [
+        str(tmp_path / "small" / "m1" / "broken.wav")]
+    with np.load(tmp_path / "features" / "features.npz") as stored:
+        assert stored["X"].shape == (24, 52) and list(stored["classes"]) == ["neutral", "happy", "sad", "angry"]
+
+    assert main(["eval", "--corpus", "csv", str(listing), "--out", str(tmp_path / "a"), "--folds", "speaker-kfold",
+                 "--n-splits", "3"] + common) == 0
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert list(results["failures"]) == [str(tmp_path / "small" / "m1" / "broken.wav")]
+    assert "1 file(s) failed" in (tmp_path / "a" / "report.md").read_text()
+    assert results["features"]["hits"] == 24  # extracted once by 'features'
+
+    # The same split read back from folds.json, on the stored features: the same predictions.
+    assert main(["eval", "--features", str(tmp_path / "features" / "features.npz"), "--out", str(tmp_path / "b"),
+                 "--folds-file", str(tmp_path / "a" / "folds.json"), "--probes", "knn"] + common) == 0
+    again = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert again["probes"]["knn"]["predictions"] == results["probes"]["knn"]["predictions"]
+
+
+def test_clear_errors(demo_dir, tmp_path, capsys):
+    assert main(["eval", "--corpus", "ravdess", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 1
+    assert "is not a directory" in capsys.readouterr().err
+    one = tmp_path / "one"
+    one.mkdir()
+    for label in ("neutral", "happy", "sad", "angry"):
+        shutil.copy(demo_dir / "m1" / f"m1_{label}_00.wav", one / f"{label}.wav")
+    (one / "list.csv").write_text("path,label,speaker\n" + "".join(
+        f"{label}.wav,{label},m1\n" for label in ("neutral", "happy", "sad", "angry")))
+    assert main(["eval", "--corpus", "csv", str(one / "list.csv"), "--out", str(tmp_path / "o"), "--no-cache",
+                 "--quiet"]) == 1
+    assert "leave-one-speaker-out needs at least 2 speakers" in capsys.readouterr().err
+    assert main(["eval", "--features", str(one / "list.csv"), "--out", str(tmp_path / "o")]) == 1
+    assert "is not a features.npz" in capsys.readouterr().err
+    assert main(["eval", "--corpus", "timit", "x", "--out", "o"]) == 1
+    assert "invalid argument 'name': must be one of" in capsys.readouterr().err
+
+
+def test_zeroshot_without_the_prompts_module(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "affectkit.prompts", None)  # as if it were not installed
+    np.save(tmp_path / "logits.npy", np.zeros((2, 3, 4)))
+    assert main(["zeroshot", str(tmp_path / "logits.npy"), "--out", str(tmp_path / "z")]) == 2
+    assert "not available in this build" in capsys.readouterr().err
+
+
+def test_zeroshot_calls_the_prompt_ensembling(tmp_path, monkeypatch, capsys):
+    calls = []
+    fake = types.ModuleType("affectkit.prompts")
+    fake.__spec__ = importlib.machinery.ModuleSpec("affectkit.prompts", None)
+    fake.entropy_weights = lambda logits: calls.append(("weights", logits.shape)) or np.ones(logits.shape[:2])
+    fake.ensemble = lambda logits, method: calls.append((method, logits.shape)) or logits.mean(axis=1)
+    monkeypatch.setitem(sys.modules, "affectkit.prompts", fake)
+    logits = np.random.default_rng(0).standard_normal((6, 3, 4))
+    np.save(tmp_path / "logits.npy", logits)
+    np.save(tmp_path / "labels.npy", logits.mean(axis=1).argmax(axis=1))
+    assert main(["zeroshot", str(tmp_path / "logits.npy"), "--labels", str(tmp_path / "labels.npy"), "--method",
+                 "mean", "--out", str(tmp_path / "z")]) == 0
+    assert calls == [("weights", (6, 3, 4)), ("mean", (6, 3, 4))]
+    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores.npy"), logits.mean(axis=1))
+    assert json.loads((tmp_path / "z" / "zeroshot.json").read_text())["scores"]["ua"] == 1.0
+    np.save(tmp_path / "flat.npy", np.zeros((6, 4)))
+    assert main(["zeroshot", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "z")]) == 1
+    assert "'logits'" in capsys.readouterr().err
+
+
+def test_bench(tmp_path, capsys):
+    assert main(["bench", "--benchmarks-dir", str(tmp_path / "none")]) == 2
+    assert "no benchmarks/ here" in capsys.readouterr().err
+    (tmp_path / "harness.py").write_text("")
+    (tmp_path / "bench_fake.py").write_text(f"import sys\nopen({str(tmp_path / 'args.txt')!r}, 'w').write("
+                                            "' '.join(sys.argv[1:]))\n")
+    assert main(["bench", "fake", "--quick", "--benchmarks-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "args.txt").read_text() == "--quick --no-write"
+    assert main(["bench", "nothing", "--benchmarks-dir", str(tmp_path)]) == 2
+
+
+def test_python_dash_m_help():
+    result = subprocess.run([sys.executable, "-m", "affectkit", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "demo" in result.stdout and "zeroshot" in result.stdout
