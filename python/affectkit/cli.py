@@ -186,7 +186,7 @@ def _run_demo(args, command: str) -> int:
     from .data import demo_corpus
 
     start = time.perf_counter()
-    corpus = demo_corpus(args.corpus_dir, sr=args.sr)
+    corpus = demo_corpus(args.corpus_dir, sr=args.sr, progress=not args.quiet)
     result, info = _extract(corpus, args)
     kept, X = _corpus_with_features(corpus, result)
     _print_summary(_evaluate(kept, X, args, args.out, info, result.failures, command, start), args.out)

@@ -92,7 +92,7 @@ def _utterance(speaker: str, label: str, index: int, sr: int) -> np.ndarray:
 
 
 def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, utterances_per_class: int = 6,
-                sr: int = 16000) -> Corpus:
+                sr: int = 16000, progress: bool = False) -> Corpus:
     """The demo corpus, generated on first use (a second or two) and then read back.
 
     Parameters
@@ -105,6 +105,8 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
         Per speaker and class (6 speakers x 4 classes x 6 = 144 files by default).
     sr : int
         Sample rate in Hz.
+    progress : bool
+        A progress bar while generating.
 
     Returns
     -------
@@ -124,14 +126,17 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
         try:
-            rows = []
+            from tqdm.auto import tqdm
+
+            utterances = [(speaker, label, index) for speaker in DEMO_SPEAKERS for label in DEMO_CLASSES
+                          for index in range(per_class)]
+            rows = [(f"{speaker}/{speaker}_{label}_{index:02d}.wav", label, speaker)
+                    for speaker, label, index in utterances]
             for speaker in DEMO_SPEAKERS:
                 (staging / speaker).mkdir()
-                for label in DEMO_CLASSES:
-                    for index in range(per_class):
-                        name = f"{speaker}/{speaker}_{label}_{index:02d}.wav"
-                        save_audio(staging / name, _utterance(speaker, label, index, sr), sr)
-                        rows.append((name, label, speaker))
+            for (name, *_), utterance in tqdm(list(zip(rows, utterances)), desc="demo corpus", unit="file",
+                                              disable=not progress):
+                save_audio(staging / name, _utterance(*utterance, sr), sr)
             with open(staging / "metadata.csv", "w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["path", "label", "speaker"])
