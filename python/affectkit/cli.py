@@ -147,7 +147,7 @@ def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[s
         results["probes"][probe] = evaluate(X, y, folds, classes=corpus.classes, probe=probe, probe_args=probe_args,
                                             progress=not getattr(args, "quiet", False))
     examples = []
-    for i, name in enumerate(corpus.classes[:4]):  # one example per class for the spectrogram plot
+    for name in corpus.classes[:4]:  # one example per class for the spectrogram plot
         row = corpus.label.index(name)
         try:
             examples.append((f"{name}: {Path(corpus.path[row]).name}", load_audio(corpus.path[row], sr=args.sr)[0]))

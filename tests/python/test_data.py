@@ -70,7 +70,7 @@ def test_emodb_letter_codes(tmp_path):
 def iemocap_tree(root, sessions=(1, 2)):
     codes = ["neu", "hap", "exc", "sad", "ang", "fru", "xxx"]
     for session in sessions:
-        dialog = f"Ses0{session}F_impro01"
+        dialog = f"Ses0{session}F_impro01" if session % 2 else f"Ses0{session}M_script01_1b"  # scripted: more "_"
         lines = ["% header line", ""]
         for i, code in enumerate(codes):
             gender = "FM"[i % 2]
@@ -92,6 +92,8 @@ def test_iemocap_four_classes_excited_merged_sessions_and_dimensions(tmp_path):
     assert corpus.label[:5] == ["neutral", "happy", "happy", "sad", "angry"]
     assert corpus.speaker[:5] == ["Ses01F", "Ses01M", "Ses01F", "Ses01M", "Ses01F"]
     assert sorted(set(corpus.fold)) == ["Ses01", "Ses02"]
+    assert corpus.path[5].endswith("Session2/sentences/wav/Ses02M_script01_1b/Ses02M_script01_1b_F000.wav")
+    assert corpus.speaker[5:7] == ["Ses02F", "Ses02M"]
     assert corpus.values.shape == (10, 3) and corpus.value_names == ("valence", "arousal", "dominance")
     np.testing.assert_array_equal(corpus.values[:4, 0], [1.5, 2.5, 3.5, 4.5])
 
