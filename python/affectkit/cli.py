@@ -123,7 +123,7 @@ def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[s
               start: float, scheme: str = "loso", probes: Sequence[str] = ("linear", "knn")) -> Dict[str, Any]:
     from . import __version__
     from .data import load_audio, make_folds, read_folds, write_folds
-    from .eval import evaluate
+    from .eval import evaluate, evaluate_dimensions
 
     if getattr(args, "folds_file", None) is not None:
         folds = read_folds(args.folds_file, corpus)
@@ -146,6 +146,8 @@ def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[s
         probe_args = {"standardize": True} if probe == "knn" else {}  # hand-crafted features in mixed units
         results["probes"][probe] = evaluate(X, y, folds, classes=corpus.classes, probe=probe, probe_args=probe_args,
                                             progress=not getattr(args, "quiet", False))
+    if corpus.values is not None:  # dimensional labels (IEMOCAP): ridge regression scored by CCC
+        results["dimensions"] = evaluate_dimensions(X, corpus.values, folds, names=corpus.value_names)
     examples = []
     for name in corpus.classes[:4]:  # one example per class for the spectrogram plot
         row = corpus.label.index(name)

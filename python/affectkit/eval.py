@@ -8,6 +8,8 @@ and kNN probes, fold-by-fold evaluation, and a HEAR-style adapter for any encode
   most similar vote for their class with weight ``exp(similarity / 0.07)``.
 - :func:`evaluate`: a probe on every fold, UA/WA/macro-F1 per fold with mean +- std
   and the confusion matrix pooled over the folds' test parts.
+- :func:`evaluate_dimensions`: ridge regression of dimensional labels (valence,
+  arousal, ...) on every fold, scored by CCC.
 - :class:`EncoderAdapter`: wraps ``encode(audio) -> (n, frames, dim)`` as a HEAR
   module (``get_scene_embeddings``, ``get_timestamp_embeddings``) and as a cached
   :class:`~affectkit.cache.Extractor`.
@@ -25,7 +27,8 @@ from .cache import Extractor
 from .metrics import classification_scores, summarize
 
 __all__ = ["utterance_features", "UTTERANCE_FEATURE_NAMES", "utterance_extractor", "linear_probe", "knn_probe",
-           "PROBES", "evaluate", "EncoderAdapter", "get_scene_embeddings", "get_timestamp_embeddings"]
+           "PROBES", "evaluate", "ridge_probe", "evaluate_dimensions", "EncoderAdapter", "get_scene_embeddings",
+           "get_timestamp_embeddings"]
 
 
 def _mfcc_framing(sr: int) -> Dict[str, int]:
@@ -227,6 +230,50 @@ def evaluate(X, y, folds: Sequence[Any], *, classes: Sequence[str], probe: str =
     return {"probe": probe, "probe_args": dict(probe_args or {}), "classes": list(classes), "per_fold": per_fold,
             "summary": summarize(per_fold), "pooled": classification_scores(y[tested], predictions[tested], n_classes),
             "predictions": predictions.tolist()}
+
+
+def ridge_probe(X_train, values_train, X_test, *, alpha: float = 1.0) -> np.ndarray:
+    """Standardise, fit ridge regression (scikit-learn ``Ridge(alpha)``) to each column of
+    ``values_train`` ``(n_train, n_dims)``, e.g. valence and arousal; returns the
+    predictions ``(n_test, n_dims)``."""
+    from sklearn.linear_model import Ridge
+
+    values = np.asarray(values_train, dtype=np.float64)
+    train, test = (np.asarray(a, dtype=np.float64) for a in (X_train, X_test))
+    if values.ndim != 2 or values.shape[0] != train.shape[0] or not np.isfinite(values).all():
+        raise ValueError(f"invalid argument 'values_train': must be finite (n_train={train.shape[0]}, n_dims), got "
+                         f"shape {values.shape}")
+    train, _, test = _training_data(train, np.zeros(train.shape[0], np.int64), test)
+    alpha = as_float("alpha", alpha)
+    if not alpha >= 0:
+        raise ValueError(f"invalid argument 'alpha': must be >= 0, got {alpha}")
+    train, test = _standardize(train, test)
+    return Ridge(alpha=alpha).fit(train, values).predict(test).reshape(test.shape[0], values.shape[1])
+
+
+def evaluate_dimensions(X, values, folds: Sequence[Any], *, names: Sequence[str],
+                        alpha: float = 1.0) -> Dict[str, Any]:
+    """:func:`ridge_probe` on every fold, scored by the concordance correlation
+    coefficient (CCC) of each dimension: ``per_fold`` (name, sizes, CCC per dimension)
+    and ``summary`` (mean and std over folds per dimension)."""
+    from .metrics import ccc
+
+    X = np.asarray(X, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.shape != (X.shape[0], len(names)):
+        raise ValueError(f"invalid argument 'values': must be (n={X.shape[0]}, {len(names)}) for names {list(names)}, "
+                         f"got {values.shape}")
+    if not folds:
+        raise ValueError("invalid argument 'folds': is empty")
+    per_fold = []
+    for fold in folds:
+        if len(fold.test) < 2 or len(fold.train) == 0:
+            raise ValueError(f"invalid argument 'folds': fold {fold.name!r} needs a training part and >= 2 test items")
+        predicted = ridge_probe(X[fold.train], values[fold.train], X[fold.test], alpha=alpha)
+        per_fold.append({"name": fold.name, "n_train": int(len(fold.train)), "n_test": int(len(fold.test)),
+                         **{f"ccc_{n}": ccc(values[fold.test, i], predicted[:, i]) for i, n in enumerate(names)}})
+    return {"probe": "ridge", "alpha": alpha, "names": list(names), "per_fold": per_fold,
+            "summary": summarize(per_fold, [f"ccc_{n}" for n in names])}
 
 
 @dataclass

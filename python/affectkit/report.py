@@ -141,6 +141,13 @@ def write_report(out: Path, results: Dict[str, Any], examples: List[Tuple[str, n
     for k, fold in enumerate(first["per_fold"]):
         cells = [f"{100 * r['per_fold'][k]['ua']:.1f}" for r in results["probes"].values()]
         lines.append(f"| {fold['name']} | {fold['n_test']} | " + " | ".join(cells) + " |")
+    if "dimensions" in results:
+        dimensions = results["dimensions"]
+        lines += ["", f"## Dimensions: CCC of ridge regression (alpha {dimensions['alpha']})", "",
+                  "| dimension | CCC (mean ± std over folds) |", "|---|---|"]
+        for name in dimensions["names"]:
+            summary = dimensions["summary"][f"ccc_{name}"]
+            lines.append(f"| {name} | {summary['mean']:.3f} ± {summary['std']:.3f} |")
     lines += ["", "## Plots", ""]
     lines += [f"![{p.stem}]({p.name})" for p in written if p.suffix == ".png"]
     lines += ["", f"affectkit {results['affectkit']}; {results['seconds']:.1f} s in all; command: "

@@ -147,3 +147,35 @@ def test_bench(tmp_path, capsys):
 def test_python_dash_m_help():
     result = subprocess.run([sys.executable, "-m", "affectkit", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "demo" in result.stdout and "zeroshot" in result.stdout
+
+
+def test_eval_on_iemocap_layout_reports_ccc(demo_dir, tmp_path):
+    """IEMOCAP's layout (two sessions of demo audio): leave-one-session-out, plus CCC of
+    the valence/arousal/dominance ratings."""
+    with open(demo_dir / "metadata.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    codes = {"neutral": "neu", "happy": "hap", "sad": "sad", "angry": "ang"}
+    arousal = {"neutral": 2.0, "happy": 4.0, "sad": 1.5, "angry": 4.5}
+    for session, speakers in ((1, ("m1", "f1")), (2, ("m2", "f2"))):
+        dialog = f"Ses0{session}F_impro01"
+        lines = []
+        for k, row in enumerate(r for r in rows if r["speaker"] in speakers and int(r["path"][-6:-4]) < 3):
+            utterance = f"{dialog}_{'MF'[row['speaker'][0] == 'f']}{k:03d}"
+            target = tmp_path / "iemocap" / f"Session{session}" / "sentences" / "wav" / dialog / f"{utterance}.wav"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(demo_dir / row["path"], target)
+            a = arousal[row["label"]] + 0.1 * (k % 3)
+            lines.append(f"[{k}.0 - {k}.5]\t{utterance}\t{codes[row['label']]}\t[3.0000, {a:.4f}, 2.5000]")
+        labels = tmp_path / "iemocap" / f"Session{session}" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
+        labels.parent.mkdir(parents=True)
+        labels.write_text("\n".join(lines) + "\n")
+    with pytest.warns(data.IncompleteCorpusWarning):
+        status = main(["eval", "--corpus", "iemocap", str(tmp_path / "iemocap"), "--out", str(tmp_path / "out"),
+                       "--folds", "official", "--cache-dir", str(tmp_path / "cache"), "--quiet"])
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [f["name"] for f in results["probes"]["linear"]["per_fold"]] == ["fold Ses01", "fold Ses02"]
+    dimensions = results["dimensions"]
+    assert dimensions["names"] == ["valence", "arousal", "dominance"]
+    assert dimensions["summary"]["ccc_arousal"]["mean"] > 0.5  # arousal follows the prosodic classes
+    assert "| arousal |" in (tmp_path / "out" / "report.md").read_text()

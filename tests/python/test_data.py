@@ -307,3 +307,19 @@ def test_demo_corpus_is_reproducible_and_complete(tmp_path):
     assert sr == 16000 and 0.5 < y.size / sr < 3 and np.abs(y).max() < 1
     with pytest.raises(FileExistsError, match="not this demo corpus"):
         data.demo_corpus(tmp_path / "one", utterances_per_class=2)
+
+
+WAV_HEADER = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00"
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.sampled_from([b"", WAV_HEADER, WAV_HEADER + b"data"]), body=st.binary(max_size=64),
+       sr=st.one_of(st.none(), st.integers(-1, 48000)), mono=st.booleans())
+def test_fuzz_load_audio(tmp_path_factory, prefix, body, sr, mono):
+    path = tmp_path_factory.mktemp("audio") / "x.wav"
+    path.write_bytes(prefix + body)
+    try:
+        y, rate = data.load_audio(path, sr=sr, mono=mono)
+    except (ValueError, TypeError):
+        return
+    assert np.isfinite(y).all() and y.shape[-1] > 0 and (y.ndim == 1) == mono and rate > 0

@@ -165,3 +165,48 @@ def test_encoder_adapter_hear_api():
         EncoderAdapter(None, sample_rate=16000, hop_seconds=0.01)
     with pytest.raises(ValueError, match="'hop_seconds'"):
         EncoderAdapter(frame_energies, sample_rate=16000, hop_seconds=0)
+
+
+def test_ridge_probe_matches_scikit_learn_and_ccc_per_fold():
+    from sklearn.linear_model import Ridge
+
+    from affectkit.eval import evaluate_dimensions, ridge_probe
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 8)) * np.array([1, 10, 100, 1, 1, 1, 1e-3, 1])
+    values = np.stack([X[:, 0] + 0.01 * X[:, 1], -0.5 * X[:, 3] + 0.001 * X[:, 2]], axis=1)
+    values += 0.3 * rng.standard_normal(values.shape)
+    predicted = ridge_probe(X[:80], values[:80], X[80:], alpha=2.0)
+    reference = make_pipeline(StandardScaler(), Ridge(alpha=2.0)).fit(X[:80], values[:80]).predict(X[80:])
+    np.testing.assert_allclose(predicted, reference, atol=1e-10)
+    folds = data.leave_one_speaker_out([f"s{i % 4}" for i in range(120)])
+    result = evaluate_dimensions(X, values, folds, names=("valence", "arousal"))
+    cccs = [f["ccc_valence"] for f in result["per_fold"]]
+    assert result["summary"]["ccc_valence"]["mean"] == pytest.approx(np.mean(cccs)) and min(cccs) > 0.8
+    fold = folds[0]
+    expected = metrics.ccc(values[fold.test, 1], ridge_probe(X[fold.train], values[fold.train], X[fold.test])[:, 1])
+    assert result["per_fold"][0]["ccc_arousal"] == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="'values'"):
+        evaluate_dimensions(X, values[:, :1], folds, names=("valence", "arousal"))
+    with pytest.raises(ValueError, match="'values_train'"):
+        ridge_probe(X[:80], values[:70], X[80:])
+    with pytest.raises(ValueError, match="'alpha'"):
+        ridge_probe(X[:80], values[:80], X[80:], alpha=-1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n_train=st.integers(0, 10), n_test=st.integers(0, 3), dim=st.integers(0, 3), n_dims=st.integers(0, 2),
+       seed=st.integers(0, 100), special=st.sampled_from([None, np.nan, np.inf, 1e300]))
+def test_fuzz_ridge_probe(n_train, n_test, dim, n_dims, seed, special):
+    from affectkit.eval import ridge_probe
+
+    rng = np.random.default_rng(seed)
+    X_train, X_test = rng.standard_normal((n_train, dim)), rng.standard_normal((n_test, dim))
+    values = rng.standard_normal((n_train, n_dims))
+    if special is not None and values.size:
+        values.flat[0] = special
+    try:
+        predicted = ridge_probe(X_train, values, X_test)
+    except (ValueError, TypeError):
+        return
+    assert predicted.shape == (n_test, n_dims) and np.isfinite(predicted).all()
