@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--corpus-dir", type=Path, default=None,
                       help="where the demo corpus is generated (default: ~/.cache/affectkit/demo-corpus-v1)")
     _add_extraction(demo)
+    _add_evaluation(demo)
 
     corpus_help = f"corpus layout: {', '.join(CORPORA)}"
     features = commands.add_parser("features", help="extract baseline features of a corpus into features.npz")
@@ -119,19 +120,20 @@ def _extract(corpus, args):
     return result, info
 
 
-def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[str, str], command: str,
-              start: float, scheme: str = "loso", probes: Sequence[str] = ("linear", "knn")) -> Dict[str, Any]:
+def _evaluate(corpus, X, args, info: Dict[str, Any], failures: Dict[str, str], command: str,
+              start: float) -> Dict[str, Any]:
+    """Folds, both probes (and CCC of dimensional labels), the report in args.out."""
     from . import __version__
     from .data import load_audio, make_folds, read_folds, write_folds
     from .eval import evaluate, evaluate_dimensions
 
-    if getattr(args, "folds_file", None) is not None:
+    if args.folds_file is not None:
         folds = read_folds(args.folds_file, corpus)
     else:
-        folds = make_folds(corpus, scheme, n_splits=getattr(args, "n_splits", 5), seed=getattr(args, "seed", 0),
-                           allow_speaker_overlap=getattr(args, "allow_speaker_overlap", False))
-    out.mkdir(parents=True, exist_ok=True)
-    write_folds(folds, corpus, out / "folds.json")
+        folds = make_folds(corpus, args.folds, n_splits=args.n_splits, seed=args.seed,
+                           allow_speaker_overlap=args.allow_speaker_overlap)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_folds(folds, corpus, args.out / "folds.json")
     y = corpus.y
     results: Dict[str, Any] = {
         "affectkit": __version__, "command": command,
@@ -139,13 +141,13 @@ def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[s
                    "class_counts": np.bincount(y, minlength=len(corpus.classes)).tolist(),
                    "n_speakers": len(set(corpus.speaker)), "notes": corpus.notes},
         "features": dict(info, dim=int(X.shape[1])),
-        "folds": {"scheme": "file " + str(args.folds_file) if getattr(args, "folds_file", None) else scheme,
-                  "n_folds": len(folds), "allow_speaker_overlap": getattr(args, "allow_speaker_overlap", False)},
+        "folds": {"scheme": f"file {args.folds_file}" if args.folds_file is not None else args.folds,
+                  "n_folds": len(folds), "allow_speaker_overlap": args.allow_speaker_overlap},
         "failures": failures, "paths": corpus.path, "probes": {}}
-    for probe in probes:
+    for probe in args.probes:
         probe_args = {"standardize": True} if probe == "knn" else {}  # hand-crafted features in mixed units
         results["probes"][probe] = evaluate(X, y, folds, classes=corpus.classes, probe=probe, probe_args=probe_args,
-                                            progress=not getattr(args, "quiet", False))
+                                            progress=not args.quiet)
     if corpus.values is not None:  # dimensional labels (IEMOCAP): ridge regression scored by CCC
         results["dimensions"] = evaluate_dimensions(X, corpus.values, folds, names=corpus.value_names)
     examples = []
@@ -158,7 +160,7 @@ def _evaluate(corpus, X, args, out: Path, info: Dict[str, Any], failures: Dict[s
     results["seconds"] = time.perf_counter() - start
     from .report import write_report
 
-    write_report(out, results, examples, args.sr)
+    write_report(args.out, results, examples, args.sr)
     return results
 
 
@@ -191,7 +193,7 @@ def _run_demo(args, command: str) -> int:
     corpus = demo_corpus(args.corpus_dir, sr=args.sr, progress=not args.quiet)
     result, info = _extract(corpus, args)
     kept, X = _corpus_with_features(corpus, result)
-    _print_summary(_evaluate(kept, X, args, args.out, info, result.failures, command, start), args.out)
+    _print_summary(_evaluate(kept, X, args, info, result.failures, command, start), args.out)
     return 0
 
 
@@ -240,7 +242,7 @@ def _run_eval(args, command: str) -> int:
         result, info = _extract(corpus, args)
         failures = result.failures
         corpus, X = _corpus_with_features(corpus, result)
-    results = _evaluate(corpus, X, args, args.out, info, failures, command, start, args.folds, args.probes)
+    results = _evaluate(corpus, X, args, info, failures, command, start)
     _print_summary(results, args.out)
     return 0
 

@@ -18,7 +18,7 @@ and kNN probes, fold-by-fold evaluation, and a HEAR-style adapter for any encode
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 

@@ -82,7 +82,7 @@ def _utterance(speaker: str, label: str, index: int, sr: int) -> np.ndarray:
         # A whole number of samples: synthetic_voice's last pulse may otherwise fall past its buffer.
         duration = round(syllable * np.exp(0.1 * rng.standard_normal()) * sr) / sr
         voice = synthetic_voice(sr=sr, duration=duration, f0=(f0 * 2 ** (start / 12), f0 * 2 ** (end / 12)),
-                                jitter=base_jitter + jitter, shimmer=shimmer, formants=formants,
+                                jitter=base_jitter + jitter, shimmer=shimmer, formants=tuple(formants),
                                 bandwidths=VOWELS[vowel][1], snr_db=snr_db, amplitude=amplitude,
                                 seed=int(rng.integers(2**31)))
         ramp = np.minimum(1.0, np.minimum(np.arange(voice.y.size), np.arange(voice.y.size)[::-1]) / (0.02 * sr))
@@ -134,9 +134,9 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
                     for speaker, label, index in utterances]
             for speaker in DEMO_SPEAKERS:
                 (staging / speaker).mkdir()
-            for (name, *_), utterance in tqdm(list(zip(rows, utterances)), desc="demo corpus", unit="file",
-                                              disable=not progress):
-                save_audio(staging / name, _utterance(*utterance, sr), sr)
+            for (name, *_), (speaker, label, index) in tqdm(list(zip(rows, utterances)), desc="demo corpus",
+                                                            unit="file", disable=not progress):
+                save_audio(staging / name, _utterance(speaker, label, index, sr), sr)
             with open(staging / "metadata.csv", "w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["path", "label", "speaker"])
