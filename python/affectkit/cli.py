@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="evaluate the probes on the bundled demo corpus and write a report")
     demo.add_argument("--out", type=Path, default=Path(DEMO_OUT), help=f"report directory (default ./{DEMO_OUT})")
     demo.add_argument("--corpus-dir", type=Path, default=None,
-                      help="where the demo corpus is generated (default: ~/.cache/affectkit/demo-corpus-v1)")
+                      help="where the demo corpus is generated (default: under ~/.cache/affectkit or $AFFECTKIT_DATA)")
     _add_extraction(demo)
     _add_evaluation(demo)
 

@@ -98,7 +98,8 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
     Parameters
     ----------
     root : path, optional
-        Directory to hold it (default: ``default_data_dir() / "demo-corpus-v1"``).
+        Directory to hold it (default: ``default_data_dir() / "demo-corpus-v1-16000hz-6"``,
+        named by version, sample rate and size).
         Generated into a temporary sibling and renamed, so an interrupted generation
         leaves nothing half-written; an existing complete corpus is reused.
     utterances_per_class : int
@@ -116,10 +117,15 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
     """
     per_class = as_int("utterances_per_class", utterances_per_class, minimum=1)
     sr = as_int("sr", sr, minimum=8000)
-    target = Path(root) if root is not None else default_data_dir() / f"demo-corpus-v{DEMO_VERSION}"
+    name = f"demo-corpus-v{DEMO_VERSION}-{sr}hz-{per_class}"
+    target = Path(root) if root is not None else default_data_dir() / name
     stamp = f"affectkit demo corpus v{DEMO_VERSION} sr={sr} per_class={per_class}\n"
-    if not ((target / "metadata.csv").is_file() and (target / "VERSION").is_file()
-            and (target / "VERSION").read_text() == stamp):
+
+    def complete() -> bool:
+        return ((target / "metadata.csv").is_file() and (target / "VERSION").is_file()
+                and (target / "VERSION").read_text() == stamp)
+
+    if not complete():
         if target.exists():
             raise FileExistsError(f"invalid argument 'root': {str(target)!r} exists and is not this demo corpus "
                                   f"({stamp.strip()}); remove it or choose another directory")
@@ -142,7 +148,11 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
                 writer.writerow(["path", "label", "speaker"])
                 writer.writerows(rows)
             (staging / "VERSION").write_text(stamp)
-            os.replace(staging, target)
+            try:
+                os.replace(staging, target)
+            except OSError:  # another process finished the same corpus first
+                if not complete():
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     corpus = load_csv(target / "metadata.csv", classes=tuple(DEMO_CLASSES))
