@@ -38,6 +38,10 @@ def _add_extraction(parser: argparse.ArgumentParser) -> None:
                         help="feature cache (default: $AFFECTKIT_DATA/features or ~/.cache/affectkit/features)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--extractor", metavar="MODULE:NAME", default=None,
+                        help="use your own features or embeddings: an affectkit.cache.Extractor or "
+                             "affectkit.eval.EncoderAdapter importable as MODULE:NAME (default: affectkit's baseline "
+                             "utterance features)")
 
 
 def _add_evaluation(parser: argparse.ArgumentParser) -> None:
@@ -106,13 +110,33 @@ def _cache_dir(args) -> Optional[Path]:
     return args.cache_dir if args.cache_dir is not None else default_data_dir() / "features"
 
 
+def _extractor(args):
+    """The Extractor named by --extractor (MODULE:NAME), or the baseline features."""
+    from .cache import Extractor
+    from .eval import EncoderAdapter, utterance_extractor
+
+    if args.extractor is None:
+        return utterance_extractor(args.sr)
+    module_name, _, attribute = args.extractor.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"invalid argument '--extractor': cannot import {args.extractor!r} (MODULE:NAME): "
+                         f"{error}") from None
+    if isinstance(found, EncoderAdapter):
+        found = found.extractor({"extractor": args.extractor})
+    if not isinstance(found, Extractor):
+        raise ValueError(f"invalid argument '--extractor': {args.extractor!r} is a {type(found).__name__}, not an "
+                         f"affectkit.cache.Extractor or affectkit.eval.EncoderAdapter")
+    return found
+
+
 def _extract(corpus, args):
     from .cache import extract
-    from .eval import utterance_extractor
 
     if args.jobs < 1:
         raise ValueError(f"invalid argument '--jobs': must be >= 1, got {args.jobs}")
-    extractor = utterance_extractor(args.sr)
+    extractor = _extractor(args)
     start = time.perf_counter()
     result = extract(corpus.path, extractor, cache_dir=_cache_dir(args), jobs=args.jobs, progress=not args.quiet)
     info = {"name": extractor.name, "params": dict(extractor.params, sr=extractor.sr), "hits": result.hits,
@@ -125,7 +149,7 @@ def _evaluate(corpus, X, args, info: Dict[str, Any], failures: Dict[str, str], c
     """Folds, both probes (and CCC of dimensional labels), the report in args.out."""
     from . import __version__
     from .data import load_audio, make_folds, read_folds, write_folds
-    from .eval import evaluate, evaluate_dimensions
+    from .eval import evaluate, evaluate_dimensions, utterance_extractor
 
     if args.folds_file is not None:
         folds = read_folds(args.folds_file, corpus)
@@ -145,7 +169,10 @@ def _evaluate(corpus, X, args, info: Dict[str, Any], failures: Dict[str, str], c
                   "n_folds": len(folds), "allow_speaker_overlap": args.allow_speaker_overlap},
         "failures": failures, "paths": corpus.path, "probes": {}}
     for probe in args.probes:
-        probe_args = {"standardize": True} if probe == "knn" else {}  # hand-crafted features in mixed units
+        # kNN on the baseline's hand-crafted features (mixed units) standardises them first; embeddings are used
+        # as they are, as in X-ARES.
+        baseline = info["name"] == utterance_extractor().name
+        probe_args = {"standardize": baseline} if probe == "knn" else {}
         results["probes"][probe] = evaluate(X, y, folds, classes=corpus.classes, probe=probe, probe_args=probe_args,
                                             progress=not args.quiet)
     if corpus.values is not None:  # dimensional labels (IEMOCAP): ridge regression scored by CCC
@@ -205,9 +232,11 @@ def _run_features(args) -> int:
     result, info = _extract(corpus, args)
     kept, X = _corpus_with_features(corpus, result)
     args.out.mkdir(parents=True, exist_ok=True)
+    names = UTTERANCE_FEATURE_NAMES if args.extractor is None else [f"{info['name']}_{i}" for i in range(X.shape[1])]
     np.savez(args.out / "features.npz", X=X, path=np.array(kept.path), label=np.array(kept.label),
              speaker=np.array(kept.speaker), fold=np.array(kept.fold), classes=np.array(kept.classes),
-             feature_names=np.array(UTTERANCE_FEATURE_NAMES), name=np.array(kept.name), root=np.array(kept.root))
+             feature_names=np.array(names), name=np.array(kept.name), root=np.array(kept.root),
+             extractor=np.array(info["name"]))
     (args.out / "failures.json").write_text(json.dumps(result.failures, indent=1, sort_keys=True))
     print(f"{len(kept)} of {len(corpus)} files -> {args.out / 'features.npz'} ({X.shape[1]} features each); "
           f"{len(result.failures)} failed (failures.json)")
@@ -219,14 +248,15 @@ def _load_features(path: Path):
 
     try:
         with np.load(path, allow_pickle=False) as stored:
-            columns = {k: stored[k] for k in ("X", "path", "label", "speaker", "fold", "classes", "name", "root")}
+            columns = {k: stored[k] for k in ("X", "path", "label", "speaker", "fold", "classes", "name", "root",
+                                              "extractor")}
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"invalid argument '--features': {str(path)!r} is not a features.npz written by "
                          f"'affectkit features': {error}") from None
     corpus = Corpus(str(columns["name"]), str(columns["root"]), tuple(columns["classes"].tolist()),
                     columns["path"].tolist(), columns["label"].tolist(), columns["speaker"].tolist(),
                     columns["fold"].tolist())
-    return corpus, np.asarray(columns["X"], dtype=np.float64)
+    return corpus, np.asarray(columns["X"], dtype=np.float64), str(columns["extractor"])
 
 
 def _run_eval(args, command: str) -> int:
@@ -234,8 +264,8 @@ def _run_eval(args, command: str) -> int:
 
     start = time.perf_counter()
     if args.features is not None:
-        corpus, X = _load_features(args.features)
-        info, failures = {"name": f"features from {args.features}", "params": {}, "hits": len(corpus),
+        corpus, X, extractor = _load_features(args.features)
+        info, failures = {"name": extractor, "params": {"features": str(args.features)}, "hits": len(corpus),
                           "computed": 0, "seconds": 0.0, "cache_dir": None}, {}
     else:
         corpus = load_corpus(*args.corpus)

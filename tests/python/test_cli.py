@@ -179,3 +179,43 @@ def test_eval_on_iemocap_layout_reports_ccc(demo_dir, tmp_path):
     assert dimensions["names"] == ["valence", "arousal", "dominance"]
     assert dimensions["summary"]["ccc_arousal"]["mean"] > 0.5  # arousal follows the prosodic classes
     assert "| arousal |" in (tmp_path / "out" / "report.md").read_text()
+
+
+ENCODER_MODULE = '''
+import numpy as np
+from affectkit.eval import EncoderAdapter
+
+
+def frames(audio):
+    """10 ms frames -> log energy and zero-crossing rate."""
+    n = audio.shape[1] // 160
+    x = audio[:, : n * 160].reshape(audio.shape[0], n, 160)
+    return np.stack([np.log(np.mean(x**2, axis=-1) + 1e-10),
+                     np.mean(np.abs(np.diff(np.sign(x), axis=-1)) > 0, axis=-1)], axis=-1)
+
+
+ENCODER = EncoderAdapter(frames, sample_rate=16000, hop_seconds=0.01, name="toy-encoder")
+NOT_AN_EXTRACTOR = 3
+'''
+
+
+def test_own_encoder_through_the_cli(demo_dir, tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_encoder.py").write_text(ENCODER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    listing = small_corpus_with_a_corrupt_file(demo_dir, tmp_path / "small")
+    common = ["--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main(["features", "csv", str(listing), "--out", str(tmp_path / "f"), "--extractor",
+                 "my_encoder:ENCODER"] + common) == 0
+    with np.load(tmp_path / "f" / "features.npz") as stored:
+        assert stored["X"].shape == (24, 2) and str(stored["extractor"]) == "toy-encoder"
+    assert main(["eval", "--features", str(tmp_path / "f" / "features.npz"), "--out", str(tmp_path / "e"),
+                 "--probes", "knn"] + common) == 0
+    results = json.loads((tmp_path / "e" / "results.json").read_text())
+    assert results["probes"]["knn"]["probe_args"] == {"standardize": False}  # embeddings as they are
+    assert results["features"]["name"] == "toy-encoder"
+    assert (tmp_path / "cache").joinpath(next(p.name for p in (tmp_path / "cache").iterdir()
+                                              if p.name.startswith("toy-encoder"))).is_dir()
+    for bad, message in (("my_encoder:NOT_AN_EXTRACTOR", "is a int"), ("no_such_module:X", "cannot import")):
+        assert main(["features", "csv", str(listing), "--out", str(tmp_path / "g"), "--extractor", bad]
+                    + common) == 1
+        assert message in capsys.readouterr().err

@@ -44,6 +44,7 @@ def test_ravdess_speech_files_with_emotion_and_actor(tmp_path):
     assert (corpus.label[row], corpus.speaker[row], corpus.fold[row]) == ("angry", "actor02", "")
     assert corpus.y[row] == corpus.classes.index("angry")
     assert any("not named" in note for note in corpus.notes)
+    assert repr(corpus).startswith("Corpus('RAVDESS', 16 files, 2 speakers, classes=('neutral', ")
 
 
 def test_crema_d_names(tmp_path):

@@ -72,6 +72,11 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.path)
 
+    def __repr__(self) -> str:
+        folds = sorted(set(self.fold) - {""})
+        return (f"Corpus({self.name!r}, {len(self)} files, {len(set(self.speaker))} speakers, classes={self.classes}, "
+                f"folds={folds if len(folds) <= 6 else f'{len(folds)} values'}, root={self.root!r})")
+
     @property
     def y(self) -> np.ndarray:
         """Labels as class indices into ``classes`` (int64)."""
