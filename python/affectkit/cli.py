@@ -347,6 +347,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (CorpusError, AudioError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"affectkit {args.command}: {error}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:  # soundfile, tqdm, matplotlib or scikit-learn missing
+        print(f"affectkit {args.command}: {error}; the research layer needs its extra: "
+              f"pip install 'affectkit[research]'", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"affectkit {args.command}: interrupted; finished files are cached, rerun to continue",
               file=sys.stderr)

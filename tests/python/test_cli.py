@@ -219,3 +219,14 @@ def test_own_encoder_through_the_cli(demo_dir, tmp_path, monkeypatch, capsys):
         assert main(["features", "csv", str(listing), "--out", str(tmp_path / "g"), "--extractor", bad]
                     + common) == 1
         assert message in capsys.readouterr().err
+
+
+def test_missing_research_dependency_is_explained(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "f.npz", X=rng.standard_normal((8, 3)), path=np.array([f"/x/{i}.wav" for i in range(8)]),
+             label=np.array(["a", "b"] * 4), speaker=np.array(["s1", "s2", "s3", "s4"] * 2), fold=np.array([""] * 8),
+             classes=np.array(["a", "b"]), name=np.array("toy"), root=np.array("/x"), extractor=np.array("toy"))
+    assert main(["eval", "--features", str(tmp_path / "f.npz"), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert "pip install 'affectkit[research]'" in capsys.readouterr().err
