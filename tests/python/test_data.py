@@ -224,6 +224,14 @@ def test_git_lfs_pointers_are_reported(tmp_path):
         data.load_ravdess(tmp_path)
 
 
+def test_research_modules_load_on_first_use():
+    import affectkit as ak
+
+    assert ak.data is data and ak.metrics.ccc([0.0, 1.0], [0.0, 1.0]) == 1.0
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        ak.nothing  # noqa: B018
+
+
 def test_load_corpus_by_name(tmp_path):
     for speaker, letter in zip(["03", "08", "09", "10", "11", "12", "13"], "WLEAFTN"):
         wav(tmp_path / "wav" / f"{speaker}b02{letter}b.wav")
