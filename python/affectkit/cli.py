@@ -56,6 +56,9 @@ def _add_evaluation(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-speaker-overlap", action="store_true",
                         help="accept official folds that put a speaker in both train and test")
     parser.add_argument("--probes", nargs="+", choices=("linear", "knn"), default=["linear", "knn"])
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --extractor: also evaluate affectkit's baseline features on the same files and "
+                             "folds, reported as baseline-linear / baseline-knn")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,8 +148,9 @@ def _extract(corpus, args):
 
 
 def _evaluate(corpus, X, args, info: Dict[str, Any], failures: Dict[str, str], command: str,
-              start: float) -> Dict[str, Any]:
-    """Folds, both probes (and CCC of dimensional labels), the report in args.out."""
+              start: float, baseline_X: Optional[np.ndarray] = None) -> Dict[str, Any]:
+    """Folds, the probes (also on ``baseline_X``, the baseline features of the same
+    rows, when given), CCC of dimensional labels, and the report in args.out."""
     from . import __version__
     from .data import load_audio, make_folds, read_folds, write_folds
     from .eval import evaluate, evaluate_dimensions, utterance_extractor
@@ -168,13 +172,16 @@ def _evaluate(corpus, X, args, info: Dict[str, Any], failures: Dict[str, str], c
         "folds": {"scheme": f"file {args.folds_file}" if args.folds_file is not None else args.folds,
                   "n_folds": len(folds), "allow_speaker_overlap": args.allow_speaker_overlap},
         "failures": failures, "paths": corpus.path, "probes": {}}
-    for probe in args.probes:
-        # kNN on the baseline's hand-crafted features (mixed units) standardises them first; embeddings are used
-        # as they are, as in X-ARES.
-        baseline = info["name"] == utterance_extractor().name
-        probe_args = {"standardize": baseline} if probe == "knn" else {}
-        results["probes"][probe] = evaluate(X, y, folds, classes=corpus.classes, probe=probe, probe_args=probe_args,
-                                            progress=not args.quiet)
+    runs = [("", X, info["name"] == utterance_extractor().name)]
+    if baseline_X is not None:
+        runs.append(("baseline-", baseline_X, True))
+    for prefix, features, hand_crafted in runs:
+        for probe in args.probes:
+            # kNN on the baseline's hand-crafted features (mixed units) standardises them first; embeddings are
+            # used as they are, as in X-ARES.
+            probe_args = {"standardize": hand_crafted} if probe == "knn" else {}
+            results["probes"][prefix + probe] = evaluate(features, y, folds, classes=corpus.classes, probe=probe,
+                                                         probe_args=probe_args, progress=not args.quiet)
     if corpus.values is not None:  # dimensional labels (IEMOCAP): ridge regression scored by CCC
         results["dimensions"] = evaluate_dimensions(X, corpus.values, folds, names=corpus.value_names)
     examples = []
@@ -196,9 +203,10 @@ def _print_summary(results: Dict[str, Any], out: Path) -> None:
           f"speakers, {results['folds']['n_folds']} folds ({results['folds']['scheme']})")
     if results["failures"]:
         print(f"{len(results['failures'])} file(s) failed (listed in the report)")
+    width = max(len(probe) for probe in results["probes"])
     for probe, result in results["probes"].items():
         s = result["summary"]
-        print(f"  {probe:6} probe: UA {100 * s['ua']['mean']:5.1f} ± {100 * s['ua']['std']:4.1f}  "
+        print(f"  {probe:{width}} probe: UA {100 * s['ua']['mean']:5.1f} ± {100 * s['ua']['std']:4.1f}  "
               f"WA {100 * s['wa']['mean']:5.1f} ± {100 * s['wa']['std']:4.1f}  "
               f"macro-F1 {100 * s['macro_f1']['mean']:5.1f} ± {100 * s['macro_f1']['std']:4.1f}")
     print(f"report: {out / 'report.md'} ({results['seconds']:.1f} s)")
@@ -213,14 +221,38 @@ def _corpus_with_features(corpus, result):
     return corpus.subset(ok), result.stacked()
 
 
+def _corpus_features(corpus, args):
+    """Features of every file (failures reported, not fatal), and with --baseline the
+    baseline features of the same rows: (corpus rows kept, X, info, failures, baseline_X)."""
+    if args.baseline and args.extractor is None:
+        raise ValueError("invalid argument '--baseline': compares an --extractor with the baseline features; "
+                         "give --extractor MODULE:NAME")
+    result, info = _extract(corpus, args)
+    failures = dict(result.failures)
+    corpus, X = _corpus_with_features(corpus, result)
+    baseline_X = None
+    if args.baseline:  # the same rows for both: those where both extractors succeed
+        from .cache import extract
+        from .eval import utterance_extractor
+
+        reference = extract(corpus.path, utterance_extractor(args.sr), cache_dir=_cache_dir(args), jobs=args.jobs,
+                            progress=not args.quiet)
+        failures.update({p: f"baseline features: {m}" for p, m in reference.failures.items()})
+        both = np.flatnonzero(reference.ok)
+        if both.size == 0:
+            raise ValueError(f"the baseline features failed on every file; first failure: "
+                             f"{next(iter(reference.failures.items()))}")
+        corpus, X, baseline_X = corpus.subset(both), X[both], reference.stacked()
+    return corpus, X, info, failures, baseline_X
+
+
 def _run_demo(args, command: str) -> int:
     from .data import demo_corpus
 
     start = time.perf_counter()
     corpus = demo_corpus(args.corpus_dir, sr=args.sr, progress=not args.quiet)
-    result, info = _extract(corpus, args)
-    kept, X = _corpus_with_features(corpus, result)
-    _print_summary(_evaluate(kept, X, args, info, result.failures, command, start), args.out)
+    corpus, X, info, failures, baseline_X = _corpus_features(corpus, args)
+    _print_summary(_evaluate(corpus, X, args, info, failures, command, start, baseline_X), args.out)
     return 0
 
 
@@ -264,15 +296,14 @@ def _run_eval(args, command: str) -> int:
 
     start = time.perf_counter()
     if args.features is not None:
+        if args.baseline:
+            raise ValueError("invalid argument '--baseline': needs --corpus (the audio), not --features")
         corpus, X, extractor = _load_features(args.features)
-        info, failures = {"name": extractor, "params": {"features": str(args.features)}, "hits": len(corpus),
-                          "computed": 0, "seconds": 0.0, "cache_dir": None}, {}
+        info, failures, baseline_X = {"name": extractor, "params": {"features": str(args.features)},
+                                      "hits": len(corpus), "computed": 0, "seconds": 0.0, "cache_dir": None}, {}, None
     else:
-        corpus = load_corpus(*args.corpus)
-        result, info = _extract(corpus, args)
-        failures = result.failures
-        corpus, X = _corpus_with_features(corpus, result)
-    results = _evaluate(corpus, X, args, info, failures, command, start)
+        corpus, X, info, failures, baseline_X = _corpus_features(load_corpus(*args.corpus), args)
+    results = _evaluate(corpus, X, args, info, failures, command, start, baseline_X)
     _print_summary(results, args.out)
     return 0
 

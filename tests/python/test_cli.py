@@ -215,6 +215,15 @@ def test_own_encoder_through_the_cli(demo_dir, tmp_path, monkeypatch, capsys):
     assert results["features"]["name"] == "toy-encoder"
     assert (tmp_path / "cache").joinpath(next(p.name for p in (tmp_path / "cache").iterdir()
                                               if p.name.startswith("toy-encoder"))).is_dir()
+    assert main(["eval", "--corpus", "csv", str(listing), "--out", str(tmp_path / "c"), "--extractor",
+                 "my_encoder:ENCODER", "--baseline", "--folds", "speaker-kfold", "--n-splits", "3"] + common) == 0
+    compared = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert list(compared["probes"]) == ["linear", "knn", "baseline-linear", "baseline-knn"]
+    assert compared["probes"]["baseline-knn"]["probe_args"] == {"standardize": True}
+    assert "| baseline-linear |" in (tmp_path / "c" / "report.md").read_text()
+    assert (tmp_path / "c" / "confusion_baseline-knn.png").is_file()
+    assert main(["eval", "--corpus", "csv", str(listing), "--out", str(tmp_path / "c"), "--baseline"] + common) == 1
+    assert "'--baseline'" in capsys.readouterr().err
     for bad, message in (("my_encoder:NOT_AN_EXTRACTOR", "is a int"), ("no_such_module:X", "cannot import")):
         assert main(["features", "csv", str(listing), "--out", str(tmp_path / "g"), "--extractor", bad]
                     + common) == 1
