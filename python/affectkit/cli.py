@@ -90,10 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extraction(evaluation)
     _add_evaluation(evaluation)
 
-    zeroshot = commands.add_parser("zeroshot", help="ensemble saved zero-shot logits over prompts")
+    zeroshot = commands.add_parser("zeroshot", help="entropy-weighted prompt ensembling of saved zero-shot logits, "
+                                   "with its baselines")
     zeroshot.add_argument("logits", type=Path, help=".npy of logits (n_items, n_prompts, n_classes)")
     zeroshot.add_argument("--labels", type=Path, default=None, help=".npy of true class indices (n_items,)")
-    zeroshot.add_argument("--method", default="entropy", help="ensembling method of affectkit.prompts.ensemble")
+    zeroshot.add_argument("--tau", type=float, default=0.01,
+                          help="temperature: 0.01 for cosine similarities, 1 for logits with a CLAP logit scale")
+    zeroshot.add_argument("--mode", choices=("dataset", "sample"), default="dataset",
+                          help="one set of prompt weights for all items, or one per item")
     zeroshot.add_argument("--out", type=Path, required=True, help="output directory")
 
     bench = commands.add_parser("bench", help="run the benchmark scripts of a source tree (benchmarks/)")
@@ -309,6 +313,8 @@ def _run_eval(args, command: str) -> int:
 
 
 def _run_zeroshot(args) -> int:
+    """Entropy-weighted prompt ensembling (affectkit.prompts.entropy_weights) and the
+    baselines of affectkit.prompts.ensemble on saved logits (N, P, C)."""
     if importlib.util.find_spec("affectkit.prompts") is None:
         print("zeroshot is not available in this build of affectkit: the prompt-ensembling module "
               "affectkit.prompts is not installed", file=sys.stderr)
@@ -319,19 +325,27 @@ def _run_zeroshot(args) -> int:
     logits = np.load(args.logits, allow_pickle=False)
     if logits.ndim != 3:
         raise ValueError(f"invalid argument 'logits': must be (n_items, n_prompts, n_classes), got {logits.shape}")
-    weights = np.asarray(prompts.entropy_weights(logits))
-    scores = np.asarray(prompts.ensemble(logits, method=args.method))
+    labels = None if args.labels is None else np.load(args.labels, allow_pickle=False)
+    weighted = prompts.entropy_weights(logits, tau=args.tau, mode=args.mode)
+    scores = {"entropy_weights": np.asarray(weighted.predictions)}
+    for method in prompts.ENSEMBLE_METHODS:
+        if method != "text_mean":  # needs the embeddings, not logits
+            scores[method] = np.asarray(prompts.ensemble(logits, method=method, tau=args.tau))
     args.out.mkdir(parents=True, exist_ok=True)
-    np.save(args.out / "scores.npy", scores)
-    np.save(args.out / "prompt_weights.npy", weights)
-    summary: Dict[str, Any] = {"logits": str(args.logits), "shape": list(logits.shape), "method": args.method}
-    if args.labels is not None:
-        labels = np.load(args.labels, allow_pickle=False)
-        summary["scores"] = classification_scores(labels, scores.argmax(axis=-1), logits.shape[-1])
-        print(f"{args.method}: UA {100 * summary['scores']['ua']:.1f}  WA {100 * summary['scores']['wa']:.1f}  "
-              f"macro-F1 {100 * summary['scores']['macro_f1']:.1f}")
+    np.save(args.out / "prompt_weights.npy", np.asarray(weighted.weights))
+    summary: Dict[str, Any] = {"logits": str(args.logits), "shape": list(logits.shape), "tau": args.tau,
+                               "mode": args.mode, "methods": {}}
+    for method, probabilities in scores.items():
+        np.save(args.out / f"scores_{method}.npy", probabilities)
+        summary["methods"][method] = {} if labels is None else classification_scores(
+            labels, probabilities.argmax(axis=-1), logits.shape[-1])
+        if labels is not None:
+            result = summary["methods"][method]
+            print(f"  {method:16} UA {100 * result['ua']:5.1f}  WA {100 * result['wa']:5.1f}  "
+                  f"macro-F1 {100 * result['macro_f1']:5.1f}")
     (args.out / "zeroshot.json").write_text(json.dumps(summary, indent=1))
-    print(f"scores -> {args.out / 'scores.npy'}")
+    print(f"class probabilities of {len(scores)} methods -> {args.out}/scores_*.npy, prompt weights -> "
+          f"{args.out / 'prompt_weights.npy'}")
     return 0
 
 

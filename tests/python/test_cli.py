@@ -114,20 +114,38 @@ def test_zeroshot_without_the_prompts_module(tmp_path, monkeypatch, capsys):
 
 
 def test_zeroshot_calls_the_prompt_ensembling(tmp_path, monkeypatch, capsys):
+    """The wiring, with a stand-in for affectkit.prompts that has its interface
+    (entropy_weights -> .weights, .predictions; ensemble(logits, method=, tau=))."""
     calls = []
+
+    def entropy_weights(logits, tau, mode):
+        calls.append(("entropy_weights", logits.shape, tau, mode))
+        return types.SimpleNamespace(weights=np.full(logits.shape[1], 1 / logits.shape[1]),
+                                     predictions=logits.mean(axis=1))
+
+    def ensemble(logits, method, tau):
+        calls.append((method, logits.shape, tau))
+        return logits[:, 0] if method == "template" else logits.max(axis=1)
+
     fake = types.ModuleType("affectkit.prompts")
     fake.__spec__ = importlib.machinery.ModuleSpec("affectkit.prompts", None)
-    fake.entropy_weights = lambda logits: calls.append(("weights", logits.shape)) or np.ones(logits.shape[:2])
-    fake.ensemble = lambda logits, method: calls.append((method, logits.shape)) or logits.mean(axis=1)
+    fake.entropy_weights, fake.ensemble = entropy_weights, ensemble
+    fake.ENSEMBLE_METHODS = ("template", "text_mean", "logit_mean")
     monkeypatch.setitem(sys.modules, "affectkit.prompts", fake)
     logits = np.random.default_rng(0).standard_normal((6, 3, 4))
     np.save(tmp_path / "logits.npy", logits)
     np.save(tmp_path / "labels.npy", logits.mean(axis=1).argmax(axis=1))
-    assert main(["zeroshot", str(tmp_path / "logits.npy"), "--labels", str(tmp_path / "labels.npy"), "--method",
-                 "mean", "--out", str(tmp_path / "z")]) == 0
-    assert calls == [("weights", (6, 3, 4)), ("mean", (6, 3, 4))]
-    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores.npy"), logits.mean(axis=1))
-    assert json.loads((tmp_path / "z" / "zeroshot.json").read_text())["scores"]["ua"] == 1.0
+    assert main(["zeroshot", str(tmp_path / "logits.npy"), "--labels", str(tmp_path / "labels.npy"), "--tau", "1",
+                 "--out", str(tmp_path / "z")]) == 0
+    assert calls == [("entropy_weights", (6, 3, 4), 1.0, "dataset"), ("template", (6, 3, 4), 1.0),
+                     ("logit_mean", (6, 3, 4), 1.0)]
+    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores_entropy_weights.npy"), logits.mean(axis=1))
+    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores_template.npy"), logits[:, 0])
+    np.testing.assert_allclose(np.load(tmp_path / "z" / "prompt_weights.npy"), [1 / 3] * 3)
+    summary = json.loads((tmp_path / "z" / "zeroshot.json").read_text())
+    assert summary["methods"]["entropy_weights"]["ua"] == 1.0 and list(summary["methods"]) == [
+        "entropy_weights", "template", "logit_mean"]
+    assert "entropy_weights  UA 100.0" in capsys.readouterr().out
     np.save(tmp_path / "flat.npy", np.zeros((6, 4)))
     assert main(["zeroshot", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "z")]) == 1
     assert "'logits'" in capsys.readouterr().err
