@@ -96,6 +96,9 @@ def ccc(x, y) -> float:
                          f"{b.shape}")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("invalid argument 'x'/'y': must be finite")
+    scale = max(np.abs(a).max(), np.abs(b).max())  # CCC is scale-free; this keeps squares from overflowing
+    if scale > 0:
+        a, b = a / scale, b / scale
     denominator = a.var() + b.var() + (a.mean() - b.mean()) ** 2
     if denominator == 0:
         return 1.0  # two equal constants agree perfectly

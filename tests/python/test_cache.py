@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 import soundfile
 
 from affectkit.cache import Extractor, extract, file_hash
@@ -111,3 +112,33 @@ def test_bad_arguments(tmp_path):
         extract(paths, Extractor("x", Counting()), jobs=0)
     with pytest.raises(TypeError, match="'cache_dir'"):
         extract(paths, Extractor("x", Counting()), cache_dir=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(contents=st.lists(st.one_of(st.binary(max_size=40), st.just(None)), min_size=1, max_size=4),
+       output=st.sampled_from(["vector", "scalar", "nan", "raise", "string"]), jobs=st.integers(1, 3))
+def test_fuzz_extract(tmp_path_factory, contents, output, jobs):
+    directory = tmp_path_factory.mktemp("fuzz")
+    paths = []
+    for i, content in enumerate(contents):
+        path = directory / f"{i}.wav"
+        if content is None:  # a real, readable file
+            soundfile.write(str(path), np.full(100, 0.1), 8000, subtype="PCM_16")
+        else:
+            path.write_bytes(content)
+        paths.append(path)
+
+    def function(y, sr):
+        if output == "raise":
+            raise RuntimeError("extractor failed")
+        return {"vector": y[:3], "scalar": np.float64(y.mean()), "nan": np.array([np.nan]),
+                "string": np.array(["x"])}[output]
+
+    try:
+        result = extract(paths, Extractor("fuzz", function, sr=8000), cache_dir=directory / "cache", jobs=jobs,
+                         progress=False)
+    except (ValueError, TypeError):
+        return
+    assert len(result.features) == len(paths)
+    assert set(result.failures) == {str(p) for p, ok in zip(paths, result.ok) if not ok}
+    assert all(np.isfinite(f).all() for f in result.features if f is not None)

@@ -1,6 +1,7 @@
 """Corpus loaders on tiny fake trees with the corpora's real file-name patterns, and
 audio I/O (soundfile + the core's resampler)."""
 
+import csv
 import json
 import string
 import warnings
@@ -169,6 +170,13 @@ def test_csv_bad_input(tmp_path):
         data.load_csv(tmp_path / "missing.csv")
     with pytest.raises(CorpusError, match="is not a file"):
         data.load_csv(tmp_path / "absent.csv")
+    wav(tmp_path / "x.wav")
+    (tmp_path / "twice.csv").write_text("path,label,label\nx.wav,sad,happy\n")
+    with pytest.raises(CorpusError, match=r"\['label'\] appear more than once"):
+        data.load_csv(tmp_path / "twice.csv")
+    (tmp_path / "unlabelled.csv").write_text("path,label\nx.wav, \n")
+    with pytest.raises(CorpusError, match="line 2 has an empty label"):
+        data.load_csv(tmp_path / "unlabelled.csv")
     with pytest.raises(TypeError, match="'path'"):
         data.load_csv(3)
 
@@ -334,3 +342,26 @@ def test_fuzz_load_audio(tmp_path_factory, prefix, body, sr, mono):
     except (ValueError, TypeError):
         return
     assert np.isfinite(y).all() and y.shape[-1] > 0 and (y.ndim == 1) == mono and rate > 0
+
+
+CSV_CELL = st.one_of(st.sampled_from(["a.wav", "missing.wav", "", "sad", "happy", "s1", "1", "train", "test"]),
+                     st.text(alphabet=string.ascii_letters + ",\"\n ", max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(header=st.lists(st.sampled_from(["path", "label", "speaker", "fold", "x"]), min_size=0, max_size=4),
+       rows=st.lists(st.lists(CSV_CELL, min_size=0, max_size=5), max_size=4))
+def test_fuzz_csv_corpus(tmp_path_factory, header, rows):
+    root = tmp_path_factory.getbasetemp() / "csv-fuzz"  # one directory; each example rewrites the list
+    if not (root / "a.wav").exists():
+        wav(root / "a.wav")
+    with open(root / "list.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    try:
+        corpus = data.load_csv(root / "list.csv")
+    except CorpusError:
+        return
+    assert len(corpus) >= 1 and set(corpus.label) <= set(corpus.classes)
+    assert all(p == str(root / "a.wav") for p in corpus.path)

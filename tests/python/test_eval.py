@@ -210,3 +210,36 @@ def test_fuzz_ridge_probe(n_train, n_test, dim, n_dims, seed, special):
     except (ValueError, TypeError):
         return
     assert predicted.shape == (n_test, n_dims) and np.isfinite(predicted).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 4000), sr=st.sampled_from([8000, 16000, 0, -1, 44100]), seed=st.integers(0, 100),
+       kind=st.sampled_from(["noise", "voice", "silence", "nan", "int16", "2d"]))
+def test_fuzz_utterance_features(n, sr, seed, kind):
+    rng = np.random.default_rng(seed)
+    y = {"noise": lambda: 0.1 * rng.standard_normal(n), "voice": lambda: np.sin(np.arange(n) * 0.1) * 0.3,
+         "silence": lambda: np.zeros(n), "nan": lambda: np.full(n, np.nan), "int16": lambda: np.ones(n, np.int16),
+         "2d": lambda: np.zeros((2, n))}[kind]()
+    try:
+        features = utterance_features(y.astype(np.float32) if y.dtype.kind == "f" else y, sr)
+    except (ValueError, TypeError):
+        return
+    assert features.shape == (len(UTTERANCE_FEATURE_NAMES),) and np.isfinite(features).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(shape=st.one_of(st.tuples(st.integers(0, 3), st.integers(0, 900)), st.lists(st.integers(0, 5), max_size=3)),
+       dtype=st.sampled_from([np.float32, np.float64, np.int16]),
+       special=st.sampled_from([None, np.nan, np.inf]))
+def test_fuzz_encoder_adapter(shape, dtype, special):
+    model = EncoderAdapter(frame_energies, sample_rate=16000, hop_seconds=0.01)
+    audio = np.ones(shape, dtype=dtype)
+    if special is not None and audio.size and audio.dtype.kind == "f":
+        audio.flat[0] = special
+    try:
+        scene = model.get_scene_embeddings(audio)
+        frames, times = model.get_timestamp_embeddings(audio)
+    except (ValueError, TypeError):
+        return
+    assert scene.shape == (audio.shape[0], 2) and np.isfinite(scene).all()
+    assert frames.shape[:2] == times.shape and np.isfinite(frames).all()

@@ -107,3 +107,21 @@ def test_folds_written_and_read_back(tmp_path):
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(CorpusError, match="not a folds file"):
         data.read_folds(tmp_path / "junk.json", corpus)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c", ""]), st.sampled_from(["1", "2", "3", "train",
+                                                                                        "test", "validation", ""])),
+                     min_size=1, max_size=12), allow=st.booleans())
+def test_fuzz_official_folds(rows, allow):
+    speakers, groups = zip(*rows)
+    corpus = corpus_of(speakers, folds=groups)
+    try:
+        folds = data.official_folds(corpus, allow_speaker_overlap=allow)
+    except CorpusError:
+        return
+    for fold in folds:
+        assert fold.test.size and np.intersect1d(fold.train, fold.test).size == 0
+        if not allow:
+            shared = {speakers[i] for i in fold.train} & {speakers[i] for i in fold.test}
+            assert shared <= {""}

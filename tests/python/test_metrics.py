@@ -111,3 +111,14 @@ def test_fuzz_metrics(y_true, y_pred):
         except (ValueError, TypeError):
             continue
         assert 0.0 <= value <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=6),
+       y=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=6))
+def test_fuzz_ccc(x, y):
+    try:
+        value = metrics.ccc(x, y)
+    except ValueError:
+        return
+    assert -1.0 - 1e-9 <= value <= 1.0 + 1e-9

@@ -256,11 +256,14 @@ def load_iemocap(root: PathLike) -> Corpus:
 def _read_csv(path: Path, required: Sequence[str]) -> List[Dict[str, str]]:
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(handle, restval="")  # short rows: missing cells are empty
             rows = list(reader)
-            columns = reader.fieldnames or []
+            columns = list(reader.fieldnames or [])
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise CorpusError(f"cannot read {str(path)!r}: {error}") from None
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise CorpusError(f"{str(path)!r}: column(s) {repeated} appear more than once")
     absent = [c for c in required if c not in columns]
     if absent:
         raise CorpusError(f"{str(path)!r}: missing column(s) {absent}; expected at least {list(required)}, "
@@ -350,7 +353,9 @@ def load_csv(path: PathLike, *, classes: Optional[Sequence[str]] = None) -> Corp
         raise CorpusError(f"invalid argument 'path': {str(csv_path)!r} is not a file")
     records = _read_csv(csv_path, ("path", "label"))
     rows, missing = [], []
-    for record in records:
+    for line, record in enumerate(records, start=2):
+        if not record["label"].strip():
+            raise CorpusError(f"{str(csv_path)!r}: line {line} has an empty label; expected a label on every row")
         audio = Path(record["path"])
         audio = audio if audio.is_absolute() else csv_path.parent / audio
         if not audio.is_file():
