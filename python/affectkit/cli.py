@@ -92,7 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     zeroshot = commands.add_parser("zeroshot", help="entropy-weighted prompt ensembling of saved zero-shot logits, "
                                    "with its baselines")
-    zeroshot.add_argument("logits", type=Path, help=".npy of logits (n_items, n_prompts, n_classes)")
+    zeroshot.add_argument("logits", type=Path, nargs="?", default=None,
+                          help=".npy of logits (n_items, n_prompts, n_classes)")
+    zeroshot.add_argument("--embeddings", type=Path, nargs=2, metavar=("AUDIO", "TEXT"), default=None,
+                          help="instead of logits: .npy of audio embeddings (n_items, dim) and of text embeddings "
+                               "(n_prompts, n_classes, dim)")
     zeroshot.add_argument("--labels", type=Path, default=None, help=".npy of true class indices (n_items,)")
     zeroshot.add_argument("--tau", type=float, default=0.01,
                           help="temperature: 0.01 for cosine similarities, 1 for logits with a CLAP logit scale")
@@ -314,7 +318,7 @@ def _run_eval(args, command: str) -> int:
 
 def _run_zeroshot(args) -> int:
     """Entropy-weighted prompt ensembling (affectkit.prompts.entropy_weights) and the
-    baselines of affectkit.prompts.ensemble on saved logits (N, P, C)."""
+    baselines of affectkit.prompts.ensemble on saved logits (N, P, C) or embeddings."""
     if importlib.util.find_spec("affectkit.prompts") is None:
         print("zeroshot is not available in this build of affectkit: the prompt-ensembling module "
               "affectkit.prompts is not installed", file=sys.stderr)
@@ -322,23 +326,31 @@ def _run_zeroshot(args) -> int:
     from . import prompts  # type: ignore[attr-defined]
     from .metrics import classification_scores
 
-    logits = np.load(args.logits, allow_pickle=False)
-    if logits.ndim != 3:
-        raise ValueError(f"invalid argument 'logits': must be (n_items, n_prompts, n_classes), got {logits.shape}")
+    if (args.logits is None) == (args.embeddings is None):
+        raise ValueError("invalid argument 'logits': give either LOGITS.npy or --embeddings AUDIO.npy TEXT.npy")
+    if args.logits is not None:
+        inputs = {"logits": np.load(args.logits, allow_pickle=False)}
+        if inputs["logits"].ndim != 3:
+            raise ValueError(f"invalid argument 'logits': must be (n_items, n_prompts, n_classes), got "
+                             f"{inputs['logits'].shape}")
+    else:
+        inputs = {"audio_embeddings": np.load(args.embeddings[0], allow_pickle=False),
+                  "text_embeddings": np.load(args.embeddings[1], allow_pickle=False)}
     labels = None if args.labels is None else np.load(args.labels, allow_pickle=False)
-    weighted = prompts.entropy_weights(logits, tau=args.tau, mode=args.mode)
+    weighted = prompts.entropy_weights(**inputs, tau=args.tau, mode=args.mode)
     scores = {"entropy_weights": np.asarray(weighted.predictions)}
     for method in prompts.ENSEMBLE_METHODS:
-        if method != "text_mean":  # needs the embeddings, not logits
-            scores[method] = np.asarray(prompts.ensemble(logits, method=method, tau=args.tau))
+        if method != "text_mean" or args.embeddings is not None:  # text_mean needs the embeddings
+            scores[method] = np.asarray(prompts.ensemble(**inputs, method=method, tau=args.tau))
+    n_classes = scores["entropy_weights"].shape[-1]
     args.out.mkdir(parents=True, exist_ok=True)
     np.save(args.out / "prompt_weights.npy", np.asarray(weighted.weights))
-    summary: Dict[str, Any] = {"logits": str(args.logits), "shape": list(logits.shape), "tau": args.tau,
+    summary: Dict[str, Any] = {"inputs": {k: list(np.shape(v)) for k, v in inputs.items()}, "tau": args.tau,
                                "mode": args.mode, "methods": {}}
     for method, probabilities in scores.items():
         np.save(args.out / f"scores_{method}.npy", probabilities)
         summary["methods"][method] = {} if labels is None else classification_scores(
-            labels, probabilities.argmax(axis=-1), logits.shape[-1])
+            labels, probabilities.argmax(axis=-1), n_classes)
         if labels is not None:
             result = summary["methods"][method]
             print(f"  {method:16} UA {100 * result['ua']:5.1f}  WA {100 * result['wa']:5.1f}  "

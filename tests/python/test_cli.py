@@ -118,12 +118,17 @@ def test_zeroshot_calls_the_prompt_ensembling(tmp_path, monkeypatch, capsys):
     (entropy_weights -> .weights, .predictions; ensemble(logits, method=, tau=))."""
     calls = []
 
-    def entropy_weights(logits, tau, mode):
+    def as_logits(logits, audio_embeddings, text_embeddings):
+        return logits if logits is not None else np.einsum("nd,pcd->npc", audio_embeddings, text_embeddings)
+
+    def entropy_weights(logits=None, *, audio_embeddings=None, text_embeddings=None, tau, mode):
+        logits = as_logits(logits, audio_embeddings, text_embeddings)
         calls.append(("entropy_weights", logits.shape, tau, mode))
         return types.SimpleNamespace(weights=np.full(logits.shape[1], 1 / logits.shape[1]),
                                      predictions=logits.mean(axis=1))
 
-    def ensemble(logits, method, tau):
+    def ensemble(logits=None, *, audio_embeddings=None, text_embeddings=None, method, tau):
+        logits = as_logits(logits, audio_embeddings, text_embeddings)
         calls.append((method, logits.shape, tau))
         return logits[:, 0] if method == "template" else logits.max(axis=1)
 
@@ -149,6 +154,17 @@ def test_zeroshot_calls_the_prompt_ensembling(tmp_path, monkeypatch, capsys):
     np.save(tmp_path / "flat.npy", np.zeros((6, 4)))
     assert main(["zeroshot", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "z")]) == 1
     assert "'logits'" in capsys.readouterr().err
+    # From embeddings: text_mean (which needs them) joins the methods.
+    calls.clear()
+    np.save(tmp_path / "audio.npy", np.ones((6, 5)))
+    np.save(tmp_path / "text.npy", np.ones((3, 4, 5)))
+    assert main(["zeroshot", "--embeddings", str(tmp_path / "audio.npy"), str(tmp_path / "text.npy"), "--out",
+                 str(tmp_path / "e")]) == 0
+    assert [c[0] for c in calls] == ["entropy_weights", "template", "text_mean", "logit_mean"]
+    assert json.loads((tmp_path / "e" / "zeroshot.json").read_text())["inputs"] == {
+        "audio_embeddings": [6, 5], "text_embeddings": [3, 4, 5]}
+    assert main(["zeroshot", "--out", str(tmp_path / "e")]) == 1
+    assert "either LOGITS.npy or --embeddings" in capsys.readouterr().err
 
 
 def test_bench(tmp_path, capsys):
