@@ -315,7 +315,7 @@ def test_demo_corpus_is_reproducible_and_complete(tmp_path, monkeypatch):
     first = data.demo_corpus(tmp_path / "one", utterances_per_class=1)
     monkeypatch.setenv("AFFECTKIT_DATA", str(tmp_path / "data"))
     second = data.demo_corpus(utterances_per_class=1)  # the default place
-    assert second.root == str(tmp_path / "data" / "demo-corpus-v1-16000hz-1")
+    assert second.root == str(tmp_path / "data" / "demo-corpus-v2-16000hz-1")
     assert first.classes == ("neutral", "happy", "sad", "angry")
     assert sorted(set(first.speaker)) == ["f1", "f2", "f3", "m1", "m2", "m3"] and len(first) == 24
     for a, b in zip(first.path, second.path):

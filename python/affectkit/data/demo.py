@@ -40,7 +40,7 @@ from .corpora import Corpus, load_csv
 
 __all__ = ["demo_corpus", "DEMO_CLASSES", "DEMO_SPEAKERS", "default_data_dir"]
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 
 #: class: (F0 factor, F0 range in semitones, syllable seconds, peak amplitude, extra
 #: jitter, shimmer, SNR dB, F1 factor)
@@ -79,8 +79,7 @@ def _utterance(speaker: str, label: str, index: int, sr: int) -> np.ndarray:
         formants = np.array(VOWELS[vowel][0]) * formant_scale
         formants[0] *= f1_factor
         start, end = rng.uniform(-range_st / 2, range_st / 2, size=2) - 0.5 * k / n_syllables  # declination
-        # A whole number of samples: synthetic_voice's last pulse may otherwise fall past its buffer.
-        duration = round(syllable * np.exp(0.1 * rng.standard_normal()) * sr) / sr
+        duration = syllable * np.exp(0.1 * rng.standard_normal())
         voice = synthetic_voice(sr=sr, duration=duration, f0=(f0 * 2 ** (start / 12), f0 * 2 ** (end / 12)),
                                 jitter=base_jitter + jitter, shimmer=shimmer, formants=tuple(formants),
                                 bandwidths=VOWELS[vowel][1], snr_db=snr_db, amplitude=amplitude,
@@ -98,7 +97,7 @@ def demo_corpus(root: Optional[Union[str, "os.PathLike[str]"]] = None, *, uttera
     Parameters
     ----------
     root : path, optional
-        Directory to hold it (default: ``default_data_dir() / "demo-corpus-v1-16000hz-6"``,
+        Directory to hold it (default: ``default_data_dir() / "demo-corpus-v2-16000hz-6"``,
         named by version, sample rate and size).
         Generated into a temporary sibling and renamed, so an interrupted generation
         leaves nothing half-written; an existing complete corpus is reused.
