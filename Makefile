@@ -38,7 +38,7 @@ python-deps:
 
 # No build isolation: the torch op library must link the torch installed above.
 install:
-	$(PIP) install --quiet --no-build-isolation ".[test]"
+	$(PIP) install --quiet --no-build-isolation ".[test,research]"
 
 ctest:
 	cmake -S . -B build/ctest -G Ninja -DAFFECTKIT_BUILD_TESTS=ON

@@ -17,3 +17,14 @@ from .synth import SyntheticVoice, synthetic_voice
 
 __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
            *features.__all__, *prosody.__all__]
+
+# The research layer (docs/research.md) is imported on first use: ak.data, ak.metrics, ...
+_RESEARCH_MODULES = ("augment", "cache", "data", "eval", "metrics")
+
+
+def __getattr__(name):
+    if name in _RESEARCH_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'affectkit' has no attribute {name!r}")

@@ -95,13 +95,16 @@ def _bandlimited_impulses(n: int, sr: int, times: np.ndarray, amplitudes: np.nda
                           half_width: int = 32, cutoff: float = 0.9) -> np.ndarray:
     """Sum of impulses at fractional instants, each a Kaiser-windowed sinc (low-passed
     at ``cutoff`` x Nyquist) centred on its instant."""
-    out = np.zeros(n + 2 * half_width)
+    # One spare sample: a pulse in the last fractional sample before the end (when
+    # duration * sr is not whole) has its kernel centre at index n.
+    out = np.zeros(n + 2 * half_width + 1)
     offsets = np.arange(-half_width, half_width + 1)
+    window = np.kaiser(offsets.size, 8.0)  # the same for every pulse
     for time, amplitude in zip(times, amplitudes):
         position = time * sr
         centre = int(np.floor(position))
         x = offsets - (position - centre)
-        kernel = cutoff * np.sinc(cutoff * x) * np.kaiser(offsets.size, 8.0)
+        kernel = cutoff * np.sinc(cutoff * x) * window
         out[centre + half_width + offsets[0]: centre + half_width + offsets[-1] + 1] += amplitude * kernel
     return out[half_width:half_width + n]
 

@@ -131,7 +131,14 @@ def test_build_info_reports_the_build():
     assert info["torch_ops_built_for"] == metadata.version("torch")
 
 
-def test_main_job_runs_on_demo_data():
-    result = run("import sys; from affectkit.__main__ import main; sys.exit(main([]))")
+def test_main_job_runs_on_demo_data_without_torch(tmp_path):
+    arguments = ["--out", str(tmp_path / "report"), "--corpus-dir", str(tmp_path / "corpus"), "--cache-dir",
+                 str(tmp_path / "cache"), "--quiet"]
+    result = run(NO_TORCH + f"""
+from affectkit.__main__ import main
+status = main({arguments!r})
+assert "torch" not in sys.modules
+sys.exit(status)
+""")
     assert result.returncode == 0, result.stderr
-    assert "demo F0 110->160 Hz" in result.stdout
+    assert "linear probe: UA" in result.stdout and (tmp_path / "report" / "report.md").is_file()

@@ -41,3 +41,11 @@ def test_voiced_intervals_and_bad_arguments():
         ak.synthetic_voice(sr=8000, formants=(500, 4500), bandwidths=(50, 50))
     with pytest.raises(ValueError, match="'voiced'"):
         ak.synthetic_voice(duration=1.0, voiced=[(0.5, 1.5)])
+
+
+def test_a_pulse_in_the_last_fractional_sample_fits():
+    # duration * sr = 5895.24 samples: the last pulse falls after sample 5895, where the
+    # kernel buffer used to be one sample short (a broadcasting ValueError).
+    voice = ak.synthetic_voice(sr=16000, duration=0.36845247635746525, f0=(257.97982025213634, 309.5757843025636),
+                               jitter=0.01)
+    assert voice.y.shape == (5895,) and np.isfinite(voice.y).all()
