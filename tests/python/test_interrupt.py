@@ -61,9 +61,9 @@ CALLS = {
     "pitch": lambda y: ak.pitch(y, sr=SR),
     "pitch_cc": lambda y: ak.pitch(y, sr=SR, method="cc"),
     "harmonicity": lambda y: ak.harmonicity(y, sr=SR),
-    # Praat resamples a whole clip with one FFT, which cannot stop midway (about
-    # a second per hour of sound): ten minutes keeps that part short.
-    "formants": lambda y: ak.formants(y[: 600 * SR], sr=SR),
+    # Praat resamples a whole clip with one FFT, which cannot stop midway (seconds
+    # for an hour of sound): two minutes keep that part short.
+    "formants": lambda y: ak.formants(y[: 120 * SR], sr=SR),
     "pyin": lambda y: ak.pyin(y[: 600 * SR], sr=SR, fmin=60.0, fmax=500.0),
     "voice_report": lambda y: ak.voice_report(y[: 900 * SR], sr=SR),
     "resample": lambda y: ak.resample(y, orig_sr=SR, target_sr=22050, num_threads=1),

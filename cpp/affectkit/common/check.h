@@ -76,22 +76,9 @@ double spectrum_input_limit(std::int64_t n_fft, double power) {
 
 // Throws unless every value is finite and |value| <= limit; one vectorised pass.
 // `consequence` says what a larger value would do, e.g. "its power spectrum
-// overflows float32".
+// overflows float32". For float and double (check.cpp).
 template <typename T>
 void check_finite_within(const T* data, std::int64_t count, double limit, const char* argument,
-                         const char* consequence) {
-  std::int64_t bad = 0;
-  T peak = 0;
-#pragma omp simd reduction(+ : bad) reduction(max : peak)
-  for (std::int64_t i = 0; i < count; ++i) {
-    bad += !(data[i] - data[i] == T(0));
-    const T magnitude = std::abs(data[i]);
-    peak = magnitude > peak ? magnitude : peak;
-  }
-  if (bad != 0) check_finite(data, count, argument);  // names the first NaN or Inf
-  AK_CHECK(static_cast<double>(peak) <= limit, argument,
-           "has values up to " << peak << " in magnitude, above " << limit << ": " << consequence
-                               << "; scale the signal or pass float64");
-}
+                         const char* consequence);
 
 }  // namespace affectkit
