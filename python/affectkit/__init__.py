@@ -14,8 +14,9 @@ from ._version import __version__
 from .features import *  # noqa: F401,F403  (the feature functions, listed in features.__all__)
 from .prosody import *  # noqa: F401,F403  (listed in prosody.__all__)
 from .synth import SyntheticVoice, synthetic_voice
+from . import pooling
 from .attention import TransformerEncoderInference
 
 __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
            *features.__all__, *prosody.__all__,
-           "TransformerEncoderInference"]
+           "TransformerEncoderInference", "pooling"]

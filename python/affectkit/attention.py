@@ -69,6 +69,32 @@ def _size(arrays: Mapping[str, np.ndarray], candidates: List[Tuple[str, int]]) -
     return None
 
 
+def state_dict_arrays(state_dict: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+    """A state dict's values as numpy arrays (torch tensors are detached and copied)."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"invalid argument 'state_dict': must be a mapping of names to arrays, "
+                        f"got {type(state_dict).__name__}")
+    arrays = {str(k): _as_array(str(k), v) for k, v in state_dict.items()}
+    for key, array in arrays.items():
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"invalid argument 'state_dict': '{key}' contains NaN or infinity")
+    return arrays
+
+
+def check_keys(arrays: Mapping[str, np.ndarray], expected: Mapping[str, Tuple[int, ...]], note: str = "") -> None:
+    """One ValueError listing every missing, unexpected and wrong-shaped key (-1 in an
+    expected shape matches any size)."""
+    missing = [k for k in expected if k not in arrays]
+    unexpected = [k for k in arrays if k not in expected]
+    wrong = [f"{k} {arrays[k].shape} instead of {expected[k]}" for k in expected
+             if k in arrays and (arrays[k].ndim != len(expected[k])
+                                 or any(e not in (-1, g) for e, g in zip(expected[k], arrays[k].shape)))]
+    if missing or unexpected or wrong:
+        problems = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
+                    "wrong shapes: " + ", ".join(wrong) if wrong else ""]
+        raise ValueError("invalid argument 'state_dict': " + "; ".join(p for p in problems if p) + note)
+
+
 def _check_state_dict(arrays: Dict[str, np.ndarray], positional: str) -> int:
     """Reads the sizes from the arrays, then lists every missing, unexpected and
     wrong-shaped key in one ValueError. Returns the number of layers."""
@@ -87,17 +113,8 @@ def _check_state_dict(arrays: Dict[str, np.ndarray], positional: str) -> int:
         input_dim=(_size(arrays, [("input_proj.weight", 1)]) or -1) if has_input_proj else None,
         max_frames=(_size(arrays, [("positional.weight", 0)]) or -1) if positional == "learned" else None,
         final_norm=any(k.startswith("norm.") for k in arrays))
-    missing = [k for k in expected if k not in arrays]
-    unexpected = [k for k in arrays if k not in expected]
-    wrong = [f"{k} {arrays[k].shape} instead of {expected[k]}" for k in expected
-             if k in arrays and (arrays[k].ndim != len(expected[k])
-                                 or any(e not in (-1, g) for e, g in zip(expected[k], arrays[k].shape)))]
-    if missing or unexpected or wrong:
-        problems = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
-                    "wrong shapes: " + ", ".join(wrong) if wrong else ""]
-        raise ValueError("invalid argument 'state_dict': " + "; ".join(p for p in problems if p)
-                         + f" (read as {num_layers} layer(s) of d_model {d_model}, dim_feedforward "
-                         f"{dim_feedforward}, positional={positional!r})")
+    check_keys(arrays, expected, f" (read as {num_layers} layer(s) of d_model {d_model}, dim_feedforward "
+                                 f"{dim_feedforward}, positional={positional!r})")
     return num_layers
 
 
@@ -134,18 +151,12 @@ class TransformerEncoderInference:
 
     def __init__(self, state_dict: Mapping[str, Any], *, num_heads: int, norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, positional: str = "none") -> None:
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"invalid argument 'state_dict': must be a mapping of names to arrays, "
-                            f"got {type(state_dict).__name__}")
         if positional not in _POSITIONAL:
             raise ValueError(f"invalid argument 'positional': must be one of {_POSITIONAL}, got {positional!r}")
         if activation not in ("relu", "gelu"):
             raise ValueError(f"invalid argument 'activation': must be 'relu' or 'gelu', got {activation!r}")
-        arrays = {str(k): _as_array(str(k), v) for k, v in state_dict.items()}
+        arrays = state_dict_arrays(state_dict)
         num_layers = _check_state_dict(arrays, positional)
-        for key, array in arrays.items():
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"invalid argument 'state_dict': '{key}' contains NaN or infinity")
         self.num_heads = as_int("num_heads", num_heads, minimum=1)
         d_model = _size(arrays, [("layers.0.norm1.weight", 0)])
         if d_model is not None and d_model % self.num_heads:
@@ -197,8 +208,7 @@ class TransformerEncoderInference:
         if lengths is not None and key_padding_mask is not None:
             raise ValueError("invalid argument 'key_padding_mask': give lengths or key_padding_mask, not both")
         if lengths is not None:
-            lengths = _lengths(lengths, batch, frames)
-            key_padding_mask = np.arange(frames)[None, :] >= lengths[:, None]
+            lengths, key_padding_mask = lengths_mask(lengths, batch, frames)
         elif key_padding_mask is not None:
             key_padding_mask = np.asarray(key_padding_mask)
             if key_padding_mask.dtype != np.bool_:
@@ -214,6 +224,12 @@ class TransformerEncoderInference:
         return out, lengths
 
     forward = __call__
+
+
+def lengths_mask(lengths: Any, batch: int, frames: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Checked int64 lengths and the (batch, frames) padding mask they mean (True = padding)."""
+    lengths = _lengths(lengths, batch, frames)
+    return lengths, np.arange(frames)[None, :] >= lengths[:, None]
 
 
 def _lengths(lengths: Any, batch: int, frames: int) -> np.ndarray:

@@ -41,6 +41,11 @@ void weighted_statistics(const Eigen::Ref<const RowMatrixF>& rows, const Eigen::
   deviation = deviation.array().max(eps).sqrt();
 }
 
+// Finite inputs whose squares or products overflow float32: an error, not inf or NaN.
+void check_no_overflow(const float* out, std::int64_t count) {
+  AK_CHECK(all_finite(out, count), "x", "overflowed float32 while pooling (values too large)");
+}
+
 }  // namespace
 
 void statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames, std::int64_t dim,
@@ -55,6 +60,7 @@ void statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames,
       weighted_statistics(rows.middleRows(packed.offsets[b], n), uniform, eps, out + b * 2 * dim);
     }
   });
+  check_no_overflow(out, batch * 2 * dim);
 }
 
 void attentive_statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames, std::int64_t dim,
@@ -81,6 +87,7 @@ void attentive_statistics_pooling(const float* x, std::int64_t batch, std::int64
       weighted_statistics(sequence, weights, eps, out + b * 2 * dim);
     }
   });
+  check_no_overflow(out, batch * 2 * dim);
 }
 
 void frame_attention_pooling(const float* x, std::int64_t batch, std::int64_t frames, std::int64_t dim,
@@ -103,6 +110,7 @@ void frame_attention_pooling(const float* x, std::int64_t batch, std::int64_t fr
       Eigen::Map<VectorF>(out + b * dim, dim).noalias() = weights.transpose() * sequence;
     }
   });
+  check_no_overflow(out, batch * dim);
 }
 
 }  // namespace affectkit
