@@ -16,22 +16,22 @@ namespace affectkit::bindings {
 namespace {
 
 // A float32 copy of state_dict[key] with the given rank; the error names the key.
-RowMatrixF matrix(const py::dict& state_dict, const std::string& key) {
+Matrix matrix(const py::dict& state_dict, const std::string& key) {
   if (!state_dict.contains(key)) value_error("state_dict", "missing key '" + key + "'");
   const py::handle value = state_dict[py::str(key)];
   if (precision_of(value, key.c_str()) != Precision::Single) type_error(key.c_str(), "must be float32");
   Array<float> array = as_array<float>(value, key.c_str(), 2);
   check_finite(array.data(), array.size(), key.c_str());
-  return Eigen::Map<const RowMatrixF>(array.data(), array.shape(0), array.shape(1));
+  return {array.shape(0), array.shape(1), std::vector<float>(array.data(), array.data() + array.size())};
 }
 
-VectorF vector(const py::dict& state_dict, const std::string& key) {
+std::vector<float> vector(const py::dict& state_dict, const std::string& key) {
   if (!state_dict.contains(key)) value_error("state_dict", "missing key '" + key + "'");
   const py::handle value = state_dict[py::str(key)];
   if (precision_of(value, key.c_str()) != Precision::Single) type_error(key.c_str(), "must be float32");
   Array<float> array = as_array<float>(value, key.c_str(), 1);
   check_finite(array.data(), array.size(), key.c_str());
-  return Eigen::Map<const VectorF>(array.data(), array.shape(0));
+  return std::vector<float>(array.data(), array.data() + array.size());
 }
 
 Linear linear(const py::dict& state_dict, const std::string& weight, const std::string& bias) {
@@ -85,15 +85,15 @@ TransformerEncoderWeights encoder_from_state_dict(const py::dict& state_dict, st
   if (w.has_final_norm) w.norm = layer_norm(state_dict, "norm", layer_norm_eps);
   // d_model: the layers' width, else the input projection's, else the final norm's.
   if (!w.layers.empty()) {
-    w.d_model = w.layers[0].self_attn.out_proj.weight.rows();
+    w.d_model = w.layers[0].self_attn.out_proj.weight.rows;
   } else if (w.has_input_proj) {
-    w.d_model = w.input_proj.weight.rows();
+    w.d_model = w.input_proj.weight.rows;
   } else if (w.has_final_norm) {
-    w.d_model = w.norm.weight.size();
+    w.d_model = static_cast<std::int64_t>(w.norm.weight.size());
   } else if (w.positional == PositionalEncoding::Learned) {
-    w.d_model = w.positional_table.cols();
+    w.d_model = w.positional_table.cols;
   }
-  w.input_dim = w.has_input_proj ? w.input_proj.weight.cols() : w.d_model;
+  w.input_dim = w.has_input_proj ? w.input_proj.weight.cols : w.d_model;
   check_transformer_encoder(w);
   return w;
 }
@@ -133,10 +133,10 @@ std::optional<Mask> padding_mask(const py::object& key_padding_mask, std::int64_
 const std::uint8_t* mask_data(const std::optional<Mask>& mask) { return mask ? mask->data() : nullptr; }
 
 // A (1, n) weight (nn.Linear(n, 1).weight) as a row.
-VectorF score_row(const py::dict& state_dict, const std::string& key) {
-  const RowMatrixF score = matrix(state_dict, key);
-  if (score.rows() != 1) value_error(key.c_str(), "must have shape (1, n), got " + std::to_string(score.rows()) + " rows");
-  return score.row(0);
+std::vector<float> score_row(const py::dict& state_dict, const std::string& key) {
+  Matrix score = matrix(state_dict, key);
+  if (score.rows != 1) value_error(key.c_str(), "must have shape (1, n), got " + std::to_string(score.rows) + " rows");
+  return std::move(score.values);
 }
 
 py::array_t<float> forward_binding(const TransformerEncoderWeights& w, const py::handle& features,
@@ -180,7 +180,7 @@ py::array_t<float> statistics_pooling_binding(const py::handle& x, const py::obj
 py::array_t<float> attentive_statistics_pooling_binding(const py::handle& x, const py::object& key_padding_mask,
                                                         const py::dict& state_dict, double eps, int num_threads) {
   const Linear projection = linear(state_dict, "projection.weight", "projection.bias");
-  const VectorF score = score_row(state_dict, "score.weight");
+  const std::vector<float> score = score_row(state_dict, "score.weight");
   return pool_binding(x, key_padding_mask, 2 * feature_dim(x),
                       [&](const float* data, std::int64_t batch, std::int64_t frames, std::int64_t dim,
                           const std::uint8_t* mask, float* out) {
@@ -196,7 +196,7 @@ py::array_t<float> frame_attention_pooling_binding(const py::handle& x, const py
   attention.in_proj = linear(state_dict, "attention.in_proj_weight", "attention.in_proj_bias");
   attention.out_proj = linear(state_dict, "attention.out_proj.weight", "attention.out_proj.bias");
   attention.num_heads = num_heads;
-  const VectorF score = score_row(state_dict, "score.weight");
+  const std::vector<float> score = score_row(state_dict, "score.weight");
   const std::int64_t dim = feature_dim(x);
   if (num_heads < 1 || dim % num_heads) {
     value_error("num_heads", "must be positive and divide the " + std::to_string(dim) + " features, got " +

@@ -6,12 +6,11 @@
 #include "affectkit/common/check.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/common/vector_math.h"
+#include "affectkit/encoders/eigen_views.h"
 
 namespace affectkit {
 namespace {
 
-using ConstRowMap = Eigen::Map<const RowMatrixF>;
-using RowMap = Eigen::Map<RowMatrixF>;
 // A column block of a row-major matrix (one head's slice of q, k, v or the context).
 using ConstStridedMap = Eigen::Map<const RowMatrixF, 0, Eigen::OuterStride<>>;
 using StridedMap = Eigen::Map<RowMatrixF, 0, Eigen::OuterStride<>>;
@@ -27,15 +26,15 @@ constexpr std::int64_t kQueryBlock = 64;
 template <typename Epilogue>
 void linear_rows(const Linear& f, const float* x, std::int64_t rows, float* y, int num_threads,
                  Epilogue epilogue) {
-  const std::int64_t in = f.weight.cols();
-  const std::int64_t out = f.weight.rows();
+  const std::int64_t in = f.weight.cols;
+  const std::int64_t out = f.weight.rows;
   const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
     const std::int64_t r0 = begin * kRowBlock;
     const std::int64_t n = std::min(rows, end * kRowBlock) - r0;
     RowMap block(y + r0 * out, n, out);
-    block.noalias() = ConstRowMap(x + r0 * in, n, in) * f.weight.transpose();
-    block.rowwise() += f.bias;
+    block.noalias() = ConstRowMap(x + r0 * in, n, in) * view(f.weight).transpose();
+    block.rowwise() += view(f.bias);
     epilogue(r0, block);
   });
 }
@@ -53,7 +52,7 @@ void layer_norm_rows(const LayerNorm& norm, RowMap& rows) {
     row.array() -= mean;
     const float variance = row.squaredNorm() / d;
     row *= 1.0f / std::sqrt(variance + norm.eps);
-    row.array() = row.array() * norm.weight.array() + norm.bias.array();
+    row.array() = row.array() * view(norm.weight).array() + view(norm.bias).array();
   }
 }
 
@@ -71,14 +70,16 @@ void layer_norm_copy(const LayerNorm& norm, const RowMatrixF& x, RowMatrixF& out
 }
 
 void check_linear(const Linear& f, std::int64_t out, std::int64_t in, const char* name) {
-  AK_CHECK(f.weight.rows() == out && f.weight.cols() == in, name,
-           "weight must have shape (" << out << ", " << in << "), got (" << f.weight.rows() << ", "
-                                      << f.weight.cols() << ")");
-  AK_CHECK(f.bias.size() == out, name, "bias must have " << out << " values, got " << f.bias.size());
+  AK_CHECK(f.weight.rows == out && f.weight.cols == in &&
+               static_cast<std::int64_t>(f.weight.values.size()) == out * in,
+           name, "weight must have shape (" << out << ", " << in << "), got (" << f.weight.rows << ", "
+                                            << f.weight.cols << ")");
+  AK_CHECK(static_cast<std::int64_t>(f.bias.size()) == out, name,
+           "bias must have " << out << " values, got " << f.bias.size());
 }
 
 void check_layer_norm(const LayerNorm& norm, std::int64_t d, const char* name) {
-  AK_CHECK(norm.weight.size() == d && norm.bias.size() == d, name,
+  AK_CHECK(static_cast<std::int64_t>(norm.weight.size()) == d && static_cast<std::int64_t>(norm.bias.size()) == d, name,
            "weight and bias must have " << d << " values, got " << norm.weight.size() << " and "
                                         << norm.bias.size());
   AK_CHECK(norm.eps > 0 && std::isfinite(norm.eps), name, "eps must be positive, got " << norm.eps);
@@ -97,7 +98,7 @@ void layer_forward(const TransformerLayer& layer, bool norm_first, Activation ac
                    RowMatrixF& attended, RowMatrixF& hidden) {
   const std::int64_t rows = h.rows();
   const std::int64_t d = h.cols();
-  const std::int64_t d_ff = layer.linear1.weight.rows();
+  const std::int64_t d_ff = layer.linear1.weight.rows;
   attended.resize(rows, d);
   hidden.resize(rows, d_ff);
   // Residual add, then (post-norm) the LayerNorm, on each finished block of rows.
@@ -157,15 +158,18 @@ const TransformerEncoderWeights& check_transformer_encoder(const TransformerEnco
              "must equal d_model = " << w.d_model << " without an input projection, got " << w.input_dim);
   }
   if (w.positional == PositionalEncoding::Learned) {
-    AK_CHECK(w.positional_table.rows() >= 1 && w.positional_table.cols() == w.d_model, "positional",
-             "weight must have shape (max_frames, " << w.d_model << "), got (" << w.positional_table.rows()
-                                                    << ", " << w.positional_table.cols() << ")");
+    const Matrix& table = w.positional_table;
+    AK_CHECK(table.rows >= 1 && table.cols == w.d_model &&
+                 static_cast<std::int64_t>(table.values.size()) == table.rows * table.cols,
+             "positional", "weight must have shape (max_frames, " << w.d_model << "), got (" << table.rows << ", "
+                                                                  << table.cols << ")");
   }
   for (const TransformerLayer& layer : w.layers) {
     check_attention(layer.self_attn, w.d_model, "self_attn");
-    AK_CHECK(layer.linear1.weight.rows() >= 1, "linear1", "dim_feedforward must be positive");
-    check_linear(layer.linear1, layer.linear1.weight.rows(), w.d_model, "linear1");
-    check_linear(layer.linear2, w.d_model, layer.linear1.weight.rows(), "linear2");
+    const std::int64_t d_ff = layer.linear1.weight.rows;
+    AK_CHECK(d_ff >= 1, "linear1", "dim_feedforward must be positive");
+    check_linear(layer.linear1, d_ff, w.d_model, "linear1");
+    check_linear(layer.linear2, w.d_model, d_ff, "linear2");
     check_layer_norm(layer.norm1, w.d_model, "norm1");
     check_layer_norm(layer.norm2, w.d_model, "norm2");
   }
@@ -188,19 +192,18 @@ PackedFrames pack_frames(std::int64_t batch, std::int64_t frames, const std::uin
   return packed;
 }
 
-RowMatrixF gather_frames(const float* x, std::int64_t frames, std::int64_t dim, const PackedFrames& packed) {
-  RowMatrixF gathered(packed.offsets.back(), dim);
+void gather_frames(const float* x, std::int64_t frames, std::int64_t dim, const PackedFrames& packed, float* out) {
   for (std::size_t b = 0; b + 1 < packed.offsets.size(); ++b) {
     for (std::int64_t r = packed.offsets[b]; r < packed.offsets[b + 1]; ++r) {
-      gathered.row(r) = ConstRowMap(x + (static_cast<std::int64_t>(b) * frames + packed.frames[r]) * dim, 1, dim);
+      const float* row = x + (static_cast<std::int64_t>(b) * frames + packed.frames[r]) * dim;
+      std::copy(row, row + dim, out + r * dim);
     }
   }
-  return gathered;
 }
 
 void multi_head_self_attention(const MultiHeadAttention& attention, const float* x,
                                const std::vector<std::int64_t>& offsets, float* out, int num_threads) {
-  const std::int64_t d = attention.out_proj.weight.rows();
+  const std::int64_t d = attention.out_proj.weight.rows;
   const std::int64_t heads = attention.num_heads;
   const std::int64_t head_dim = d / heads;
   check_attention(attention, d, "attention");
@@ -251,14 +254,14 @@ void multi_head_self_attention(const MultiHeadAttention& attention, const float*
   linear_rows(attention.out_proj, context.data(), rows, out, num_threads);
 }
 
-RowMatrixF sinusoidal_positions(std::int64_t frames, std::int64_t d_model) {
-  RowMatrixF table(frames, d_model);
+Matrix sinusoidal_positions(std::int64_t frames, std::int64_t d_model) {
+  Matrix table{frames, d_model, std::vector<float>(frames * d_model)};
   for (std::int64_t i = 0; i < d_model; i += 2) {
     // Computed in double: t * frequency reaches thousands of radians.
     const double frequency = std::exp(-std::log(10000.0) * static_cast<double>(i) / static_cast<double>(d_model));
     for (std::int64_t t = 0; t < frames; ++t) {
-      table(t, i) = static_cast<float>(std::sin(t * frequency));
-      if (i + 1 < d_model) table(t, i + 1) = static_cast<float>(std::cos(t * frequency));
+      table.values[t * d_model + i] = static_cast<float>(std::sin(t * frequency));
+      if (i + 1 < d_model) table.values[t * d_model + i + 1] = static_cast<float>(std::cos(t * frequency));
     }
   }
   return table;
@@ -269,8 +272,8 @@ void transformer_encoder_forward(const TransformerEncoderWeights& weights, const
                                  int num_threads) {
   const TransformerEncoderWeights& w = check_transformer_encoder(weights);
   if (w.positional == PositionalEncoding::Learned) {
-    AK_CHECK(frames <= w.positional_table.rows(), "features",
-             "has " << frames << " frames, more than the " << w.positional_table.rows()
+    AK_CHECK(frames <= w.positional_table.rows, "features",
+             "has " << frames << " frames, more than the " << w.positional_table.rows
                     << " positions of the learned positional embedding");
   }
   check_finite(x, batch * frames * w.input_dim, "features");
@@ -278,7 +281,8 @@ void transformer_encoder_forward(const TransformerEncoderWeights& weights, const
   const std::int64_t rows = packed.offsets.back();
 
   // Gather the kept frames, project them, add their positions.
-  RowMatrixF gathered = gather_frames(x, frames, w.input_dim, packed);
+  RowMatrixF gathered(rows, w.input_dim);
+  gather_frames(x, frames, w.input_dim, packed, gathered.data());
   RowMatrixF h;
   if (w.has_input_proj) {
     h.resize(rows, w.d_model);
@@ -287,9 +291,8 @@ void transformer_encoder_forward(const TransformerEncoderWeights& weights, const
     h.swap(gathered);
   }
   if (w.positional != PositionalEncoding::None) {
-    const RowMatrixF table =
-        w.positional == PositionalEncoding::Learned ? RowMatrixF() : sinusoidal_positions(frames, w.d_model);
-    const RowMatrixF& positions = w.positional == PositionalEncoding::Learned ? w.positional_table : table;
+    const Matrix table = w.positional == PositionalEncoding::Learned ? Matrix() : sinusoidal_positions(frames, w.d_model);
+    const ConstRowMap positions = view(w.positional == PositionalEncoding::Learned ? w.positional_table : table);
     for (std::int64_t r = 0; r < rows; ++r) h.row(r) += positions.row(packed.frames[r]);
   }
 

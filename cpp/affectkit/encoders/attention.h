@@ -12,24 +12,28 @@
 // nothing. Their output rows are zero, as in PyTorch's fast path.
 #pragma once
 
-#include <Eigen/Core>
 #include <cstdint>
 #include <vector>
 
 namespace affectkit {
 
-using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using VectorF = Eigen::Matrix<float, 1, Eigen::Dynamic>;  // a row: broadcasts over rows
+// A row-major float32 matrix. The weight structs hold plain vectors, not Eigen types:
+// code compiled with other SIMD flags (tests, bindings) may create and free them.
+struct Matrix {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::vector<float> values;  // rows * cols
+};
 
 // y = x W^T + b with torch's (out_features, in_features) weight layout.
 struct Linear {
-  RowMatrixF weight;
-  VectorF bias;
+  Matrix weight;
+  std::vector<float> bias;  // out_features
 };
 
 struct LayerNorm {
-  VectorF weight;
-  VectorF bias;
+  std::vector<float> weight;
+  std::vector<float> bias;
   float eps = 1e-5f;
 };
 
@@ -61,7 +65,7 @@ struct TransformerEncoderWeights {
   bool has_input_proj = false;
   Linear input_proj;  // (d_model, input_dim), when has_input_proj
   PositionalEncoding positional = PositionalEncoding::None;
-  RowMatrixF positional_table;  // (max_frames, d_model), when Learned
+  Matrix positional_table;  // (max_frames, d_model), when Learned
   std::vector<TransformerLayer> layers;
   bool has_final_norm = false;
   LayerNorm norm;  // when has_final_norm
@@ -81,8 +85,8 @@ struct PackedFrames {
 // key_padding_mask (batch, frames): nonzero = padding (PyTorch's convention), or nullptr.
 PackedFrames pack_frames(std::int64_t batch, std::int64_t frames, const std::uint8_t* key_padding_mask);
 
-// The kept rows of x (batch, frames, dim), packed: (packed.offsets.back(), dim).
-RowMatrixF gather_frames(const float* x, std::int64_t frames, std::int64_t dim, const PackedFrames& packed);
+// Copies the kept rows of x (batch, frames, dim) to out (packed.offsets.back(), dim).
+void gather_frames(const float* x, std::int64_t frames, std::int64_t dim, const PackedFrames& packed, float* out);
 
 // Self-attention of each packed sequence (rows of x, dim = in_proj's input), written to
 // out (same shape). Softmax in float with the maximum subtracted; parallel over
@@ -98,6 +102,6 @@ void transformer_encoder_forward(const TransformerEncoderWeights& weights, const
 
 // Sinusoidal positional encoding of Vaswani et al. (2017):
 // pe[t, 2i] = sin(t / 10000^(2i/d)), pe[t, 2i + 1] = cos(t / 10000^(2i/d)).
-RowMatrixF sinusoidal_positions(std::int64_t frames, std::int64_t d_model);
+Matrix sinusoidal_positions(std::int64_t frames, std::int64_t d_model);
 
 }  // namespace affectkit

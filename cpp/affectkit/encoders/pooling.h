@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "affectkit/encoders/attention.h"
 
@@ -20,12 +21,12 @@ void statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames,
 // projection: (attention_dim, dim); score: attention_dim values.
 void attentive_statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames, std::int64_t dim,
                                   const std::uint8_t* key_padding_mask, const Linear& projection,
-                                  const VectorF& score, float eps, float* out, int num_threads);
+                                  const std::vector<float>& score, float eps, float* out, int num_threads);
 
 // Frame-level attention pooling: h = multi-head self-attention over the valid frames,
 // frame weights alpha = softmax(score . h_t), out (batch, dim) = sum alpha h.
 void frame_attention_pooling(const float* x, std::int64_t batch, std::int64_t frames, std::int64_t dim,
                              const std::uint8_t* key_padding_mask, const MultiHeadAttention& attention,
-                             const VectorF& score, float* out, int num_threads);
+                             const std::vector<float>& score, float* out, int num_threads);
 
 }  // namespace affectkit
