@@ -290,3 +290,22 @@ def test_fuzz_encoder_result_or_clear_error(batch, frames, dim, dtype, lengths, 
 
 
 _FUZZ_ENCODER = ak.TransformerEncoderInference(small_state(), num_heads=2)
+
+
+_FUZZ_MODULE = AttentionEncoder(d_model=16, num_heads=2, num_layers=1, dim_feedforward=16, input_dim=8,
+                                positional="learned", max_frames=10).eval()
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.integers(0, 3), frames=st.integers(0, 12), dim=st.sampled_from([7, 8]),
+       dtype=st.sampled_from([torch.float32, torch.float64, torch.int32]), lengths=st.one_of(st.none(), st.lists(
+           st.integers(-1, 13), min_size=0, max_size=4)), length_dtype=st.sampled_from([torch.int64, torch.float32]))
+def test_fuzz_attention_encoder_module_result_or_clear_error(batch, frames, dim, dtype, lengths, length_dtype):
+    """Finite inputs (torch modules propagate NaN as torch's layers do)."""
+    x = torch.randn(batch, frames, dim).to(dtype)
+    try:
+        with torch.no_grad():
+            out, out_lengths = _FUZZ_MODULE(x, None if lengths is None else torch.tensor(lengths, dtype=length_dtype))
+    except (ValueError, TypeError):
+        return
+    assert out.shape == (batch, frames, 16) and torch.isfinite(out).all() and out_lengths.shape == (batch,)

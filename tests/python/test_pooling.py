@@ -219,3 +219,19 @@ def test_fuzz_result_or_clear_error(name, batch, frames, dim, dtype, lengths, fi
         return
     assert out.shape == (batch, (1 if name == "frame" else 2) * dim) and out.dtype == np.float32
     assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+@settings(max_examples=200, deadline=None)
+@given(batch=st.integers(0, 3), frames=st.integers(0, 12), dim=st.sampled_from([7, 8]),
+       dtype=st.sampled_from([torch.float32, torch.float64, torch.int32]), lengths=st.one_of(st.none(), st.lists(
+           st.integers(-1, 13), min_size=0, max_size=4)), length_dtype=st.sampled_from([torch.int64, torch.float32]))
+def test_fuzz_modules_result_or_clear_error(index, batch, frames, dim, dtype, lengths, length_dtype):
+    """Finite inputs (torch modules propagate NaN as torch's layers do)."""
+    x = torch.randn(batch, frames, dim).to(dtype)
+    try:
+        with torch.no_grad():
+            out = _POOLS[index](x, None if lengths is None else torch.tensor(lengths, dtype=length_dtype))
+    except (ValueError, TypeError):
+        return
+    assert out.shape == (batch, (1 if index == 2 else 2) * dim) and torch.isfinite(out).all()

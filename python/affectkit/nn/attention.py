@@ -134,12 +134,9 @@ class AttentionEncoder(nn.Module):
 
     def forward(self, features: torch.Tensor,
                 lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        lengths = check_lengths(features, lengths)
-        frames = features.shape[1]
         input_dim = self.input_proj.in_features if self.input_proj is not None else self.d_model
-        if features.shape[-1] != input_dim:
-            raise ValueError(f"invalid argument 'features': must have {input_dim} features per frame, "
-                             f"got shape {tuple(features.shape)}")
+        lengths = check_lengths(features, lengths, self, input_dim)
+        frames = features.shape[1]
         x = self.input_proj(features) if self.input_proj is not None else features
         if self.positional is not None:
             if frames > self.positional.num_embeddings:

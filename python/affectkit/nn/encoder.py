@@ -38,15 +38,21 @@ def padding_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
     return torch.arange(frames, device=lengths.device)[None, :] >= lengths[:, None]
 
 
-def check_lengths(features: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
-    """Checks features (batch, frames, dim) and lengths (batch,) in [0, frames]; returns
-    int64 lengths (all frames when None)."""
+def check_lengths(features: torch.Tensor, lengths: Optional[torch.Tensor], module: Optional[torch.nn.Module] = None,
+                  dim: Optional[int] = None) -> torch.Tensor:
+    """Checks features (batch, frames, dim) (with the dtype of ``module``'s parameters
+    and ``dim`` features when given) and lengths (batch,) in [0, frames]; returns int64
+    lengths (all frames when None)."""
+    parameter = next(module.parameters(), None) if module is not None else None
+    dtype = parameter.dtype if parameter is not None else None
     if not isinstance(features, torch.Tensor) or not features.is_floating_point():
         raise TypeError(f"invalid argument 'features': must be a floating-point tensor, got "
                         f"{getattr(features, 'dtype', type(features).__name__)}")
-    if features.dim() != 3:
-        raise ValueError(f"invalid argument 'features': must have shape (batch, frames, dim), "
-                         f"got {tuple(features.shape)}")
+    if dtype is not None and features.dtype != dtype:
+        raise TypeError(f"invalid argument 'features': must have the module's dtype {dtype}, got {features.dtype}")
+    if features.dim() != 3 or (dim is not None and features.shape[2] != dim):
+        raise ValueError(f"invalid argument 'features': must have shape (batch, frames, "
+                         f"{'dim' if dim is None else dim}), got {tuple(features.shape)}")
     if lengths is None:
         return full_lengths(features)
     if not isinstance(lengths, torch.Tensor) or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:

@@ -16,8 +16,9 @@ from .encoder import check_lengths, padding_mask
 __all__ = ["StatisticsPooling", "AttentiveStatisticsPooling", "FrameAttentionPooling"]
 
 
-def _pooling_mask(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
-    lengths = check_lengths(x, lengths)
+def _pooling_mask(x: torch.Tensor, lengths: Optional[torch.Tensor], module: nn.Module,
+                  dim: Optional[int] = None) -> torch.Tensor:
+    lengths = check_lengths(x, lengths, module, dim)
     if lengths.numel() and int(lengths.min()) < 1:
         raise ValueError(f"invalid argument 'lengths': every sequence needs a valid frame to pool, "
                          f"got {lengths.tolist()}")
@@ -47,7 +48,7 @@ class StatisticsPooling(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        mask = _pooling_mask(x, lengths)
+        mask = _pooling_mask(x, lengths, self)
         weights = (~mask).to(x.dtype)
         return weighted_statistics(x, weights / weights.sum(dim=1, keepdim=True), self.eps)
 
@@ -67,7 +68,7 @@ class AttentiveStatisticsPooling(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        mask = _pooling_mask(x, lengths)
+        mask = _pooling_mask(x, lengths, self, self.projection.in_features)
         weights = _masked_softmax(self.score(torch.tanh(self.projection(x))).squeeze(-1), mask)
         return weighted_statistics(x, weights, self.eps)
 
@@ -86,7 +87,7 @@ class FrameAttentionPooling(nn.Module):
         self.score = nn.Linear(input_dim, 1, bias=False)
 
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        mask = _pooling_mask(x, lengths)
+        mask = _pooling_mask(x, lengths, self, self.score.in_features)
         h = self.attention(x, mask)
         weights = _masked_softmax(self.score(h).squeeze(-1), mask)
         return torch.einsum("bt,btd->bd", weights, h)
