@@ -17,7 +17,7 @@ import numpy as np
 from . import _core
 from ._checks import as_bool, as_float, as_int, num_threads as _num_threads
 
-__all__ = ["TransformerEncoderInference", "state_dict_shapes"]
+__all__ = ["TransformerEncoderInference"]
 
 _LAYER_KEY = re.compile(r"^layers\.(\d+)\.")
 _POSITIONAL = ("none", "sinusoidal", "learned")

@@ -15,23 +15,31 @@ namespace {
 using ConstStridedMap = Eigen::Map<const RowMatrixF, 0, Eigen::OuterStride<>>;
 using StridedMap = Eigen::Map<RowMatrixF, 0, Eigen::OuterStride<>>;
 
-// Rows per task of the row-parallel products: large enough for Eigen's blocked GEMM
-// to reach full speed, small enough that two threads share a batch of one.
+// Granularity of the row-parallel work: a batch of one 500-frame sequence still splits
+// into enough tasks for every thread. Each task multiplies all its rows in one GEMM.
 constexpr std::int64_t kRowBlock = 32;
 // Queries per attention task: a (64, frames) score block stays in L2 for long inputs.
 constexpr std::int64_t kQueryBlock = 64;
 
+// Calls body(first_row, row_count) on disjoint runs of [0, rows) in parallel.
+template <typename Body>
+void for_row_runs(std::int64_t rows, int num_threads, Body body) {
+  parallel_for((rows + kRowBlock - 1) / kRowBlock, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    const std::int64_t r0 = begin * kRowBlock;
+    body(r0, std::min(rows, end * kRowBlock) - r0);
+  });
+}
+
 // y = x W^T + b over rows in parallel, then epilogue(first_row, y_block) on each
-// finished block (activation, residual, LayerNorm) while it is still in cache.
+// finished run of rows (activation, residual, LayerNorm) while it is still in cache.
+// Each output element sums over the inputs in the same order however the rows are
+// split, so results do not depend on the thread count.
 template <typename Epilogue>
 void linear_rows(const Linear& f, const float* x, std::int64_t rows, float* y, int num_threads,
                  Epilogue epilogue) {
   const std::int64_t in = f.weight.cols;
   const std::int64_t out = f.weight.rows;
-  const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    const std::int64_t r0 = begin * kRowBlock;
-    const std::int64_t n = std::min(rows, end * kRowBlock) - r0;
+  for_row_runs(rows, num_threads, [&](std::int64_t r0, std::int64_t n) {
     RowMap block(y + r0 * out, n, out);
     block.noalias() = ConstRowMap(x + r0 * in, n, in) * view(f.weight).transpose();
     block.rowwise() += view(f.bias);
@@ -59,10 +67,7 @@ void layer_norm_rows(const LayerNorm& norm, RowMap& rows) {
 // out = LayerNorm(x) row by row (the pre-norm input of a sublayer).
 void layer_norm_copy(const LayerNorm& norm, const RowMatrixF& x, RowMatrixF& out, int num_threads) {
   out.resize(x.rows(), x.cols());
-  const std::int64_t blocks = (x.rows() + kRowBlock - 1) / kRowBlock;
-  parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    const std::int64_t r0 = begin * kRowBlock;
-    const std::int64_t n = std::min<std::int64_t>(x.rows(), end * kRowBlock) - r0;
+  for_row_runs(x.rows(), num_threads, [&](std::int64_t r0, std::int64_t n) {
     RowMap block(out.data() + r0 * x.cols(), n, x.cols());
     block = x.middleRows(r0, n);
     layer_norm_rows(norm, block);
@@ -124,15 +129,11 @@ void layer_forward(const TransformerLayer& layer, bool norm_first, Activation ac
   }
   multi_head_self_attention(layer.self_attn, input->data(), offsets, attended.data(), num_threads);
   // attended holds SA(x); fold in the residual (and norm1 for post-norm) row-parallel.
-  {
-    const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-    auto epilogue = residual(layer.norm1);
-    parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-      const std::int64_t r0 = begin * kRowBlock;
-      RowMap block(attended.data() + r0 * d, std::min(rows, end * kRowBlock) - r0, d);
-      epilogue(r0, block);
-    });
-  }
+  auto add_attention = residual(layer.norm1);
+  for_row_runs(rows, num_threads, [&](std::int64_t r0, std::int64_t n) {
+    RowMap block(attended.data() + r0 * d, n, d);
+    add_attention(r0, block);
+  });
   h.swap(attended);
 
   // Feed-forward block.
