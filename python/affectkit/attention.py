@@ -100,7 +100,8 @@ def _check_state_dict(arrays: Dict[str, np.ndarray], positional: str) -> int:
     wrong-shaped key in one ValueError. Returns the number of layers."""
     layers = sorted({int(m.group(1)) for key in arrays if (m := _LAYER_KEY.match(key))})
     num_layers = layers[-1] + 1 if layers else 0
-    d_model = _size(arrays, [(f"layers.{i}.norm1.weight", 0) for i in layers] + [
+    d_model = _size(arrays, [(f"layers.{i}.{key}", 0) for i in layers
+                             for key in ("norm1.weight", "self_attn.out_proj.weight", "norm2.weight")] + [
         ("input_proj.weight", 0), ("norm.weight", 0), ("positional.weight", 1)])
     if d_model is None:
         raise ValueError("invalid argument 'state_dict': found no encoder weights (expected keys such as "
