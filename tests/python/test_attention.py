@@ -309,3 +309,13 @@ def test_fuzz_attention_encoder_module_result_or_clear_error(batch, frames, dim,
     except (ValueError, TypeError):
         return
     assert out.shape == (batch, frames, 16) and torch.isfinite(out).all() and out_lengths.shape == (batch,)
+
+
+def test_strided_and_big_endian_features_give_the_contiguous_result():
+    core = ak.TransformerEncoderInference(small_state(), num_heads=2)
+    x = np.random.default_rng(8).standard_normal((2, 12, 16)).astype(np.float32)
+    expected, _ = core(x, np.array([12, 5]))
+    strided = np.ascontiguousarray(x.transpose(1, 0, 2)).transpose(1, 0, 2)
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(core(strided, np.array([12, 5]))[0], expected)
+    np.testing.assert_array_equal(core(x.astype(">f4"), np.array([12, 5]))[0], expected)
