@@ -19,3 +19,21 @@ template void power_to_db_inplace<float>(float*, std::int64_t, float, float);
 template void power_to_db_inplace<double>(double*, std::int64_t, double, double);
 
 }  // namespace affectkit
+
+namespace affectkit {
+
+float exp_scaled_sum_inplace(float* x, std::int64_t n, float scale, float shift) {
+  float sum = 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(scale * (x[i] - shift));
+    sum += x[i];
+  }
+  return sum;
+}
+
+void gelu_inplace(float* x, std::int64_t n) {
+  constexpr float inv_sqrt2 = 0.70710678118654752440f;
+  for (std::int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
+}
+
+}  // namespace affectkit

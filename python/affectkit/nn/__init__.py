@@ -9,5 +9,9 @@ from .. import _ops
 _ops.load()
 
 from . import functional  # noqa: E402
+from .attention import AttentionEncoder  # noqa: E402
+from .encoder import FrameEncoder  # noqa: E402
+from .pooling import AttentiveStatisticsPooling, FrameAttentionPooling, StatisticsPooling  # noqa: E402
 
-__all__ = ["functional"]
+__all__ = ["functional", "AttentionEncoder", "FrameEncoder", "StatisticsPooling", "AttentiveStatisticsPooling",
+           "FrameAttentionPooling"]
