@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh Debian machine (see README):
 #   make run    install system and Python dependencies, build, install, run the main job
-#   make test   the same set-up, then every test: ctest (plain and ASan/UBSan) and pytest
+#   make test   the same set-up, then every test: ctest (plain and ASan/UBSan), pytest, and
+#               the fuzz and bad-input tests against an ASan/UBSan build of the numpy module
 # Other targets: setup (set-up only), install (rebuild the package), clean.
 
 PYTHON ?= python3
@@ -17,12 +18,12 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.18" ninja
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: run test setup system-deps python-deps install ctest ctest-sanitize pytest clean
+.PHONY: run test setup system-deps python-deps install ctest ctest-sanitize pytest pytest-sanitize clean
 
 run: setup
 	$(PYTHON) -m affectkit $(ARGS)
 
-test: setup ctest ctest-sanitize pytest
+test: setup ctest ctest-sanitize pytest pytest-sanitize
 
 setup: system-deps python-deps install
 
@@ -53,6 +54,26 @@ ctest-sanitize:
 
 pytest:
 	$(PYTHON) -m pytest
+
+# The numpy module built with ASan/UBSan next to a copy of the Python package, and
+# the tests that feed it bad and odd input run against it. ASan must be the first
+# library loaded, and libstdc++ with it (or ASan cannot intercept C++ throws from
+# a module dlopen'ed later); leak checks are off, as CPython keeps objects alive
+# at exit by design (the C++ tests check leaks).
+SANITIZED := build/python-sanitize
+SANITIZED_TESTS := tests/python/test_fuzz_api.py tests/python/test_bad_input.py \
+  tests/python/test_prosody_fuzz.py tests/python/test_threads.py tests/python/test_interrupt.py
+pytest-sanitize:
+	cmake -S . -B $(SANITIZED) -G Ninja -DAFFECTKIT_BUILD_PYTHON=ON -DAFFECTKIT_BUILD_TORCH_OPS=OFF \
+	  -DAFFECTKIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython_EXECUTABLE=$$(command -v $(PYTHON)) \
+	  -Dpybind11_DIR=$$($(PYTHON) -m pybind11 --cmakedir)
+	cmake --build $(SANITIZED)
+	rm -rf $(SANITIZED)/package && mkdir -p $(SANITIZED)/package
+	cp -r python/affectkit $(SANITIZED)/package/ && cp $(SANITIZED)/_core*.so $(SANITIZED)/package/affectkit/
+	cd $(SANITIZED)/package && LD_PRELOAD="$$(g++ -print-file-name=libasan.so) $$(g++ -print-file-name=libstdc++.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(PYTHON) -m pytest -p no:cacheprovider --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
+	  $(addprefix $(CURDIR)/,$(SANITIZED_TESTS)) -k "not causal_conv1d"
 
 clean:
 	rm -rf build
