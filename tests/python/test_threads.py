@@ -13,8 +13,24 @@ import affectkit as ak
 SR = 16000
 
 
+def encoder_state(rng, d=32, ff=64, layers=2):
+    """A torch.nn.TransformerEncoder state dict (the standard keys), as numpy arrays."""
+    state = {}
+    for i in range(layers):
+        shapes = {"self_attn.in_proj_weight": (3 * d, d), "self_attn.in_proj_bias": (3 * d,),
+                  "self_attn.out_proj.weight": (d, d), "self_attn.out_proj.bias": (d,),
+                  "linear1.weight": (ff, d), "linear1.bias": (ff,), "linear2.weight": (d, ff), "linear2.bias": (d,),
+                  "norm1.weight": (d,), "norm1.bias": (d,), "norm2.weight": (d,), "norm2.bias": (d,)}
+        for key, shape in shapes.items():
+            state[f"layers.{i}.{key}"] = (0.2 * rng.standard_normal(shape)).astype(np.float32)
+    return state
+
+
 def workloads():
     rng = np.random.default_rng(0)
+    encoder = ak.TransformerEncoderInference(encoder_state(rng), num_heads=4)
+    frames = rng.standard_normal((3, 50, 32)).astype(np.float32)
+    lengths = np.array([50, 31, 7])
     voices = [ak.synthetic_voice(sr=SR, duration=1.0 + 0.1 * i, f0=(100 + 20 * i, 180), snr_db=20, seed=i).y
               for i in range(4)]
     noise = [rng.standard_normal(int(SR * s)).astype(np.float32) for s in (0.7, 1.3, 2.1)]
@@ -29,6 +45,8 @@ def workloads():
         lambda: ak.formants(voices, sr=SR),
         lambda: ak.voice_report(voices, sr=SR),
         lambda: ak.pyin(voices[0], sr=SR, fmin=60, fmax=400),
+        lambda: encoder(frames, lengths),
+        lambda: ak.pooling.statistics_pooling(frames, lengths),
     ]
 
 
