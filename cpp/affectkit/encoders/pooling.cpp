@@ -46,6 +46,15 @@ void weighted_statistics(const Eigen::Ref<const RowMatrixF>& rows, const Eigen::
 }
 
 // Finite inputs whose squares or products overflow float32: an error, not inf or NaN.
+// The packed frames as consecutive rows, in Eigen's allocation (64-byte aligned)
+// rather than std::vector's: vectorised sums start at the first aligned element,
+// so the buffer's address would change the rounding from call to call.
+RowMatrixF valid_rows(const float* x, std::int64_t frames, std::int64_t dim, const PackedFrames& packed) {
+  RowMatrixF rows(packed.offsets.back(), dim);
+  gather_frames(x, frames, dim, packed, rows.data());
+  return rows;
+}
+
 void check_no_overflow(const float* out, std::int64_t count) {
   AK_CHECK(all_finite(out, count), "x", "overflowed float32 while pooling (values too large)");
 }
@@ -56,11 +65,7 @@ void statistics_pooling(const float* x, std::int64_t batch, std::int64_t frames,
                         const std::uint8_t* key_padding_mask, float eps, float* out, int num_threads) {
   AK_CHECK(eps >= 0 && std::isfinite(eps), "eps", "must be non-negative and finite, got " << eps);
   const PackedFrames packed = checked_frames(x, batch, frames, dim, key_padding_mask);
-  // Eigen's allocation (64-byte aligned) rather than std::vector's: vectorised sums
-  // start at the first aligned element, so the buffer's address would change the
-  // rounding from call to call.
-  RowMatrixF rows(packed.offsets.back(), dim);
-  gather_frames(x, frames, dim, packed, rows.data());
+  const RowMatrixF rows = valid_rows(x, frames, dim, packed);
   parallel_for(batch, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t n = packed.offsets[b + 1] - packed.offsets[b];
@@ -85,11 +90,7 @@ void attentive_statistics_pooling(const float* x, std::int64_t batch, std::int64
   AK_CHECK(static_cast<std::int64_t>(score.size()) == attention_dim, "score",
            "must have attention_dim = " << attention_dim << " values, got " << score.size());
   const PackedFrames packed = checked_frames(x, batch, frames, dim, key_padding_mask);
-  // Eigen's allocation (64-byte aligned) rather than std::vector's: vectorised sums
-  // start at the first aligned element, so the buffer's address would change the
-  // rounding from call to call.
-  RowMatrixF rows(packed.offsets.back(), dim);
-  gather_frames(x, frames, dim, packed, rows.data());
+  const RowMatrixF rows = valid_rows(x, frames, dim, packed);
   parallel_for(batch, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t n = packed.offsets[b + 1] - packed.offsets[b];
@@ -112,8 +113,8 @@ void frame_attention_pooling(const float* x, std::int64_t batch, std::int64_t fr
   AK_CHECK(static_cast<std::int64_t>(score.size()) == dim, "score",
            "must have " << dim << " values, got " << score.size());
   const PackedFrames packed = checked_frames(x, batch, frames, dim, key_padding_mask);
-  RowMatrixF rows(packed.offsets.back(), dim), attended(packed.offsets.back(), dim);
-  gather_frames(x, frames, dim, packed, rows.data());
+  const RowMatrixF rows = valid_rows(x, frames, dim, packed);
+  RowMatrixF attended(packed.offsets.back(), dim);
   multi_head_self_attention(attention, rows.data(), packed.offsets, attended.data(), num_threads);
   parallel_for(batch, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
