@@ -3,6 +3,7 @@
 // NaN or infinity semantics; callers pass finite values only.
 #include "affectkit/common/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace affectkit {
@@ -17,5 +18,29 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset) {
 
 template void power_to_db_inplace<float>(float*, std::int64_t, float, float);
 template void power_to_db_inplace<double>(double*, std::int64_t, double, double);
+
+}  // namespace affectkit
+
+namespace affectkit {
+
+template <typename T>
+T log_sum_exp_difference(const T* g, const T* row, T inv_eps, std::int64_t n) {
+  T shift = g[0] - row[0];
+  for (std::int64_t j = 1; j < n; ++j) shift = std::max(shift, g[j] - row[j]);
+  T sum = 0;
+  for (std::int64_t j = 0; j < n; ++j) sum += std::exp((g[j] - row[j] - shift) * inv_eps);
+  return shift * inv_eps + std::log(sum);  // sum >= 1: the maximum contributes exp(0)
+}
+
+template <typename T>
+void exp_difference(T f, const T* g, const T* row, T inv_eps, T* out, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) out[j] = std::exp((f + g[j] - row[j]) * inv_eps);
+}
+
+template float log_sum_exp_difference<float>(const float*, const float*, float, std::int64_t);
+template double log_sum_exp_difference<double>(const double*, const double*, double, std::int64_t);
+template void exp_difference<float>(float, const float*, const float*, float, float*, std::int64_t);
+template void exp_difference<double>(double, const double*, const double*, double, double*,
+                                     std::int64_t);
 
 }  // namespace affectkit
