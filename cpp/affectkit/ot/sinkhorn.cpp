@@ -365,6 +365,11 @@ void finish(const State<T>& s, const Problem<T>& p, double eps, T* plan, T* valu
   objective += marginal_terms(row_mass, s.f, p.a, p.n) + marginal_terms(column_mass, s.g, p.b, p.m);
   *cost = T(total_cost);
   *value = T(objective);
+  // Only an unbalanced plan can grow without bound: its mass is about
+  // exp(-min M / (2 reg_m + reg)) for negative costs.
+  AK_CHECK(std::isfinite(*cost) && std::isfinite(*value) && std::isfinite(T(total_mass)), "reg_m",
+           "the optimal plan overflows this precision with these costs (its mass grows like exp(-min(M) / "
+           "(2 reg_m + reg))): use non-negative costs, a larger reg_m, or float64");
 }
 
 template <typename T>
