@@ -13,13 +13,6 @@
 namespace affectkit::bindings {
 namespace {
 
-SinkhornMethod parse_method(const std::string& method) {
-  if (method == "auto") return SinkhornMethod::Auto;
-  if (method == "sinkhorn_log") return SinkhornMethod::Log;
-  if (method == "sinkhorn_stabilized") return SinkhornMethod::Stabilized;
-  value_error("method", "must be 'auto', 'sinkhorn_log' or 'sinkhorn_stabilized', got '" + method + "'");
-}
-
 std::string shape_text(const py::array& array) {
   return py::str(py::tuple(py::cast(std::vector<py::ssize_t>(array.shape(), array.shape() + array.ndim()))))
       .cast<std::string>();
@@ -46,7 +39,7 @@ py::tuple sinkhorn_binding(const py::handle& a, const py::handle& b, const py::h
   SinkhornParams params;
   params.reg = reg;
   params.reg_m = reg_m;
-  params.method = parse_method(method);
+  params.method = parse_sinkhorn_method(method.c_str());
   params.max_iter = numItermax;
   params.stop_thr = stopThr;
   params.epsilon_scaling = epsilon_scaling;

@@ -366,3 +366,231 @@ def test_fuzz_dist_and_divergence(n, m, d, metric, data):
     finite_or_named_error(lambda: ak.ot.dist(x, y, metric=metric), (n, m))
     reg = data.draw(st.sampled_from([1e-3, 1.0, 0.0]))
     finite_or_named_error(lambda: ak.ot.sinkhorn_divergence(x, y, reg, metric=metric, numItermax=50), ())
+
+
+# ---------------------------------------------------------------- torch ops (affectkit.nn.functional)
+
+
+@pytest.fixture
+def AF():
+    pytest.importorskip("torch")
+    import affectkit.nn.functional as functional
+
+    return functional
+
+
+def torch_problem(n, m, seed=0, dtype=None):
+    import torch
+
+    dtype = dtype or torch.float64
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, dtype=dtype, generator=g, requires_grad=True)
+    y = torch.randn(m, 2, dtype=dtype, generator=g, requires_grad=True)
+    a = torch.rand(n, dtype=dtype, generator=g) + 0.1
+    b = torch.rand(m, dtype=dtype, generator=g) + 0.1
+    return (a / a.sum()).requires_grad_(), (b / b.sum()).requires_grad_(), x, y
+
+
+def test_torch_value_and_plan_match_numpy(AF):
+    import torch
+
+    a, b, x, y = torch_problem(9, 7)
+    M = AF.ot_dist(x, y)
+    value, plan = AF.sinkhorn(a, b, M, 0.3, **TIGHT)
+    P, log = ak.ot.sinkhorn(a.detach().numpy(), b.detach().numpy(), M.detach().numpy(), 0.3, log=True, **TIGHT)
+    np.testing.assert_allclose(plan.detach().numpy(), P, rtol=1e-12, atol=1e-15)
+    assert value.item() == pytest.approx(log["value"], rel=1e-12)
+    np.testing.assert_allclose(M.detach().numpy(), ak.ot.dist(x.detach().numpy(), y.detach().numpy()), atol=1e-12)
+
+
+def test_envelope_gradients_match_unrolled_pytorch_reference(AF):
+    """d value / d (M, x, y, a, b) from the converged potentials equal autograd through
+    2000 unrolled log-domain iterations (reference.sinkhorn_torch_ref), to 1e-9. The
+    weights' gradients are compared up to a constant: balanced OT is defined on the
+    simplex, so only their components that keep the mass matter."""
+    import torch
+    from reference import sinkhorn_torch_ref
+
+    for metric in ("sqeuclidean", "euclidean", "cosine"):
+        a, b, x, y = torch_problem(8, 6, seed=1)
+        leaves = (a, b, x, y)
+        value, _ = AF.sinkhorn(a, b, AF.ot_dist(x, y, metric), 0.5, **TIGHT)
+        got = torch.autograd.grad(value, leaves)
+        expected = torch.autograd.grad(sinkhorn_torch_ref(a, b, AF.ot_dist(x, y, metric), 0.5, 2000), leaves)
+        for k, (g_got, g_exp) in enumerate(zip(got, expected)):
+            if k < 2:
+                g_got, g_exp = g_got - g_got.mean(), g_exp - g_exp.mean()
+            torch.testing.assert_close(g_got, g_exp, rtol=1e-9, atol=1e-9)
+
+
+def test_gradient_of_M_is_the_plan_and_matches_finite_differences(AF):
+    import torch
+
+    a, b, x, y = torch_problem(5, 4, seed=2)
+    M = AF.ot_dist(x, y).detach().requires_grad_()
+    a, b = a.detach(), b.detach()
+    value, plan = AF.sinkhorn(a, b, M, 0.2, **TIGHT)
+    (grad,) = torch.autograd.grad(value, M)
+    torch.testing.assert_close(grad, plan.detach(), rtol=0, atol=0)
+
+    def objective(costs):
+        return AF.sinkhorn(a, b, costs, 0.2, **TIGHT)[0]
+
+    assert torch.autograd.gradcheck(objective, (M,), eps=1e-6, atol=1e-7, rtol=1e-6)
+
+
+def test_batched_padded_gradients_equal_single_problems(AF):
+    import torch
+
+    problems = [torch_problem(5, 3, seed=3), torch_problem(2, 6, seed=4)]
+    M = torch.zeros(2, 5, 6, dtype=torch.float64)
+    a, b = torch.zeros(2, 5, dtype=torch.float64), torch.zeros(2, 6, dtype=torch.float64)
+    costs = []
+    for k, (ak_, bk, xk, yk) in enumerate(problems):
+        Mk = AF.ot_dist(xk, yk).detach().requires_grad_()
+        costs.append(Mk)
+        M[k, : Mk.shape[0], : Mk.shape[1]] = Mk.detach()
+        a[k, : len(ak_)], b[k, : len(bk)] = ak_.detach(), bk.detach()
+    M.requires_grad_()
+    a.requires_grad_()
+    sizes = dict(n_sizes=torch.tensor([5, 2]), m_sizes=torch.tensor([3, 6]))
+    value, plan = AF.sinkhorn(a, b, M, 0.4, **sizes, **TIGHT)
+    grad_M, grad_a = torch.autograd.grad(value.sum(), (M, a))
+    for k, (ak_, bk, _, _) in enumerate(problems):
+        single, _ = AF.sinkhorn(ak_, bk, costs[k], 0.4, **TIGHT)
+        g_M, g_a = torch.autograd.grad(single, (costs[k], ak_))
+        n, m = costs[k].shape
+        torch.testing.assert_close(grad_M[k, :n, :m], g_M, rtol=1e-12, atol=1e-15)
+        torch.testing.assert_close(grad_a[k, :n], g_a, rtol=1e-12, atol=1e-12)
+        assert torch.all(grad_M[k, n:] == 0) and torch.all(grad_M[k, :, m:] == 0) and torch.all(grad_a[k, n:] == 0)
+
+
+def test_zero_weight_gradient_is_the_soft_c_transform(AF):
+    """A zero weight's gradient: how the objective grows when mass appears there,
+    checked against a one-sided finite difference along a mass-preserving direction."""
+    import torch
+
+    a, b, x, y = torch_problem(6, 5, seed=5)
+    a = a.detach().clone()
+    a[2] = 0
+    a = (a / a.sum()).requires_grad_()
+    M = AF.ot_dist(x, y).detach()
+    value, _ = AF.sinkhorn(a, b.detach(), M, 0.5, **TIGHT)
+    (grad,) = torch.autograd.grad(value, a)
+    assert torch.all(torch.isfinite(grad))
+    direction = torch.full_like(a, -1.0 / 5)
+    direction[2] = 1.0  # move mass onto the empty entry, keeping the total
+    h = 1e-7
+    shifted, _ = AF.sinkhorn((a + h * direction).detach(), b.detach(), M, 0.5, **TIGHT)
+    assert ((shifted - value.detach()) / h).item() == pytest.approx((grad @ direction).item(), rel=1e-4, abs=1e-6)
+
+
+def test_backward_memory_does_not_depend_on_iterations(AF):
+    """The autograd graph holds the converged plan and potentials only: a graph built
+    after 10 iterations and after 5000 saves the same tensors."""
+    import torch
+
+    a, b, x, y = torch_problem(6, 6, seed=6)
+    M = AF.ot_dist(x, y)
+    few, _ = AF.sinkhorn(a, b, M, 0.01, numItermax=10, warn=False, epsilon_scaling=0)
+    many, _ = AF.sinkhorn(a, b, M, 0.01, numItermax=5000, warn=False, epsilon_scaling=0)
+
+    def saved_bytes(t):
+        node, total = t.grad_fn, 0
+        for name in dir(node):
+            if name.startswith("_saved_"):
+                item = getattr(node, name)
+                for tensor in item if isinstance(item, (list, tuple)) else [item]:
+                    if isinstance(tensor, torch.Tensor):
+                        total += tensor.numel() * tensor.element_size()
+        return total
+
+    assert saved_bytes(few) == saved_bytes(many)
+    assert few.grad_fn.name() == many.grad_fn.name()
+
+
+def test_only_the_value_is_differentiable(AF):
+    import torch
+
+    a, b, x, y = torch_problem(4, 4, seed=7)
+    value, plan = AF.sinkhorn(a, b, AF.ot_dist(x, y), 0.5)
+    with pytest.raises(RuntimeError, match="only the objective"):
+        torch.autograd.grad((plan * 2).sum() + value, x)
+
+
+def test_torch_sinkhorn_divergence_matches_numpy_and_geomloss(AF):
+    import torch
+
+    geomloss = pytest.importorskip("geomloss")
+    g = torch.Generator().manual_seed(8)
+    x = (0.5 * torch.randn(12, 2, dtype=torch.float64, generator=g)).requires_grad_()
+    y = (0.5 * torch.randn(9, 2, dtype=torch.float64, generator=g) + 0.3).requires_grad_()
+    reg = 0.5
+    value = AF.sinkhorn_divergence(x, y, reg, **TIGHT)
+    xn, yn = x.detach().numpy(), y.detach().numpy()
+    assert value.item() == pytest.approx(ak.ot.sinkhorn_divergence(xn, yn, reg, **TIGHT), rel=1e-12)
+    gx, gy = torch.autograd.grad(value, (x, y))
+    # central finite differences of the numpy divergence: 1e-8
+    h, fd = 1e-6, np.zeros_like(xn)
+    for index in np.ndindex(*xn.shape):
+        step = np.zeros_like(xn)
+        step[index] = h
+        fd[index] = (ak.ot.sinkhorn_divergence(xn + step, yn, reg, **TIGHT)
+                     - ak.ot.sinkhorn_divergence(xn - step, yn, reg, **TIGHT)) / (2 * h)
+    np.testing.assert_allclose(gx.numpy(), fd, rtol=0, atol=1e-8)
+    # GeomLoss anneals reg and stops at blur: its gradient approaches ours as scaling -> 1
+    # (1.6e-5 apart at scaling 0.999, 1.6e-6 at 0.9999), its value to 1e-6 relative
+    loss = geomloss.SamplesLoss("sinkhorn", p=2, blur=np.sqrt(reg / 2), scaling=0.999, backend="tensorized")
+    expected = loss(x, y)
+    ex, ey = torch.autograd.grad(expected, (x, y))
+    assert value.item() / 2 == pytest.approx(expected.item(), rel=1e-6)
+    torch.testing.assert_close(gx / 2, ex, rtol=0, atol=1e-4)
+    torch.testing.assert_close(gy / 2, ey, rtol=0, atol=1e-4)
+
+
+def test_torch_float32_and_bad_input(AF):
+    import torch
+
+    a, b, x, y = torch_problem(5, 4, seed=9, dtype=torch.float32)
+    value, plan = AF.sinkhorn(a, b, AF.ot_dist(x, y), 0.5, stopThr=1e-6)
+    assert value.dtype == torch.float32 and plan.dtype == torch.float32
+    M = AF.ot_dist(x, y).detach()
+    with pytest.raises(TypeError, match="'a'"):
+        AF.sinkhorn(a.double(), b, M, 0.5)
+    with pytest.raises(ValueError, match="'reg'"):
+        AF.sinkhorn(a, b, M, 0.0)
+    with pytest.raises(ValueError, match="'b'"):
+        AF.sinkhorn(a, b[:3], M, 0.5)
+    with pytest.raises(ValueError, match="'M'"):
+        AF.sinkhorn(a, b, M.clone().fill_(float("nan")), 0.5)
+    with pytest.raises(ValueError, match="'method'"):
+        AF.sinkhorn(a, b, M, 0.5, method="bad")
+    with pytest.raises(ValueError, match="'metric'"):
+        AF.ot_dist(x, y, "cityblock")
+    with pytest.warns(UserWarning, match="did not converge"):
+        AF.sinkhorn(a, b, M, 0.01, numItermax=2)
+
+
+def test_opcheck_meta_and_compile(AF):
+    import torch
+
+    if not hasattr(torch.library, "opcheck"):
+        pytest.skip("torch.library.opcheck needs torch >= 2.4")
+    a, b, x, y = torch_problem(5, 4, seed=10)
+    M = AF.ot_dist(x, y).detach().requires_grad_()
+    args = (a[None], b[None], M[None], 0.5, "auto", 1000, 1e-9, -1.0, None, None)
+    # opcheck's autograd check sends gradients to every output, which the op refuses
+    # for the plan and potentials; the schema and fake (Meta) checks run, and
+    # torch.compile below covers the dispatch of forward and backward
+    torch.library.opcheck(torch.ops.affectkit.sinkhorn.default, args, test_utils=("test_schema", "test_faketensor"))
+    meta = torch.ops.affectkit.sinkhorn(torch.empty(2, 3, device="meta"), torch.empty(2, 4, device="meta"),
+                                        torch.empty(2, 3, 4, device="meta"), 0.5)
+    assert meta[1].shape == (2, 3, 4) and meta[0].shape == (2,)
+
+    def loss(M):
+        return AF.sinkhorn(a.detach(), b.detach(), M, 0.5, warn=False)[0]
+
+    compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
+    torch.testing.assert_close(compiled(M), loss(M), rtol=0, atol=0)
+    torch.testing.assert_close(torch.autograd.grad(compiled(M), M)[0], torch.autograd.grad(loss(M), M)[0],
+                               rtol=0, atol=0)

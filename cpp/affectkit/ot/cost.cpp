@@ -23,8 +23,9 @@ namespace affectkit {
 CostMetric parse_cost_metric(const char* name) {
   if (std::strcmp(name, "sqeuclidean") == 0) return CostMetric::SqEuclidean;
   if (std::strcmp(name, "euclidean") == 0) return CostMetric::Euclidean;
-  if (std::strcmp(name, "cosine") == 0) return CostMetric::Cosine;
-  AK_CHECK(false, "metric", "must be 'sqeuclidean', 'euclidean' or 'cosine', got '" << name << "'");
+  AK_CHECK(std::strcmp(name, "cosine") == 0, "metric",
+           "must be 'sqeuclidean', 'euclidean' or 'cosine', got '" << name << "'");
+  return CostMetric::Cosine;
 }
 
 template <typename T>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -404,6 +405,15 @@ void solve_problem(const Problem<T>& p, const SinkhornParams& params, int thread
 }
 
 }  // namespace
+
+SinkhornMethod parse_sinkhorn_method(const char* name) {
+  const std::string method(name);
+  if (method == "auto") return SinkhornMethod::Auto;
+  if (method == "sinkhorn_log") return SinkhornMethod::Log;
+  AK_CHECK(method == "sinkhorn_stabilized", "method",
+           "must be 'auto', 'sinkhorn_log' or 'sinkhorn_stabilized', got '" << method << "'");
+  return SinkhornMethod::Stabilized;
+}
 
 template <typename T>
 void sinkhorn(const T* a, const T* b, const T* M, const std::int64_t* n_sizes, const std::int64_t* m_sizes,

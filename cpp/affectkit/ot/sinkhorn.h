@@ -23,6 +23,10 @@ enum class SinkhornMethod {
                // (POT's sinkhorn_stabilized): matrix-vector products, no exp per iteration
 };
 
+// Parses POT's method names 'auto', 'sinkhorn_log', 'sinkhorn_stabilized'
+// (else InvalidArgument naming "method").
+SinkhornMethod parse_sinkhorn_method(const char* name);
+
 struct SinkhornParams {
   double reg = 0;  // entropic regularisation, in the units of M
   double reg_m = std::numeric_limits<double>::infinity();  // KL marginal relaxation

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import warnings
+from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from .. import _ops
 
 _ops.load()
 
-__all__ = ["causal_conv1d"]
+__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_divergence", "ot_dist"]
 
 
 def causal_conv1d(
@@ -43,3 +45,136 @@ def causal_conv1d(
             f"invalid argument 'activation': must be None, 'silu' or 'swish', got {activation!r}"
         )
     return torch.ops.affectkit.causal_conv1d(x, weight, bias, activation is not None)
+
+
+# ---------------------------------------------------------------- optimal transport
+
+
+def _batched(name: str, t: torch.Tensor, dim: int) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"invalid argument '{name}': must be a torch.Tensor, got {type(t).__name__}")
+    return t.unsqueeze(0) if t.dim() == dim else t
+
+
+def _uniform(sizes: Optional[torch.Tensor], batch: int, length: int, like: torch.Tensor) -> torch.Tensor:
+    if sizes is None:
+        return torch.full((batch, length), 1.0 / length, dtype=like.dtype, device=like.device)
+    positions = torch.arange(length, device=like.device)
+    valid = positions[None, :] < sizes[:, None]
+    return valid.to(like.dtype) / sizes[:, None].clamp_min(1).to(like.dtype)
+
+
+def sinkhorn(
+    a: Optional[torch.Tensor],
+    b: Optional[torch.Tensor],
+    M: torch.Tensor,
+    reg: float,
+    method: str = "auto",
+    numItermax: int = 1000,
+    stopThr: float = 1e-9,
+    epsilon_scaling: Optional[float] = None,
+    n_sizes: Optional[torch.Tensor] = None,
+    m_sizes: Optional[torch.Tensor] = None,
+    warn: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Entropic OT objective and plan (the torch side of :func:`affectkit.ot.sinkhorn`)::
+
+        value = <P, M> + reg KL(P | a b^T)   (POT's ot.solve value; GeomLoss's OT_eps)
+
+    differentiable with respect to ``M`` (hence to point clouds through a cost such as
+    :func:`ot_dist`) and to ``a``, ``b``. The backward uses the converged plan and
+    potentials (envelope theorem: ``d value / d M = P``), so its memory does not depend on
+    the number of iterations; the gradient is exact at convergence. Only ``value``
+    carries gradients: backpropagating through the returned plan raises.
+
+    Parameters
+    ----------
+    a : Tensor (n,) or (batch, n), or None (uniform over each problem's rows)
+    b : Tensor (m,) or (batch, m), or None
+    M : Tensor (n, m) or (batch, n, m), float32 or float64, CPU
+    reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn :
+        as :func:`affectkit.ot.sinkhorn` (sizes as int64 tensors)
+
+    Returns
+    -------
+    value : Tensor () or (batch,)
+    plan : Tensor (n, m) or (batch, n, m)
+    """
+    if not isinstance(M, torch.Tensor):
+        raise TypeError(f"invalid argument 'M': must be a torch.Tensor, got {type(M).__name__}")
+    single = M.dim() == 2
+    M3 = _batched("M", M, 2)
+    if M3.dim() != 3:
+        raise ValueError(f"invalid argument 'M': must have shape (n, m) or (batch, n, m), got {tuple(M.shape)}")
+    batch, n, m = M3.shape
+    a3 = _uniform(n_sizes, batch, n, M3) if a is None else _batched("a", a, 1)
+    b3 = _uniform(m_sizes, batch, m, M3) if b is None else _batched("b", b, 1)
+    if epsilon_scaling is not None and not 0 <= epsilon_scaling < 1:
+        raise ValueError(f"invalid argument 'epsilon_scaling': must be None, 0 or in (0, 1), got {epsilon_scaling!r}")
+    value, plan, _, _, _, error, iterations = torch.ops.affectkit.sinkhorn(
+        a3, b3, M3, float(reg), method, int(numItermax), float(stopThr),
+        -1.0 if epsilon_scaling is None else float(epsilon_scaling), n_sizes, m_sizes)
+    if warn and not torch.compiler.is_compiling():
+        failed = ~(error < stopThr)
+        if bool(failed.any()):
+            warnings.warn(f"Sinkhorn did not converge: reached error {float(error[failed].max()):.3e} > stopThr = "
+                          f"{stopThr:g} after {int(iterations[failed].max())} iterations in {int(failed.sum())} of "
+                          f"{batch} problem(s). Increase numItermax, or reg.", UserWarning, stacklevel=2)
+    return (value[0], plan[0]) if single else (value, plan)
+
+
+def ot_dist(x: torch.Tensor, y: Optional[torch.Tensor] = None, metric: str = "sqeuclidean") -> torch.Tensor:
+    """Differentiable cost matrix between point clouds, as :func:`affectkit.ot.dist`
+    (written with torch operations, so autograd differentiates it).
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d), or None (x)
+    metric : 'sqeuclidean', 'euclidean' (gradient 0 where two points coincide) or 'cosine'
+
+    Returns
+    -------
+    Tensor (n, m) or (batch, n, m)
+    """
+    y = x if y is None else y
+    if metric == "sqeuclidean":
+        squared = (x * x).sum(-1)[..., :, None] + (y * y).sum(-1)[..., None, :] - 2 * x @ y.transpose(-1, -2)
+        return squared.clamp_min(0)
+    if metric == "euclidean":
+        return torch.cdist(x, y)
+    if metric == "cosine":
+        return 1 - F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).transpose(-1, -2)
+    raise ValueError(f"invalid argument 'metric': must be 'sqeuclidean', 'euclidean' or 'cosine', got {metric!r}")
+
+
+def sinkhorn_divergence(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    reg: float,
+    a: Optional[torch.Tensor] = None,
+    b: Optional[torch.Tensor] = None,
+    metric: str = "sqeuclidean",
+    numItermax: int = 1000,
+    stopThr: float = 1e-9,
+    epsilon_scaling: Optional[float] = None,
+    warn: bool = True,
+) -> torch.Tensor:
+    """Debiased Sinkhorn divergence ``OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2`` between
+    weighted point clouds, differentiable in ``x``, ``y``, ``a``, ``b`` (as
+    :func:`affectkit.ot.sinkhorn_divergence`; GeomLoss's ``SamplesLoss('sinkhorn', p=2,
+    blur=s)`` is ``sinkhorn_divergence(x, y, 2 * s**2) / 2``).
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d)
+    reg : float > 0; a, b : weights or None (uniform); metric : as :func:`ot_dist`
+
+    Returns
+    -------
+    Tensor () or (batch,)
+    """
+    options = dict(numItermax=numItermax, stopThr=stopThr, epsilon_scaling=epsilon_scaling, warn=warn)
+    xy, _ = sinkhorn(a, b, ot_dist(x, y, metric), reg, **options)
+    xx, _ = sinkhorn(a, a, ot_dist(x, x, metric), reg, **options)
+    yy, _ = sinkhorn(b, b, ot_dist(y, y, metric), reg, **options)
+    return xy - 0.5 * (xx + yy)
