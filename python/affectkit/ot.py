@@ -13,6 +13,11 @@ with epsilon scaling when ``reg`` is below 1/100 of the cost range. The stopping
 test (``stopThr`` on ``||P^T 1 - b||_2``, as POT) comes out of the update itself;
 not converging within ``numItermax`` is a warning with the reached error.
 
+Divergences: ``kl_divergence``, ``js_divergence``, ``renyi_divergence`` (discrete),
+``renyi_divergence_gaussian`` (closed form) and ``cauchy_schwarz_divergence`` (Gaussian
+KDEs of two sample sets), in nats; the same in :mod:`affectkit.nn.functional` with
+gradients.
+
 Value conventions (compare numbers across libraries with these):
 
 - ``sinkhorn2`` returns ``<P, M>`` without the entropy term, as POT's ``ot.sinkhorn2``.
@@ -35,12 +40,13 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _divergence_math as _math
 from ._checks import as_float, as_int, num_threads as _num_threads
 
 __all__ = [
     "sinkhorn", "sinkhorn2", "sinkhorn_log", "sinkhorn_unbalanced", "sinkhorn_unbalanced2",
-    "sinkhorn_divergence", "dist",
+    "sinkhorn_divergence", "dist", "kl_divergence", "js_divergence", "renyi_divergence",
+    "renyi_divergence_gaussian", "cauchy_schwarz_divergence",
 ]
 
 _METHODS = ("auto", "sinkhorn_log", "sinkhorn_stabilized")
@@ -294,16 +300,22 @@ def dist(x1: np.ndarray, x2: Optional[np.ndarray] = None, metric: str = "sqeucli
     -------
     M : array (n, m) or (batch, n, m), the dtype of ``x1``
     """
+    return _pairwise(x1, x1 if x2 is None else x2, metric, num_threads, ("x1", "x2"))
+
+
+def _pairwise(x: Any, y: Any, metric: str, num_threads: Optional[int], names: Tuple[str, str]) -> np.ndarray:
+    """dist for public functions whose point clouds have other names (errors name them)."""
     if not isinstance(metric, str):
         raise TypeError(f"invalid argument 'metric': must be a string, got {type(metric).__name__}")
-    x, single = _points("x1", x1)
-    y, single_y = _points("x2", x1 if x2 is None else x2)
+    xs, single = _points(names[0], x)
+    ys, single_y = _points(names[1], y)
     if single != single_y:
-        raise ValueError(f"invalid argument 'x2': must have as many dimensions as x1 ({x1.ndim}), got {y.ndim - single_y}")
+        raise ValueError(f"invalid argument '{names[1]}': must have as many dimensions as {names[0]} ({x.ndim}), "
+                         f"got {y.ndim}")
     try:
-        M = _core.pairwise_cost(x, y, metric, _num_threads(num_threads))
-    except (TypeError, ValueError) as error:  # the core names x, y; the public names are x1, x2
-        raise type(error)(str(error).replace("'x'", "'x1'").replace("'y'", "'x2'")) from None
+        M = _core.pairwise_cost(xs, ys, metric, _num_threads(num_threads))
+    except (TypeError, ValueError) as error:  # the core says x and y
+        raise type(error)(str(error).replace("'x'", f"'{names[0]}'").replace("'y'", f"'{names[1]}'")) from None
     return M[0] if single else M
 
 
@@ -365,3 +377,154 @@ def sinkhorn_divergence(x: np.ndarray, y: np.ndarray, reg: float, a: Any = None,
     if single:
         divergence, xy, xx, yy = divergence[0], xy[0], xx[0], yy[0]
     return (divergence, {"xy": xy, "xx": xx, "yy": yy}) if log else divergence
+
+
+# ---------------------------------------------------------------- divergences
+
+
+class _NumpyOps:
+    """The array operations of _divergence_math, for NumPy."""
+
+    array_name = "numpy array"
+    log = staticmethod(np.log)
+    where = staticmethod(np.where)
+    isfinite = staticmethod(np.isfinite)
+    all = staticmethod(np.all)
+
+    @staticmethod
+    def is_float_array(x: Any) -> bool:
+        return isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8)
+
+    @staticmethod
+    def is_single(x: np.ndarray) -> bool:
+        return x.dtype == np.float32
+
+    @staticmethod
+    def sum(x: np.ndarray, axis: int) -> np.ndarray:
+        return np.sum(x, axis=axis)
+
+    @staticmethod
+    def amax(x: np.ndarray, axis: int) -> np.ndarray:
+        return np.max(x, axis=axis)
+
+    @staticmethod
+    def logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+        from scipy.special import logsumexp
+
+        return logsumexp(x, axis=axis)
+
+    @staticmethod
+    def full_like(x: np.ndarray, value: float) -> np.ndarray:
+        return np.full_like(x, value)
+
+    @staticmethod
+    def slogdet(A: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        return np.linalg.slogdet(A)
+
+    @staticmethod
+    def solve(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(A, v[..., None])[..., 0]
+
+    @staticmethod
+    def solve_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(A, B)
+
+    @staticmethod
+    def diagonal_sum(A: np.ndarray) -> np.ndarray:
+        return np.trace(A, axis1=-2, axis2=-1)
+
+    @staticmethod
+    def positive_definite(A: np.ndarray) -> np.ndarray:
+        return np.all(np.linalg.eigvalsh(A) > 0, axis=-1)
+
+
+def _result(value: np.ndarray, dtype: np.dtype) -> Any:
+    value = np.asarray(value, dtype=dtype)
+    return value[()] if value.ndim == 0 else value
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray, normalize: bool = False) -> Any:
+    """Kullback-Leibler divergence ``KL(p | q) = sum p log(p / q)`` (nats) over the last axis.
+
+    Parameters
+    ----------
+    p, q : arrays (..., k), float32 or float64, non-negative, summing to 1 over the last axis
+    normalize : divide p and q by their sums first (else unnormalised input is a ValueError)
+
+    Returns
+    -------
+    scalar or array (...): ``0 log 0 = 0``; ``+inf`` where ``q = 0 < p`` (scipy.special.rel_entr's sum)
+    """
+    p, q = _math.distributions(p, q, normalize, _NumpyOps)
+    with np.errstate(divide="ignore"):
+        return _result(_math.kl(p, q, _NumpyOps), p.dtype)
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray, normalize: bool = False) -> Any:
+    """Jensen-Shannon divergence ``KL(p | m) / 2 + KL(q | m) / 2``, ``m = (p + q) / 2`` (nats,
+    at most log 2). scipy's ``jensenshannon`` is its square root (a distance).
+    Arguments and returns as :func:`kl_divergence` (always finite)."""
+    p, q = _math.distributions(p, q, normalize, _NumpyOps)
+    return _result(_math.js(p, q, _NumpyOps), p.dtype)
+
+
+def renyi_divergence(p: np.ndarray, q: np.ndarray, alpha: float, normalize: bool = False) -> Any:
+    """Renyi divergence of order ``alpha`` between discrete distributions (nats)::
+
+        D_alpha(p | q) = log(sum p^alpha q^(1 - alpha)) / (alpha - 1)
+
+    with the limits KL at ``alpha = 1``, ``log max p / q`` at ``alpha = inf`` and
+    ``-log q(p > 0)`` at ``alpha = 0``; ``+inf`` where ``q = 0 < p`` and ``alpha >= 1``.
+    Arguments and returns as :func:`kl_divergence`; ``alpha >= 0``."""
+    alpha = _math.order(alpha)
+    p, q = _math.distributions(p, q, normalize, _NumpyOps)
+    with np.errstate(divide="ignore"):
+        return _result(_math.renyi(p, q, alpha, _NumpyOps), p.dtype)
+
+
+def renyi_divergence_gaussian(mean1: np.ndarray, cov1: np.ndarray, mean2: np.ndarray, cov2: np.ndarray,
+                              alpha: float) -> Any:
+    """Renyi divergence of order ``alpha > 0`` between Gaussians ``N(mean1, cov1)`` and
+    ``N(mean2, cov2)`` in closed form (Gil, Alajaji and Linder 2013), nats; the Gaussian
+    KL divergence at ``alpha = 1``; ``+inf`` when ``alpha cov2 + (1 - alpha) cov1`` is not
+    positive definite (possible for ``alpha > 1``: the integral diverges).
+
+    Parameters
+    ----------
+    mean1, mean2 : arrays (..., d); cov1, cov2 : arrays (..., d, d), symmetric positive definite
+    alpha : float > 0
+
+    Returns
+    -------
+    scalar or array (...)
+    """
+    alpha = _math.order(alpha)
+    if not 0 < alpha < float("inf"):
+        raise ValueError(f"invalid argument 'alpha': must be positive and finite for Gaussians, got {alpha!r}")
+    _math.gaussians(mean1, cov1, mean2, cov2, _NumpyOps)
+    return _result(_math.renyi_gaussian(mean1, cov1, mean2, cov2, alpha, _NumpyOps), mean1.dtype)
+
+
+def cauchy_schwarz_divergence(x: np.ndarray, y: np.ndarray, bandwidth: float, num_threads: Optional[int] = None) -> Any:
+    """Cauchy-Schwarz divergence between the Gaussian kernel density estimates of two
+    sample sets (Principe's information-theoretic learning; used to align modalities)::
+
+        D_CS = -log((int p q)^2 / (int p^2 int q^2)),   p = mean_i N(x_i, bandwidth^2 I)
+
+    computed exactly from the pairwise squared distances (:func:`dist`, in the core) with
+    log-sum-exps; zero iff the two estimates are equal, symmetric, not a metric.
+
+    Parameters
+    ----------
+    x : array (n, d) or (batch, n, d); y : array (m, d) or (batch, m, d), same dtype
+    bandwidth : float > 0, the kernel's standard deviation in the units of x
+    num_threads : as :func:`dist`
+
+    Returns
+    -------
+    scalar or array (batch,), the dtype of x (nats)
+    """
+    sigma = _math.bandwidth_value(bandwidth)
+    squared = [_pairwise(u, v, "sqeuclidean", num_threads, names) for u, v, names in
+               ((x, y, ("x", "y")), (x, x, ("x", "x")), (y, y, ("y", "y")))]
+    return _result(_math.cauchy_schwarz(*[s.astype(np.float64) for s in squared], sigma, _NumpyOps), x.dtype)

@@ -594,3 +594,220 @@ def test_opcheck_meta_and_compile(AF):
     torch.testing.assert_close(compiled(M), loss(M), rtol=0, atol=0)
     torch.testing.assert_close(torch.autograd.grad(compiled(M), M)[0], torch.autograd.grad(loss(M), M)[0],
                                rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- divergences
+
+
+def random_distributions(k=6, seed=20, batch=()):
+    rng = np.random.default_rng(seed)
+    p, q = rng.random(batch + (k,)), rng.random(batch + (k,))
+    return p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
+
+
+def renyi_ref(p, q, alpha):
+    """The definition, term by term."""
+    if alpha == 1:
+        return sum(pi * np.log(pi / qi) for pi, qi in zip(p, q) if pi > 0)
+    return np.log(sum(pi**alpha * qi ** (1 - alpha) for pi, qi in zip(p, q) if pi > 0)) / (alpha - 1)
+
+
+def test_discrete_divergences_match_scipy_and_the_definition():
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import entropy
+
+    p, q = random_distributions(batch=(3,))
+    np.testing.assert_allclose(ak.ot.kl_divergence(p, q), entropy(p, q, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(ak.ot.js_divergence(p, q), jensenshannon(p, q, axis=-1) ** 2, rtol=1e-12)
+    for alpha in (0.0, 0.3, 0.5, 2.0, 7.5):
+        expected = [renyi_ref(pi, qi, alpha) if alpha else -np.log(qi[pi > 0].sum()) for pi, qi in zip(p, q)]
+        np.testing.assert_allclose(ak.ot.renyi_divergence(p, q, alpha), expected, rtol=1e-12, atol=1e-15)
+    # limits: alpha -> 1 is KL, alpha -> inf is log max p / q; 1/2 is -2 log Bhattacharyya
+    np.testing.assert_allclose(ak.ot.renyi_divergence(p, q, 1.0), ak.ot.kl_divergence(p, q), rtol=0)
+    np.testing.assert_allclose(ak.ot.renyi_divergence(p, q, 1 + 1e-7), ak.ot.kl_divergence(p, q), rtol=1e-5)
+    np.testing.assert_allclose(ak.ot.renyi_divergence(p, q, np.inf), np.log((p / q).max(-1)), rtol=1e-12)
+    np.testing.assert_allclose(ak.ot.renyi_divergence(p, q, 0.5), -2 * np.log(np.sqrt(p * q).sum(-1)), rtol=1e-12)
+    assert ak.ot.kl_divergence(p[0], p[0]) == 0 and ak.ot.js_divergence(p[0], q[0]) <= np.log(2)
+
+
+def test_disjoint_supports():
+    p, q = np.array([0.5, 0.5, 0.0]), np.array([0.0, 0.5, 0.5])
+    assert ak.ot.kl_divergence(p, q) == np.inf
+    assert ak.ot.js_divergence(p, q) == pytest.approx(0.5 * np.log(2), rel=1e-12)
+    assert ak.ot.renyi_divergence(p, q, 2.0) == np.inf and ak.ot.renyi_divergence(p, q, np.inf) == np.inf
+    assert ak.ot.renyi_divergence(p, q, 0.5) == pytest.approx(-2 * np.log(0.5), rel=1e-12)
+    np.testing.assert_allclose(ak.ot.kl_divergence(np.array([2.0, 2.0]), np.array([1.0, 3.0]), normalize=True),
+                               ak.ot.kl_divergence(np.array([0.5, 0.5]), np.array([0.25, 0.75])), rtol=1e-15)
+
+
+def gaussian_renyi_by_integration(m1, s1, m2, s2, alpha):
+    """1-D: log of the integral of p^alpha q^(1 - alpha), by quadrature."""
+    from scipy import integrate, stats
+
+    if alpha == 1:
+        integrand = lambda t: stats.norm.pdf(t, m1, s1) * (stats.norm.logpdf(t, m1, s1) - stats.norm.logpdf(t, m2, s2))  # noqa: E731
+        return integrate.quad(integrand, -40, 40, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+    integrand = lambda t: np.exp(alpha * stats.norm.logpdf(t, m1, s1) + (1 - alpha) * stats.norm.logpdf(t, m2, s2))  # noqa: E731
+    return np.log(integrate.quad(integrand, -40, 40, epsabs=1e-14, epsrel=1e-12, limit=200)[0]) / (alpha - 1)
+
+
+@pytest.mark.parametrize("alpha", [0.25, 0.5, 1.0, 1.5, 3.0])
+def test_gaussian_renyi_matches_integration(alpha):
+    # diagonal covariances in 2-D: the divergence is the sum of the two 1-D ones
+    m1, m2, s1, s2 = np.array([0.0, 1.0]), np.array([0.7, -0.4]), np.array([1.0, 0.6]), np.array([1.3, 0.8])
+    expected = sum(gaussian_renyi_by_integration(m1[i], s1[i], m2[i], s2[i], alpha) for i in range(2))
+    got = ak.ot.renyi_divergence_gaussian(m1, np.diag(s1**2), m2, np.diag(s2**2), alpha)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_gaussian_renyi_full_covariances():
+    rng = np.random.default_rng(21)
+    A, B = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    c1, c2 = A @ A.T + np.eye(3), B @ B.T + np.eye(3)
+    m1, m2 = rng.normal(size=3), rng.normal(size=3)
+    rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    for alpha in (0.5, 1.0, 2.0):
+        value = ak.ot.renyi_divergence_gaussian(m1, c1, m2, c2, alpha)
+        rotated = ak.ot.renyi_divergence_gaussian(rotation @ m1, rotation @ c1 @ rotation.T, rotation @ m2,
+                                                  rotation @ c2 @ rotation.T, alpha)
+        assert rotated == pytest.approx(value, rel=1e-10) and value > 0
+    # alpha -> 1 approaches the KL closed form; the order is increasing in alpha
+    kl = 0.5 * (np.trace(np.linalg.solve(c2, c1)) + (m1 - m2) @ np.linalg.solve(c2, m1 - m2) - 3
+                + np.linalg.slogdet(c2)[1] - np.linalg.slogdet(c1)[1])
+    assert ak.ot.renyi_divergence_gaussian(m1, c1, m2, c2, 1.0) == pytest.approx(kl, rel=1e-12)
+    assert ak.ot.renyi_divergence_gaussian(m1, c1, m2, c2, 1 + 1e-7) == pytest.approx(kl, rel=1e-5)
+    values = [ak.ot.renyi_divergence_gaussian(m1, c1, m2, c2, alpha) for alpha in (0.2, 0.5, 0.9, 1.0, 1.2)]
+    assert all(np.diff(values) > 0)
+    # alpha cov2 + (1 - alpha) cov1 indefinite: the integral diverges
+    assert ak.ot.renyi_divergence_gaussian(np.zeros(1), np.eye(1) * 4, np.zeros(1), np.eye(1), 3.0) == np.inf
+    batched = ak.ot.renyi_divergence_gaussian(np.stack([m1, m2]), np.stack([c1, c2]), np.stack([m2, m2]),
+                                              np.stack([c2, c2]), 0.5)
+    assert batched.shape == (2,) and batched[1] == 0 and batched[0] == pytest.approx(
+        ak.ot.renyi_divergence_gaussian(m1, c1, m2, c2, 0.5), rel=1e-12)
+
+
+def cauchy_schwarz_ref(x, y, sigma):
+    """From the definition: the integrals of KDE products are means of Gaussian
+    densities of variance 2 sigma^2 at the pairwise differences (plain loops)."""
+    d = x.shape[1]
+
+    def cross(u, v):
+        total = 0.0
+        for ui in u:
+            for vj in v:
+                total += np.exp(-np.sum((ui - vj) ** 2) / (4 * sigma**2)) / (4 * np.pi * sigma**2) ** (d / 2)
+        return total / (len(u) * len(v))
+
+    return -np.log(cross(x, y) ** 2 / (cross(x, x) * cross(y, y)))
+
+
+def test_cauchy_schwarz_matches_the_definition_and_quadrature():
+    from scipy import integrate, stats
+
+    rng = np.random.default_rng(22)
+    x, y = rng.normal(size=(9, 3)), rng.normal(size=(7, 3)) + 0.5
+    assert ak.ot.cauchy_schwarz_divergence(x, y, 0.8) == pytest.approx(cauchy_schwarz_ref(x, y, 0.8), rel=1e-12)
+    assert ak.ot.cauchy_schwarz_divergence(x, x, 0.8) == pytest.approx(0, abs=1e-12)
+    # 1-D: integrate the KDEs themselves
+    u, v = rng.normal(size=(5, 1)), rng.normal(size=(4, 1)) + 1
+    p = lambda t: stats.norm.pdf(t, u[:, 0], 0.5).mean()  # noqa: E731
+    q = lambda t: stats.norm.pdf(t, v[:, 0], 0.5).mean()  # noqa: E731
+    integral = lambda f: integrate.quad(f, -20, 20, epsabs=1e-14, epsrel=1e-12, limit=200)[0]  # noqa: E731
+    expected = -np.log(integral(lambda t: p(t) * q(t)) ** 2 / (integral(lambda t: p(t) ** 2) * integral(lambda t: q(t) ** 2)))
+    assert ak.ot.cauchy_schwarz_divergence(u, v, 0.5) == pytest.approx(expected, rel=1e-9)
+    # far apart sets: large but finite (log-sum-exp, no underflow to log 0)
+    far = ak.ot.cauchy_schwarz_divergence(x, y + 1e3, 0.1)
+    assert np.isfinite(far) and far > 1e6
+
+
+def test_torch_divergences_match_numpy_and_finite_differences(AF):
+    import torch
+
+    p, q = (torch.from_numpy(t).requires_grad_() for t in random_distributions(batch=(2,)))
+    for name, extra in (("kl_divergence", ()), ("js_divergence", ()), ("renyi_divergence", (0.4,)),
+                        ("renyi_divergence", (2.5,))):
+        value = getattr(AF, name)(p, q, *extra)
+        np.testing.assert_allclose(value.detach().numpy(), getattr(ak.ot, name)(p.detach().numpy(), q.detach().numpy(),
+                                                                                   *extra), rtol=1e-12)
+        # gradients off the simplex too (the formulas are smooth in p and q)
+        assert torch.autograd.gradcheck(lambda p, q: getattr(AF, name)(p, q, *extra, normalize=True), (p, q))
+    rng = np.random.default_rng(23)
+    A = rng.normal(size=(2, 2))
+    m1, m2 = (torch.from_numpy(rng.normal(size=2)).requires_grad_() for _ in range(2))
+    c1 = torch.from_numpy(A @ A.T + np.eye(2)).requires_grad_()
+    c2 = (4 * torch.eye(2, dtype=torch.float64)).requires_grad_()  # alpha = 1.5 keeps 1.5 c2 - 0.5 c1 definite
+    for alpha in (0.5, 1.0, 1.5):
+        value = AF.renyi_divergence_gaussian(m1, c1, m2, c2, alpha)
+        assert value.item() == pytest.approx(ak.ot.renyi_divergence_gaussian(
+            m1.detach().numpy(), c1.detach().numpy(), m2.detach().numpy(), c2.detach().numpy(), alpha), rel=1e-12)
+        # symmetric perturbations of the covariances keep them valid
+        assert torch.autograd.gradcheck(
+            lambda m1, c1, m2, c2: AF.renyi_divergence_gaussian(m1, (c1 + c1.T) / 2, m2, (c2 + c2.T) / 2, alpha),
+            (m1, c1, m2, c2))
+    x = torch.from_numpy(rng.normal(size=(6, 2))).requires_grad_()
+    y = torch.from_numpy(rng.normal(size=(5, 2))).requires_grad_()
+    value = AF.cauchy_schwarz_divergence(x, y, 0.7)
+    assert value.item() == pytest.approx(ak.ot.cauchy_schwarz_divergence(x.detach().numpy(), y.detach().numpy(), 0.7),
+                                         rel=1e-12)
+    assert torch.autograd.gradcheck(lambda x, y: AF.cauchy_schwarz_divergence(x, y, 0.7), (x, y))
+
+
+def test_divergences_bad_input():
+    p, q = random_distributions()
+    with pytest.raises(ValueError, match="'p'.*sum to 1"):
+        ak.ot.kl_divergence(2 * p, q)
+    with pytest.raises(ValueError, match="'q'"):
+        ak.ot.js_divergence(p, -q)
+    with pytest.raises(ValueError, match="'q'"):
+        ak.ot.kl_divergence(p, q[:3] / q[:3].sum())
+    with pytest.raises(TypeError, match="'p'"):
+        ak.ot.kl_divergence(list(p), q)
+    with pytest.raises(ValueError, match="'p'"):
+        ak.ot.kl_divergence(np.full(3, np.nan), q[:3])
+    with pytest.raises(ValueError, match="'p'"):
+        ak.ot.kl_divergence(np.zeros(3), np.zeros(3), normalize=True)
+    with pytest.raises(ValueError, match="'alpha'"):
+        ak.ot.renyi_divergence(p, q, -1.0)
+    with pytest.raises(TypeError, match="'alpha'"):
+        ak.ot.renyi_divergence(p, q, "2")
+    with pytest.raises(ValueError, match="'cov1'"):
+        ak.ot.renyi_divergence_gaussian(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2), 0.5)
+    with pytest.raises(ValueError, match="'cov2'"):
+        ak.ot.renyi_divergence_gaussian(np.zeros(2), np.eye(2), np.zeros(2), np.eye(3), 0.5)
+    with pytest.raises(ValueError, match="'alpha'"):
+        ak.ot.renyi_divergence_gaussian(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2), 0.0)
+    with pytest.raises(ValueError, match="'bandwidth'"):
+        ak.ot.cauchy_schwarz_divergence(np.ones((3, 2)), np.ones((3, 2)), 0.0)
+    with pytest.raises(ValueError, match="'y'"):
+        ak.ot.cauchy_schwarz_divergence(np.ones((3, 2)), np.ones((3, 3)), 1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5), st.sampled_from([np.float32, np.float64]), st.data())
+def test_fuzz_divergences(k, dtype, data):
+    p = data.draw(hnp.arrays(dtype, k, elements=st.floats(-0.5, 1.5, width=32) | st.just(0.0) | st.just(np.nan)))
+    q = data.draw(hnp.arrays(dtype, k, elements=st.floats(-0.5, 1.5, width=32) | st.just(0.0)))
+    normalize = data.draw(st.booleans())
+    alpha = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, np.inf, -1.0]))
+
+    def non_negative_or_named_error(call):
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):  # no hidden NaN/inf arithmetic
+                value = call()
+        except (ValueError, TypeError) as error:
+            assert "invalid argument '" in str(error)
+            return
+        assert np.shape(value) == () and (value >= -1e-6 or np.isposinf(value)) and not np.isnan(value)
+
+    non_negative_or_named_error(lambda: ak.ot.kl_divergence(p, q, normalize))
+    non_negative_or_named_error(lambda: ak.ot.js_divergence(p, q, normalize))
+    non_negative_or_named_error(lambda: ak.ot.renyi_divergence(p, q, alpha, normalize))
+    d = data.draw(st.integers(1, 3))
+    mean = data.draw(hnp.arrays(np.float64, d, elements=finite))
+    scales = data.draw(hnp.arrays(np.float64, d, elements=st.floats(-1, 10)))
+    non_negative_or_named_error(lambda: ak.ot.renyi_divergence_gaussian(mean, np.diag(scales), np.zeros(d), np.eye(d),
+                                                                        alpha))
+    x = data.draw(hnp.arrays(dtype, (data.draw(st.integers(1, 4)), d), elements=finite))
+    y = data.draw(hnp.arrays(dtype, (data.draw(st.integers(1, 4)), d), elements=finite))
+    bandwidth = data.draw(st.sampled_from([1e-3, 1.0, 0.0, np.nan]))
+    non_negative_or_named_error(lambda: ak.ot.cauchy_schwarz_divergence(x, y, bandwidth))

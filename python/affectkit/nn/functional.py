@@ -8,11 +8,12 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .. import _ops
+from .. import _divergence_math, _ops
 
 _ops.load()
 
-__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_divergence", "ot_dist"]
+__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_divergence", "ot_dist", "kl_divergence", "js_divergence",
+           "renyi_divergence", "renyi_divergence_gaussian", "cauchy_schwarz_divergence"]
 
 
 def causal_conv1d(
@@ -178,3 +179,104 @@ def sinkhorn_divergence(
     xx, _ = sinkhorn(a, a, ot_dist(x, x, metric), reg, **options)
     yy, _ = sinkhorn(b, b, ot_dist(y, y, metric), reg, **options)
     return xy - 0.5 * (xx + yy)
+
+
+# ---------------------------------------------------------------- divergences (autograd through torch operations)
+
+
+class _TorchOps:
+    """The array operations of affectkit._divergence_math, for PyTorch."""
+
+    array_name = "torch.Tensor"
+    log = staticmethod(torch.log)
+    where = staticmethod(torch.where)
+    isfinite = staticmethod(torch.isfinite)
+    all = staticmethod(torch.all)
+    full_like = staticmethod(torch.full_like)
+    slogdet = staticmethod(torch.linalg.slogdet)
+    solve_matrix = staticmethod(torch.linalg.solve)
+
+    @staticmethod
+    def is_float_array(x) -> bool:
+        return isinstance(x, torch.Tensor) and x.dtype in (torch.float32, torch.float64)
+
+    @staticmethod
+    def is_single(x: torch.Tensor) -> bool:
+        return x.dtype == torch.float32
+
+    @staticmethod
+    def sum(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return x.sum(axis)
+
+    @staticmethod
+    def amax(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return x.amax(axis)
+
+    @staticmethod
+    def logsumexp(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return torch.logsumexp(x, axis)
+
+    @staticmethod
+    def solve(A: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.solve(A, v.unsqueeze(-1)).squeeze(-1)
+
+    @staticmethod
+    def diagonal_sum(A: torch.Tensor) -> torch.Tensor:
+        return A.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+    @staticmethod
+    def positive_definite(A: torch.Tensor) -> torch.Tensor:
+        return (torch.linalg.eigvalsh(A.detach()) > 0).all(-1)
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """``KL(p | q)`` over the last axis, differentiable; as :func:`affectkit.ot.kl_divergence`
+    (the gradient of the ``0 log 0`` terms is taken as 0)."""
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.kl(p, q, _TorchOps)
+
+
+def js_divergence(p: torch.Tensor, q: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """Jensen-Shannon divergence over the last axis, differentiable; as
+    :func:`affectkit.ot.js_divergence`."""
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.js(p, q, _TorchOps)
+
+
+def renyi_divergence(p: torch.Tensor, q: torch.Tensor, alpha: float, normalize: bool = False) -> torch.Tensor:
+    """Renyi divergence of order ``alpha`` over the last axis, differentiable; as
+    :func:`affectkit.ot.renyi_divergence`."""
+    alpha = _divergence_math.order(alpha)
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.renyi(p, q, alpha, _TorchOps)
+
+
+def renyi_divergence_gaussian(mean1: torch.Tensor, cov1: torch.Tensor, mean2: torch.Tensor, cov2: torch.Tensor,
+                              alpha: float) -> torch.Tensor:
+    """Closed-form Renyi divergence between Gaussians, differentiable in the means and
+    covariances; as :func:`affectkit.ot.renyi_divergence_gaussian`."""
+    alpha = _divergence_math.order(alpha)
+    if not 0 < alpha < float("inf"):
+        raise ValueError(f"invalid argument 'alpha': must be positive and finite for Gaussians, got {alpha!r}")
+    _divergence_math.gaussians(mean1, cov1, mean2, cov2, _TorchOps)
+    return _divergence_math.renyi_gaussian(mean1, cov1, mean2, cov2, alpha, _TorchOps)
+
+
+def cauchy_schwarz_divergence(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> torch.Tensor:
+    """Cauchy-Schwarz divergence between Gaussian KDEs of two sample sets, differentiable
+    in ``x`` and ``y``; as :func:`affectkit.ot.cauchy_schwarz_divergence`.
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d); bandwidth : float > 0
+    """
+    sigma = _divergence_math.bandwidth_value(bandwidth)
+    for name, t in (("x", x), ("y", y)):
+        if not _TorchOps.is_float_array(t) or t.dim() not in (2, 3):
+            raise ValueError(f"invalid argument '{name}': must be a float tensor (n, d) or (batch, n, d)")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"invalid argument '{name}': must be finite")
+    if x.dim() != y.dim() or x.shape[-1] != y.shape[-1] or x.shape[:-2] != y.shape[:-2] or x.dtype != y.dtype:
+        raise ValueError(f"invalid argument 'y': must match x {tuple(x.shape)} {x.dtype} in batch, d and dtype, "
+                         f"got {tuple(y.shape)} {y.dtype}")
+    return _divergence_math.cauchy_schwarz(ot_dist(x, y), ot_dist(x, x), ot_dist(y, y), sigma, _TorchOps)
