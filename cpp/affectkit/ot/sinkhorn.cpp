@@ -182,11 +182,13 @@ class StabilizedSolver {
       for_rows(blocks, s_.threads, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t j0 = begin * kColumnBlock; j0 < std::min(p.m, end * kColumnBlock); j0 += kColumnBlock) {
           const std::int64_t j1 = std::min(p.m, j0 + kColumnBlock);
-          std::fill(next.begin() + j0, next.begin() + j1, T(0));
+          T* column_sums = next.data();
+          std::fill(column_sums + j0, column_sums + j1, T(0));
           for (std::int64_t i = 0; i < p.n; ++i) {
             const T ui = other[i];
             const T* k = kernel_.data() + i * p.m;
-            for (std::int64_t j = j0; j < j1; ++j) next[j] += ui * k[j];
+#pragma omp simd
+            for (std::int64_t j = j0; j < j1; ++j) column_sums[j] += ui * k[j];
           }
         }
       });
@@ -194,8 +196,10 @@ class StabilizedSolver {
       for_rows(p.n, s_.threads, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
           const T* k = kernel_.data() + i * p.m;
+          const T* v = other.data();
           T sum = 0;
-          for (std::int64_t j = 0; j < p.m; ++j) sum += k[j] * other[j];
+#pragma omp simd reduction(+ : sum)  // -fopenmp-simd: vectorises the dot product, no OpenMP runtime
+          for (std::int64_t j = 0; j < p.m; ++j) sum += k[j] * v[j];
           next[i] = sum;
         }
       });
