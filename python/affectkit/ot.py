@@ -8,8 +8,9 @@ for one cost matrix ``M (n, m)`` or a padded stack ``M (batch, n, m)`` with
 per-problem sizes (``n_sizes``, ``m_sizes``), in float32 or float64. The method is
 chosen per problem (``method='auto'``): the scaling form with absorption into the
 potentials (POT's ``sinkhorn_stabilized``: matrix-vector products) when the kernel
-``exp(-M / reg)`` is representable, else the log domain (POT's ``sinkhorn_log``)
-with epsilon scaling when ``reg`` is below 1/100 of the cost range. The stopping
+``exp(-M / reg)`` is representable, else a warm start in the log domain (POT's
+``sinkhorn_log``, with epsilon scaling when ``reg`` is below 1/100 of the cost range)
+that hands over to the scaling form; unbalanced problems stay in the log domain. The stopping
 test (``stopThr`` on ``||P^T 1 - b||_2``, as POT) comes out of the update itself;
 not converging within ``numItermax`` is a warning with the reached error.
 
@@ -169,7 +170,7 @@ _SHARED_DOC = """
         Warn when a problem has not reached ``stopThr`` (never an exception).
     epsilon_scaling : None, 0 or float in (0, 1)
         Log-domain annealing factor: ``reg`` starts at the cost range and is multiplied
-        by it per stage (10 iterations each) down to ``reg``. None: 0.5 when the log
+        by it after each iteration down to ``reg``. None: 0.5 when the log
         domain runs with ``reg`` below 1/100 of the cost range; 0: off.
     tau : float > 1, default 1e3
         Absorption threshold of the scaling form (POT's ``tau``).

@@ -111,7 +111,7 @@ TYPED_TEST(SinkhornTest, TinyRegStaysFinite) {
   params.max_iter = 2000;
   Solution<T> s(shape);
   sinkhorn(a.data(), b.data(), M.data(), nullptr, nullptr, shape, params, s.output(), 1);
-  EXPECT_EQ(s.method[0], 1);  // auto: the kernel exp(-M / reg) underflows, log domain
+  EXPECT_TRUE(s.method[0] == 1 || s.method[0] == 2);  // auto: log-domain warm start, maybe the scaling form
   for (T v : s.plan) EXPECT_TRUE(std::isfinite(v));
   for (T v : s.f) EXPECT_TRUE(std::isfinite(v));
   EXPECT_TRUE(std::isfinite(s.cost[0]) && std::isfinite(s.error[0]));

@@ -16,9 +16,9 @@ namespace {
 // log of a zero weight: finite (the row kernels run under -ffast-math) and far below
 // exp's range, so rows and columns of zero weight get exactly zero mass.
 constexpr double kLogZero = -1e4;
-// Iterations per annealing stage before the last (GeomLoss does one; a few more
-// keep the potentials close to each stage's solution at little cost).
-constexpr std::int64_t kStageIterations = 10;
+// Iterations per annealing stage before the last, as GeomLoss (more did not cut the
+// total number of iterations on the benchmark's problems, and each costs two exps per entry).
+constexpr std::int64_t kStageIterations = 1;
 constexpr std::int64_t kColumnBlock = 256;  // columns per task of a K^T u product
 
 // body(begin, end) over [0, count), in parallel when a single problem has the threads.
@@ -151,8 +151,10 @@ class LogSolver {
 template <typename T>
 class StabilizedSolver {
  public:
+  // Starts from the potentials in s (0, or a log-domain warm start) as alpha, beta.
   StabilizedSolver(State<T>& s, double eps)
-      : s_(s), eps_(eps), kernel_(s.p.n * s.p.m), u_(s.p.n), v_(s.p.m), u_next_(s.p.n), v_next_(s.p.m) {
+      : s_(s), eps_(eps), kernel_(s.p.n * s.p.m), u_(s.p.n), v_(s.p.m), u_next_(s.p.n), v_next_(s.p.m),
+        alpha_(s.f), beta_(s.g) {
     absorb();
   }
 
@@ -244,13 +246,11 @@ class StabilizedSolver {
 
   void absorb() {
     const Problem<T>& p = s_.p;
-    if (alpha_.empty()) {
-      alpha_.assign(p.n, T(0));
-      beta_.assign(p.m, T(0));
-    } else {
+    if (absorbed_) {
       alpha_ = potentials(u_, p.a, alpha_);
       beta_ = potentials(v_, p.b, beta_);
     }
+    absorbed_ = true;
     for (std::int64_t i = 0; i < p.n; ++i) u_[i] = p.a[i] > 0 ? T(1) : T(0);
     for (std::int64_t j = 0; j < p.m; ++j) v_[j] = p.b[j] > 0 ? T(1) : T(0);
     const T inv_eps = T(1 / eps_);
@@ -275,6 +275,7 @@ class StabilizedSolver {
   State<T>& s_;
   double eps_;
   std::vector<T> kernel_, u_, v_, u_next_, v_next_, alpha_, beta_;
+  bool absorbed_ = false;  // false until the first kernel: u, v hold nothing to absorb yet
 };
 
 template <typename T>
@@ -306,8 +307,10 @@ std::pair<SinkhornMethod, double> resolve(const Problem<T>& p, const SinkhornPar
   return {method, scaling};
 }
 
+// Log-domain iterations (annealed from the cost range when epsilon_scaling > 0); with
+// warm_start, only kStageIterations at reg after the annealing.
 template <typename T>
-double run_log(State<T>& s, const Problem<T>& p, double epsilon_scaling) {
+double run_log(State<T>& s, const Problem<T>& p, double epsilon_scaling, bool warm_start) {
   const SinkhornParams& params = s.params;
   LogSolver<T> solver(s);
   if (epsilon_scaling > 0) {
@@ -315,7 +318,8 @@ double run_log(State<T>& s, const Problem<T>& p, double epsilon_scaling) {
       solver.run(eps, std::min(params.max_iter, s.iterations + kStageIterations));
     }
   }
-  return solver.run(params.reg, params.max_iter);
+  return solver.run(params.reg, warm_start ? std::min(params.max_iter, s.iterations + kStageIterations)
+                                           : params.max_iter);
 }
 
 // Plan, marginals, <P, M> and the objective from the potentials.
@@ -393,19 +397,29 @@ void solve_problem(const Problem<T>& p, const SinkhornParams& params, int thread
                    T* cost, T* value, T* error, std::int64_t* iterations, std::int64_t* method) {
   State<T> s(p, params, threads);
   const auto [chosen, epsilon_scaling] = resolve(p, params, s.balanced);
+  // 'auto' on a balanced problem whose kernel exp(-M / reg) underflows: a log-domain warm
+  // start makes exp((f + g - M) / reg) representable, then the scaling form (no exp per
+  // iteration) finishes.
+  const bool hand_over = chosen == SinkhornMethod::Log && params.method == SinkhornMethod::Auto && s.balanced;
   double err = 0;
-  bool done = false;
-  if (chosen == SinkhornMethod::Stabilized) {
+  bool stabilized = chosen == SinkhornMethod::Stabilized;
+  if (hand_over) {
+    err = run_log(s, p, epsilon_scaling, true);
+    stabilized = !(err < params.stop_thr) && s.iterations < params.max_iter;
+  }
+  bool done = !stabilized && hand_over;
+  if (stabilized) {
     StabilizedSolver<T> solver(s, params.reg);
     done = solver.run(params.max_iter, err);
   }
-  if (!done) err = run_log(s, p, epsilon_scaling);  // also the fallback when the kernel under- or overflows
+  // plain log domain; also the fallback when the kernel of the scaling form under- or overflows
+  if (!done) err = run_log(s, p, stabilized ? 0.0 : epsilon_scaling, false);
   finish(s, p, params.reg, plan, value, cost);
   for (std::int64_t i = 0; i < p.n; ++i) f[i] = p.a[i] > 0 ? s.f[i] : -std::numeric_limits<T>::infinity();
   for (std::int64_t j = 0; j < p.m; ++j) g[j] = p.b[j] > 0 ? s.g[j] : -std::numeric_limits<T>::infinity();
   *error = T(err);
   *iterations = s.iterations;
-  *method = done ? 2 : 1;
+  *method = stabilized && done ? 2 : 1;
 }
 
 }  // namespace
