@@ -1,7 +1,8 @@
 """Entropic OT (Sinkhorn), one thread: affectkit against POT (numpy and torch back ends,
 per problem and POT's batched solver) and GeomLoss (tensorized, no KeOps), in float32.
 
-(a) 64 problems of 200 x 300 points with d = 256, batched, costs from the points included;
+(a) 64 problems of 200 x 300 points with d = 256, batched, costs from the points included,
+    at reg 0.1 (a few iterations) and 0.01 (hundreds; float32 kernels underflow);
 (b) one 2000 x 2000 problem in the log domain, 100 iterations;
 (c) reg = 0.01 on costs normalised to [0, 1], to convergence (stopThr 1e-6): who converges;
 and nanoseconds per matrix entry per iteration next to this core's exp and memory floors.
@@ -31,44 +32,51 @@ if hasattr(os, "sched_setaffinity"):  # one core: the numbers are per core
 STOP = 1e-6  # stopThr / tol of every library that has one (POT: ||P^T 1 - b||_2, as affectkit)
 
 
-def case_a(args):
-    """64 problems of 200 x 300 tokens (d = 256), squared Euclidean costs, reg 0.1."""
+def case_a(args, reg):
+    """64 problems of 200 x 300 tokens (d = 256), squared Euclidean costs (range about 3.3).
+    Implementations whose answer is not within 1e-3 of affectkit's (2e-2 for GeomLoss's
+    annealed objective) are not timed; the returned note says which and why."""
     batch, n, m, d = (8, 50, 70, 64) if args.quick else (64, 200, 300, 256)
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((batch, n, d)) / np.sqrt(d)).astype(np.float32)
     y = (rng.standard_normal((batch, m, d)) / np.sqrt(d) + 0.1).astype(np.float32)
-    reg = 0.1
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     a_t, b_t = torch.full((n,), 1 / n), torch.full((m,), 1 / m)
+    options = dict(stopThr=STOP, numItermax=10_000)
     group = {
-        "affectkit": lambda: ak.ot.sinkhorn2(None, None, ak.ot.dist(x, y, num_threads=1), reg, stopThr=STOP,
-                                             num_threads=1),
-        "POT numpy, loop": lambda: np.array([ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, stopThr=STOP)
+        "affectkit": lambda: ak.ot.sinkhorn2(None, None, ak.ot.dist(x, y, num_threads=1), reg, num_threads=1, **options),
+        "POT numpy, loop": lambda: np.array([ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, **options)
                                              for k in range(batch)]),
-        "POT numpy, sinkhorn_log loop": lambda: np.array([
-            ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, method="sinkhorn_log", stopThr=STOP) for k in range(batch)]),
-        "POT torch, loop": lambda: torch.stack([ot.sinkhorn2(a_t, b_t, ot.dist(xt[k], yt[k]), reg, stopThr=STOP)
+        "POT numpy sinkhorn_log, loop": lambda: np.array([
+            ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, method="sinkhorn_log", **options) for k in range(batch)]),
+        "POT torch, loop": lambda: torch.stack([ot.sinkhorn2(a_t, b_t, ot.dist(xt[k], yt[k]), reg, **options)
                                                 for k in range(batch)]).numpy(),
-        "POT batch numpy (solve_batch)": lambda: ot.batch.solve_batch(
-            ot.batch.dist_batch(x, y), reg, method="sinkhorn", tol=STOP).value_linear,
-        "POT batch torch (solve_batch)": lambda: ot.batch.solve_batch(
-            ot.batch.dist_batch(xt, yt), reg, method="sinkhorn", tol=STOP).value_linear.numpy(),
+        "POT torch sinkhorn_log, loop": lambda: torch.stack([
+            ot.sinkhorn2(a_t, b_t, ot.dist(xt[k], yt[k]), reg, method="sinkhorn_log", **options)
+            for k in range(batch)]).numpy(),
+        "POT solve_batch torch, sinkhorn": lambda: ot.batch.solve_batch(
+            ot.batch.dist_batch(xt, yt), reg, method="sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
+        "POT solve_batch torch, log_sinkhorn": lambda: ot.batch.solve_batch(
+            ot.batch.dist_batch(xt, yt), reg, method="log_sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
         # cost |x - y|^2 / 2 and epsilon = blur^2: reg / 2 on half the cost; its own annealing (scaling 0.5)
         "GeomLoss tensorized": lambda: 2 * SamplesLoss("sinkhorn", p=2, blur=np.sqrt(reg / 2), debias=False,
                                                        backend="tensorized")(xt, yt).numpy(),
     }
-    expected = group["affectkit"]()
-    for name, run in group.items():
-        got = np.asarray(run(), dtype=np.float64)
-        tolerance = 2e-2 if name.startswith("GeomLoss") else 1e-3  # GeomLoss returns the entropic value
-        if name.startswith("GeomLoss"):
-            _, log = ak.ot.sinkhorn(None, None, ak.ot.dist(x, y), reg, stopThr=STOP, log=True)
-            expected_name = log["value"]
-        else:
-            expected_name = expected
-        error = np.max(np.abs(got - expected_name) / np.abs(expected_name))
-        assert error < tolerance, f"{name} differs from affectkit by {error:.2e}"
-    return compare(f"(a) {batch} x ({n} x {m}), d={d}, reg {reg}", group, args.repeats)
+    _, log = ak.ot.sinkhorn(None, None, ak.ot.dist(x, y), reg, log=True, **options)
+    notes = [f"(a) reg {reg}: affectkit {int(log['niter'].min())}-{int(log['niter'].max())} iterations, "
+             f"finished by {', '.join(sorted(set(log['method'])))}"]
+    for name in list(group):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = np.asarray(group[name](), dtype=np.float64)
+        geomloss = name.startswith("GeomLoss")
+        expected = log["value"] if geomloss else log["cost"]  # GeomLoss returns the entropic objective
+        error = np.max(np.abs(got - expected) / np.abs(expected))
+        if not error < (2e-2 if geomloss else 1e-3):
+            notes.append(f"{name}: not timed, {'NaN/Inf' if not np.all(np.isfinite(got)) else f'off by {error:.1e}'}")
+            del group[name]
+    print("; ".join(notes))
+    return compare(f"(a) {batch} x ({n} x {m}), d={d}, reg {reg}", group, args.repeats), "; ".join(notes)
 
 
 def case_b(args):
@@ -177,7 +185,12 @@ def ns_per_entry(args):
 
 def main():
     args = arguments(__doc__.split("\n\n")[0])
-    results = [case_a(args), case_b(args)]
+    results, notes_a = [], []
+    for reg in (0.1, 0.01):
+        result, note = case_a(args, reg)
+        results.append(result)
+        notes_a.append(note)
+    results.append(case_b(args))
     result_c, outcome_c = case_c(args)
     results.append(result_c)
     per_entry = ns_per_entry(args)
