@@ -29,9 +29,9 @@ TORCH_LIBRARY(affectkit, m) {
   // ot.cpp: value, plan, f, g, cost, error, iterations (value = the objective, differentiable)
   m.def(
       "sinkhorn(Tensor a, Tensor b, Tensor M, float reg, str method=\"auto\", int numItermax=1000,"
-      " float stopThr=1e-9, float epsilon_scaling=-1., Tensor? n_sizes=None, Tensor? m_sizes=None)"
-      " -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+      " float stopThr=1e-9, float epsilon_scaling=-1., Tensor? n_sizes=None, Tensor? m_sizes=None,"
+      " float? reg_m=None) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
   m.def(
       "sinkhorn_backward(Tensor grad_value, Tensor a, Tensor b, Tensor M, Tensor plan, Tensor f, Tensor g,"
-      " float reg, Tensor? n_sizes, Tensor? m_sizes) -> (Tensor, Tensor, Tensor)");
+      " float reg, Tensor? n_sizes, Tensor? m_sizes, float? reg_m) -> (Tensor, Tensor, Tensor)");
 }

@@ -45,7 +45,8 @@ OtBatchShape check_sinkhorn(const Tensor& a, const Tensor& b, const Tensor& M, c
 
 SinkhornOutputs sinkhorn_cpu(const Tensor& a_in, const Tensor& b_in, const Tensor& M_in, double reg,
                              c10::string_view method, int64_t numItermax, double stopThr, double epsilon_scaling,
-                             const OptionalTensor& n_sizes_in, const OptionalTensor& m_sizes_in) {
+                             const OptionalTensor& n_sizes_in, const OptionalTensor& m_sizes_in,
+                             std::optional<double> reg_m) {
   const OtBatchShape shape = check_sinkhorn(a_in, b_in, M_in, n_sizes_in, m_sizes_in);
   const Tensor a = a_in.contiguous(), b = b_in.contiguous(), M = M_in.contiguous();
   const OptionalTensor n_sizes = n_sizes_in ? OptionalTensor(n_sizes_in->contiguous()) : std::nullopt;
@@ -62,6 +63,7 @@ SinkhornOutputs sinkhorn_cpu(const Tensor& a_in, const Tensor& b_in, const Tenso
     params.max_iter = numItermax;
     params.stop_thr = stopThr;
     params.epsilon_scaling = epsilon_scaling;
+    if (reg_m) params.reg_m = *reg_m;
     const SinkhornOutput<T> out{plan.data_ptr<T>(),  f.data_ptr<T>(),     g.data_ptr<T>(),
                                 cost.data_ptr<T>(),  value.data_ptr<T>(), error.data_ptr<T>(),
                                 iterations.data_ptr<int64_t>(), method_used.data_ptr<int64_t>()};
@@ -73,7 +75,8 @@ SinkhornOutputs sinkhorn_cpu(const Tensor& a_in, const Tensor& b_in, const Tenso
 }
 
 SinkhornOutputs sinkhorn_meta(const Tensor& a, const Tensor& b, const Tensor& M, double, c10::string_view,
-                              int64_t, double, double, const OptionalTensor& n_sizes, const OptionalTensor& m_sizes) {
+                              int64_t, double, double, const OptionalTensor& n_sizes, const OptionalTensor& m_sizes,
+                              std::optional<double>) {
   check_sinkhorn(a, b, M, n_sizes, m_sizes);
   const Tensor per_problem = at::empty({M.size(0)}, M.options());
   return {per_problem, at::empty_like(M, at::MemoryFormat::Contiguous), at::empty_like(a, at::MemoryFormat::Contiguous),
@@ -88,18 +91,29 @@ Tensor valid_mask(const OptionalTensor& sizes, int64_t batch, int64_t length, co
   return positions < sizes->to(like.device()).unsqueeze(1);
 }
 
-// The gradient of the objective with respect to the weights w on one side: the
-// potential minus reg log w (GeomLoss's potential); where w = 0 (potential -inf) the
-// same quantity from its definition, the soft c-transform -reg lse_j((g_j - M_ij) / reg)
-// of the other side's potential.
+// The gradient of the objective with respect to the weights w on one side.
+// Balanced: the potential minus reg log w (GeomLoss's potential); where w = 0
+// (potential -inf) the same quantity from its definition, the soft c-transform
+// -reg lse_j((g_j - M_ij) / reg) of the other side's potential.
+// Unbalanced (reg_m): d/dw_i [reg KL(P | a b^T) + reg_m KL(P 1 | a)] at the optimal P,
+// reg (|other| - r_i / w_i) + reg_m (1 - r_i / w_i) with r = P 1; where w = 0 the ratio
+// r_i / w_i is its limit exp((1 - fi) lse_j((g_j - M_ij) / reg)), fi = reg_m / (reg_m + reg).
 Tensor weight_gradient(const Tensor& potential, const Tensor& w, const Tensor& valid, const Tensor& other,
-                       const Tensor& other_valid, const Tensor& costs, double reg) {
-  Tensor result = at::where(w > 0, potential - reg * at::log(w), at::zeros_like(potential));
-  const Tensor zero_weights = (w <= 0).logical_and(valid);
+                       const Tensor& other_w, const Tensor& other_valid, const Tensor& costs, const Tensor& mass,
+                       double reg, std::optional<double> reg_m) {
+  const Tensor positive = w > 0;
+  const Tensor safe_w = at::where(positive, w, at::ones_like(w));
+  Tensor result = reg_m ? at::div(mass, safe_w) : potential - reg * at::log(safe_w);
+  const Tensor zero_weights = positive.logical_not().logical_and(valid);
   if (zero_weights.any().item<bool>()) {
     const Tensor masked = at::where(other_valid, other, at::full_like(other, -std::numeric_limits<double>::infinity()));
-    const Tensor c_transform = -reg * at::logsumexp((masked.unsqueeze(1) - costs) / reg, {2});
-    result = at::where(zero_weights, c_transform, result);
+    const Tensor lse = at::logsumexp((masked.unsqueeze(1) - costs) / reg, {2});
+    const Tensor limit = reg_m ? at::exp(reg / (*reg_m + reg) * lse) : -reg * lse;
+    result = at::where(zero_weights, limit, result);
+  }
+  if (reg_m) {
+    const Tensor other_mass = at::where(other_valid, other_w, at::zeros_like(other_w)).sum(1, true);
+    result = reg * (other_mass - result) + *reg_m * (1 - result);
   }
   return at::where(valid, result, at::zeros_like(result));
 }
@@ -107,21 +121,23 @@ Tensor weight_gradient(const Tensor& potential, const Tensor& w, const Tensor& v
 std::tuple<Tensor, Tensor, Tensor> sinkhorn_backward_cpu(const Tensor& grad_value, const Tensor& a, const Tensor& b,
                                                          const Tensor& M, const Tensor& plan, const Tensor& f,
                                                          const Tensor& g, double reg, const OptionalTensor& n_sizes,
-                                                         const OptionalTensor& m_sizes) {
+                                                         const OptionalTensor& m_sizes, std::optional<double> reg_m) {
   const OtBatchShape shape = check_sinkhorn(a, b, M, n_sizes, m_sizes);
   const Tensor valid_rows = valid_mask(n_sizes, shape.batch, shape.n, M);
   const Tensor valid_columns = valid_mask(m_sizes, shape.batch, shape.m, M);
   const Tensor scale = grad_value.unsqueeze(1);
   const Tensor grad_M = scale.unsqueeze(2) * plan;
-  const Tensor grad_a = scale * weight_gradient(f, a, valid_rows, g, valid_columns, M, reg);
-  const Tensor grad_b = scale * weight_gradient(g, b, valid_columns, f, valid_rows, M.transpose(1, 2), reg);
+  const Tensor grad_a =
+      scale * weight_gradient(f, a, valid_rows, g, b, valid_columns, M, plan.sum(2), reg, reg_m);
+  const Tensor grad_b =
+      scale * weight_gradient(g, b, valid_columns, f, a, valid_rows, M.transpose(1, 2), plan.sum(1), reg, reg_m);
   return {grad_a, grad_b, grad_M};
 }
 
 std::tuple<Tensor, Tensor, Tensor> sinkhorn_backward_meta(const Tensor&, const Tensor& a, const Tensor& b,
                                                           const Tensor& M, const Tensor&, const Tensor&,
                                                           const Tensor&, double, const OptionalTensor& n_sizes,
-                                                          const OptionalTensor& m_sizes) {
+                                                          const OptionalTensor& m_sizes, std::optional<double>) {
   check_sinkhorn(a, b, M, n_sizes, m_sizes);
   return {at::empty_like(a, at::MemoryFormat::Contiguous), at::empty_like(b, at::MemoryFormat::Contiguous),
           at::empty_like(M, at::MemoryFormat::Contiguous)};
@@ -133,17 +149,18 @@ class SinkhornFunction : public torch::autograd::Function<SinkhornFunction> {
                                                 const Tensor& b, const Tensor& M, double reg,
                                                 c10::string_view method, int64_t numItermax, double stopThr,
                                                 double epsilon_scaling, const OptionalTensor& n_sizes,
-                                                const OptionalTensor& m_sizes) {
+                                                const OptionalTensor& m_sizes, std::optional<double> reg_m) {
     at::AutoDispatchBelowADInplaceOrView guard;
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("affectkit::sinkhorn", "")
                          .typed<SinkhornOutputs(const Tensor&, const Tensor&, const Tensor&, double, c10::string_view,
                                                 int64_t, double, double, const OptionalTensor&,
-                                                const OptionalTensor&)>();
+                                                const OptionalTensor&, std::optional<double>)>();
     auto [value, plan, f, g, cost, error, iterations] =
-        op.call(a, b, M, reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes);
+        op.call(a, b, M, reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, reg_m);
     ctx->save_for_backward({a, b, M, plan, f, g, n_sizes.value_or(Tensor()), m_sizes.value_or(Tensor())});
     ctx->saved_data["reg"] = reg;
+    ctx->saved_data["reg_m"] = reg_m ? c10::IValue(*reg_m) : c10::IValue();
     ctx->mark_non_differentiable({error, iterations});
     ctx->set_materialize_grads(false);  // so that a gradient reaching another output is seen, not zeroed
     return {value, plan, f, g, cost, error, iterations};
@@ -159,15 +176,19 @@ class SinkhornFunction : public torch::autograd::Function<SinkhornFunction> {
     const auto saved = ctx->get_saved_variables();
     const OptionalTensor n_sizes = saved[6].defined() ? OptionalTensor(saved[6]) : std::nullopt;
     const OptionalTensor m_sizes = saved[7].defined() ? OptionalTensor(saved[7]) : std::nullopt;
-    torch::autograd::variable_list grads(10);
+    torch::autograd::variable_list grads(11);
+    const c10::IValue saved_reg_m = ctx->saved_data["reg_m"];
+    const std::optional<double> reg_m =
+        saved_reg_m.isNone() ? std::nullopt : std::optional<double>(saved_reg_m.toDouble());
     if (!grad_outputs[0].defined()) return grads;
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("affectkit::sinkhorn_backward", "")
                          .typed<std::tuple<Tensor, Tensor, Tensor>(
                              const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                             const Tensor&, double, const OptionalTensor&, const OptionalTensor&)>();
+                             const Tensor&, double, const OptionalTensor&, const OptionalTensor&,
+                             std::optional<double>)>();
     auto [grad_a, grad_b, grad_M] = op.call(grad_outputs[0], saved[0], saved[1], saved[2], saved[3], saved[4],
-                                            saved[5], ctx->saved_data["reg"].toDouble(), n_sizes, m_sizes);
+                                            saved[5], ctx->saved_data["reg"].toDouble(), n_sizes, m_sizes, reg_m);
     grads[0] = grad_a;
     grads[1] = grad_b;
     grads[2] = grad_M;
@@ -177,8 +198,10 @@ class SinkhornFunction : public torch::autograd::Function<SinkhornFunction> {
 
 SinkhornOutputs sinkhorn_autograd(const Tensor& a, const Tensor& b, const Tensor& M, double reg,
                                   c10::string_view method, int64_t numItermax, double stopThr, double epsilon_scaling,
-                                  const OptionalTensor& n_sizes, const OptionalTensor& m_sizes) {
-  auto out = SinkhornFunction::apply(a, b, M, reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes);
+                                  const OptionalTensor& n_sizes, const OptionalTensor& m_sizes,
+                                  std::optional<double> reg_m) {
+  auto out =
+      SinkhornFunction::apply(a, b, M, reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, reg_m);
   return {out[0], out[1], out[2], out[3], out[4], out[5], out[6]};
 }
 

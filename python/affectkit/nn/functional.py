@@ -12,7 +12,7 @@ from .. import _divergence_math, _ops
 
 _ops.load()
 
-__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_divergence", "ot_dist", "kl_divergence", "js_divergence",
+__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_unbalanced", "sinkhorn_divergence", "ot_dist", "kl_divergence", "js_divergence",
            "renyi_divergence", "renyi_divergence_gaussian", "cauchy_schwarz_divergence"]
 
 
@@ -101,6 +101,43 @@ def sinkhorn(
     value : Tensor () or (batch,)
     plan : Tensor (n, m) or (batch, n, m)
     """
+    return _sinkhorn(a, b, M, reg, None, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn)
+
+
+def sinkhorn_unbalanced(
+    a: Optional[torch.Tensor],
+    b: Optional[torch.Tensor],
+    M: torch.Tensor,
+    reg: float,
+    reg_m: float,
+    numItermax: int = 1000,
+    stopThr: float = 1e-6,
+    epsilon_scaling: Optional[float] = None,
+    n_sizes: Optional[torch.Tensor] = None,
+    m_sizes: Optional[torch.Tensor] = None,
+    warn: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Unbalanced entropic OT objective and plan (the torch side of
+    :func:`affectkit.ot.sinkhorn_unbalanced`, log domain)::
+
+        value = <P, M> + reg KL(P | a b^T) + reg_m KL(P 1 | a) + reg_m KL(P^T 1 | b)
+
+    (generalised KL), differentiable with respect to ``M``, ``a`` and ``b`` from the
+    converged plan (envelope theorem), as :func:`sinkhorn`. ``a`` and ``b`` may have
+    different masses; ``reg_m`` is a positive finite float.
+
+    Returns
+    -------
+    value : Tensor () or (batch,); plan : Tensor (n, m) or (batch, n, m)
+    """
+    reg_m = float(reg_m)
+    if not 0 < reg_m < float("inf"):
+        raise ValueError(f"invalid argument 'reg_m': must be positive and finite, got {reg_m}")
+    return _sinkhorn(a, b, M, reg, reg_m, "sinkhorn_log", numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes,
+                     warn)
+
+
+def _sinkhorn(a, b, M, reg, reg_m, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn):
     if not isinstance(M, torch.Tensor):
         raise TypeError(f"invalid argument 'M': must be a torch.Tensor, got {type(M).__name__}")
     single = M.dim() == 2
@@ -114,13 +151,13 @@ def sinkhorn(
         raise ValueError(f"invalid argument 'epsilon_scaling': must be None, 0 or in (0, 1), got {epsilon_scaling!r}")
     value, plan, _, _, _, error, iterations = torch.ops.affectkit.sinkhorn(
         a3, b3, M3, float(reg), method, int(numItermax), float(stopThr),
-        -1.0 if epsilon_scaling is None else float(epsilon_scaling), n_sizes, m_sizes)
+        -1.0 if epsilon_scaling is None else float(epsilon_scaling), n_sizes, m_sizes, reg_m)
     if warn and not torch.compiler.is_compiling():
         failed = ~(error < stopThr)
         if bool(failed.any()):
             warnings.warn(f"Sinkhorn did not converge: reached error {float(error[failed].max()):.3e} > stopThr = "
                           f"{stopThr:g} after {int(iterations[failed].max())} iterations in {int(failed.sum())} of "
-                          f"{batch} problem(s). Increase numItermax, or reg.", UserWarning, stacklevel=2)
+                          f"{batch} problem(s). Increase numItermax, or reg.", UserWarning, stacklevel=3)
     return (value[0], plan[0]) if single else (value, plan)
 
 
