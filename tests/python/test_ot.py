@@ -846,3 +846,22 @@ def test_torch_unbalanced_values_and_gradients(AF):
             assert torch.autograd.gradcheck(objective, leaves, eps=1e-6, atol=1e-7, rtol=1e-6)
     with pytest.raises(ValueError, match="'reg_m'"):
         AF.sinkhorn_unbalanced(a, b, M, 0.3, 0.0)
+
+
+def test_python_threads_equal_serial_calls():
+    """The GIL is released while the core runs: calls from 4 Python threads at once
+    return exactly what serial calls return."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    problems = [problem(40, 30, seed=30 + k) for k in range(8)]
+
+    def solve(args):
+        a, b, M = args
+        return ak.ot.sinkhorn(a, b, M, 0.5, num_threads=1), ak.ot.dist(M, M)
+
+    serial = [solve(args) for args in problems]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(solve, problems))
+    for (P, D), (P2, D2) in zip(serial, parallel):
+        np.testing.assert_array_equal(P, P2)
+        np.testing.assert_array_equal(D, D2)
