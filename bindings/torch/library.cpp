@@ -26,4 +26,12 @@ TORCH_LIBRARY(affectkit, m) {
   m.def(
       "causal_conv1d_backward(Tensor x, Tensor weight, Tensor? bias, Tensor grad_out, bool silu)"
       " -> (Tensor, Tensor, Tensor)");
+  // ot.cpp: value, plan, f, g, cost, error, iterations (value = the objective, differentiable)
+  m.def(
+      "sinkhorn(Tensor a, Tensor b, Tensor M, float reg, str method=\"auto\", int numItermax=1000,"
+      " float stopThr=1e-9, float epsilon_scaling=-1., Tensor? n_sizes=None, Tensor? m_sizes=None,"
+      " float? reg_m=None) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+  m.def(
+      "sinkhorn_backward(Tensor grad_value, Tensor a, Tensor b, Tensor M, Tensor plan, Tensor f, Tensor g,"
+      " float reg, Tensor? n_sizes, Tensor? m_sizes, float? reg_m) -> (Tensor, Tensor, Tensor)");
 }

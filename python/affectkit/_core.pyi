@@ -155,3 +155,11 @@ def frame_attention_pooling(
     x: np.ndarray, key_padding_mask: Optional[np.ndarray], state_dict: Dict[str, np.ndarray], num_heads: int,
     num_threads: int,
 ) -> np.ndarray: ...
+
+# ot.cpp
+def sinkhorn(
+    a: np.ndarray, b: np.ndarray, M: np.ndarray, reg: float, reg_m: float, method: str, numItermax: int,
+    stopThr: float, epsilon_scaling: float, tau: float, n_sizes: Optional[np.ndarray],
+    m_sizes: Optional[np.ndarray], num_threads: int,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+def pairwise_cost(x: np.ndarray, y: np.ndarray, metric: str, num_threads: int) -> np.ndarray: ...

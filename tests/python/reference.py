@@ -98,3 +98,34 @@ def kaldi_fbank_ref(y, sr=16000, frame_length=25.0, frame_shift=10.0, preemph=0.
         features = np.log(np.maximum(bank @ power, np.finfo(np.float32).eps))
         rows.append(np.concatenate([[energy], features]) if use_energy else features)
     return np.array(rows).reshape(len(starts), num_bins + use_energy)
+
+
+def sinkhorn_log_ref(a, b, M, reg, n_iter, reg_m=np.inf):
+    """Entropic OT in the log domain, written as POT's sinkhorn_log (and, for finite
+    reg_m, sinkhorn_unbalanced with reg_type 'kl'): n_iter iterations, each updating
+    g then f; returns the plan and the potentials f, g (P = exp((f + g - M) / reg)).
+    Zero weights are not supported (log 0). Float64."""
+    from scipy.special import logsumexp
+
+    a, b, M = (np.asarray(v, dtype=np.float64) for v in (a, b, M))
+    fraction = 1.0 if np.isinf(reg_m) else reg_m / (reg_m + reg)
+    f, g = np.zeros(M.shape[0]), np.zeros(M.shape[1])
+    for _ in range(n_iter):
+        g = reg * (np.log(b) - fraction * logsumexp((f[:, None] - M) / reg, axis=0))
+        f = reg * (np.log(a) - fraction * logsumexp((g[None, :] - M) / reg, axis=1))
+    return np.exp((f[:, None] + g[None, :] - M) / reg), f, g
+
+
+def sinkhorn_torch_ref(a, b, M, reg, n_iter):
+    """The objective <P, M> + reg KL(P | a b^T) of balanced entropic OT, by n_iter
+    log-domain iterations unrolled in PyTorch (autograd differentiates through every
+    iteration: the reference for the envelope-theorem gradients)."""
+    import torch
+
+    f = torch.zeros_like(a)
+    g = torch.zeros_like(b)
+    for _ in range(n_iter):
+        g = reg * (torch.log(b) - torch.logsumexp((f[:, None] - M) / reg, dim=0))
+        f = reg * (torch.log(a) - torch.logsumexp((g[None, :] - M) / reg, dim=1))
+    P = torch.exp((f[:, None] + g[None, :] - M) / reg)
+    return (P * M).sum() + reg * (P * (torch.log(P) - torch.log(a)[:, None] - torch.log(b)[None, :])).sum()

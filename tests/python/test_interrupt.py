@@ -67,7 +67,17 @@ CALLS = {
     "pyin": lambda y: ak.pyin(y[: 600 * SR], sr=SR, fmin=60.0, fmax=500.0),
     "voice_report": lambda y: ak.voice_report(y[: 900 * SR], sr=SR),
     "resample": lambda y: ak.resample(y, orig_sr=SR, target_sr=22050, num_threads=1),
+    "sinkhorn": lambda y: large_sinkhorn(),
 }
+
+
+def large_sinkhorn():
+    """A 3000 x 3000 log-domain problem asked to run 10^5 iterations (minutes)."""
+    rng = np.random.default_rng(0)
+    x, z = rng.standard_normal((3000, 8)), rng.standard_normal((3000, 8))
+    a = np.full(3000, 1 / 3000)
+    return ak.ot.sinkhorn(a, a, ak.ot.dist(x, z), 1e-3, method="sinkhorn_log", numItermax=100_000, stopThr=0.0,
+                          warn=False)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))

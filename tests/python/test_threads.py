@@ -31,6 +31,8 @@ def workloads():
     encoder = ak.TransformerEncoderInference(encoder_state(rng), num_heads=4)
     frames = rng.standard_normal((3, 50, 32)).astype(np.float32)
     lengths = np.array([50, 31, 7])
+    clouds = rng.standard_normal((2, 40, 3)), rng.standard_normal((2, 60, 3))
+    costs = np.stack([ak.ot.dist(x, z) for x, z in zip(*clouds)])
     voices = [ak.synthetic_voice(sr=SR, duration=1.0 + 0.1 * i, f0=(100 + 20 * i, 180), snr_db=20, seed=i).y
               for i in range(4)]
     noise = [rng.standard_normal(int(SR * s)).astype(np.float32) for s in (0.7, 1.3, 2.1)]
@@ -47,6 +49,7 @@ def workloads():
         lambda: ak.pyin(voices[0], sr=SR, fmin=60, fmax=400),
         lambda: encoder(frames, lengths),
         lambda: ak.pooling.statistics_pooling(frames, lengths),
+        lambda: ak.ot.sinkhorn(np.full((2, 40), 1 / 40), np.full((2, 60), 1 / 60), costs, 0.5, stopThr=1e-6),
     ]
 
 

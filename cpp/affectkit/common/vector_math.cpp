@@ -3,6 +3,7 @@
 // NaN or infinity semantics; callers pass finite values only.
 #include "affectkit/common/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace affectkit {
@@ -35,5 +36,25 @@ void gelu_inplace(float* x, std::int64_t n) {
   constexpr float inv_sqrt2 = 0.70710678118654752440f;
   for (std::int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
 }
+
+template <typename T>
+T log_sum_exp_difference(const T* g, const T* row, T inv_eps, std::int64_t n) {
+  T shift = g[0] - row[0];
+  for (std::int64_t j = 1; j < n; ++j) shift = std::max(shift, g[j] - row[j]);
+  T sum = 0;
+  for (std::int64_t j = 0; j < n; ++j) sum += std::exp((g[j] - row[j] - shift) * inv_eps);
+  return shift * inv_eps + std::log(sum);  // sum >= 1: the maximum contributes exp(0)
+}
+
+template <typename T>
+void exp_difference(T f, const T* g, const T* row, T inv_eps, T* out, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) out[j] = std::exp((f + g[j] - row[j]) * inv_eps);
+}
+
+template float log_sum_exp_difference<float>(const float*, const float*, float, std::int64_t);
+template double log_sum_exp_difference<double>(const double*, const double*, double, std::int64_t);
+template void exp_difference<float>(float, const float*, const float*, float, float*, std::int64_t);
+template void exp_difference<double>(double, const double*, const double*, double, double*,
+                                     std::int64_t);
 
 }  // namespace affectkit

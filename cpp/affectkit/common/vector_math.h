@@ -22,4 +22,14 @@ float exp_scaled_sum_inplace(float* x, std::int64_t n, float scale, float shift)
 // x[i] = GELU(x[i]) = x[i] (1 + erf(x[i] / sqrt(2))) / 2, the exact form (torch's default).
 void gelu_inplace(float* x, std::int64_t n);
 
+// Entropic OT kernels over one row (cpp/affectkit/ot): n >= 1 finite values, the
+// shift argument chosen by the caller so that no exp overflows.
+// log sum_j exp((g[j] - row[j]) * inv_eps), by a max pass and an exp pass.
+template <typename T>
+T log_sum_exp_difference(const T* g, const T* row, T inv_eps, std::int64_t n);
+
+// out[j] = exp((f + g[j] - row[j]) * inv_eps); values below exp's range become 0.
+template <typename T>
+void exp_difference(T f, const T* g, const T* row, T inv_eps, T* out, std::int64_t n);
+
 }  // namespace affectkit

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import warnings
+from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 
-from .. import _ops
+from .. import _divergence_math, _ops
 
 _ops.load()
 
-__all__ = ["causal_conv1d"]
+__all__ = ["causal_conv1d", "sinkhorn", "sinkhorn_unbalanced", "sinkhorn_divergence", "ot_dist", "kl_divergence", "js_divergence",
+           "renyi_divergence", "renyi_divergence_gaussian", "cauchy_schwarz_divergence"]
 
 
 def causal_conv1d(
@@ -43,3 +46,274 @@ def causal_conv1d(
             f"invalid argument 'activation': must be None, 'silu' or 'swish', got {activation!r}"
         )
     return torch.ops.affectkit.causal_conv1d(x, weight, bias, activation is not None)
+
+
+# ---------------------------------------------------------------- optimal transport
+
+
+def _batched(name: str, t: torch.Tensor, dim: int) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"invalid argument '{name}': must be a torch.Tensor, got {type(t).__name__}")
+    return t.unsqueeze(0) if t.dim() == dim else t
+
+
+def _uniform(sizes: Optional[torch.Tensor], batch: int, length: int, like: torch.Tensor) -> torch.Tensor:
+    if sizes is None:
+        return torch.full((batch, length), 1.0 / length, dtype=like.dtype, device=like.device)
+    positions = torch.arange(length, device=like.device)
+    valid = positions[None, :] < sizes[:, None]
+    return valid.to(like.dtype) / sizes[:, None].clamp_min(1).to(like.dtype)
+
+
+def sinkhorn(
+    a: Optional[torch.Tensor],
+    b: Optional[torch.Tensor],
+    M: torch.Tensor,
+    reg: float,
+    method: str = "auto",
+    numItermax: int = 1000,
+    stopThr: float = 1e-9,
+    epsilon_scaling: Optional[float] = None,
+    n_sizes: Optional[torch.Tensor] = None,
+    m_sizes: Optional[torch.Tensor] = None,
+    warn: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Entropic OT objective and plan (the torch side of :func:`affectkit.ot.sinkhorn`)::
+
+        value = <P, M> + reg KL(P | a b^T)   (POT's ot.solve value; GeomLoss's OT_eps)
+
+    differentiable with respect to ``M`` (hence to point clouds through a cost such as
+    :func:`ot_dist`) and to ``a``, ``b``. The backward uses the converged plan and
+    potentials (envelope theorem: ``d value / d M = P``), so its memory does not depend on
+    the number of iterations; the gradient is exact at convergence. Only ``value``
+    carries gradients: backpropagating through the returned plan raises.
+
+    Parameters
+    ----------
+    a : Tensor (n,) or (batch, n), or None (uniform over each problem's rows)
+    b : Tensor (m,) or (batch, m), or None
+    M : Tensor (n, m) or (batch, n, m), float32 or float64, CPU
+    reg, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn :
+        as :func:`affectkit.ot.sinkhorn` (sizes as int64 tensors)
+
+    Returns
+    -------
+    value : Tensor () or (batch,)
+    plan : Tensor (n, m) or (batch, n, m)
+    """
+    return _sinkhorn(a, b, M, reg, None, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn)
+
+
+def sinkhorn_unbalanced(
+    a: Optional[torch.Tensor],
+    b: Optional[torch.Tensor],
+    M: torch.Tensor,
+    reg: float,
+    reg_m: float,
+    numItermax: int = 1000,
+    stopThr: float = 1e-6,
+    epsilon_scaling: Optional[float] = None,
+    n_sizes: Optional[torch.Tensor] = None,
+    m_sizes: Optional[torch.Tensor] = None,
+    warn: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Unbalanced entropic OT objective and plan (the torch side of
+    :func:`affectkit.ot.sinkhorn_unbalanced`, log domain)::
+
+        value = <P, M> + reg KL(P | a b^T) + reg_m KL(P 1 | a) + reg_m KL(P^T 1 | b)
+
+    (generalised KL), differentiable with respect to ``M``, ``a`` and ``b`` from the
+    converged plan (envelope theorem), as :func:`sinkhorn`. ``a`` and ``b`` may have
+    different masses; ``reg_m`` is a positive finite float.
+
+    Returns
+    -------
+    value : Tensor () or (batch,); plan : Tensor (n, m) or (batch, n, m)
+    """
+    reg_m = float(reg_m)
+    if not 0 < reg_m < float("inf"):
+        raise ValueError(f"invalid argument 'reg_m': must be positive and finite, got {reg_m}")
+    return _sinkhorn(a, b, M, reg, reg_m, "sinkhorn_log", numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes,
+                     warn)
+
+
+def _sinkhorn(a, b, M, reg, reg_m, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn):
+    if not isinstance(M, torch.Tensor):
+        raise TypeError(f"invalid argument 'M': must be a torch.Tensor, got {type(M).__name__}")
+    single = M.dim() == 2
+    M3 = _batched("M", M, 2)
+    if M3.dim() != 3:
+        raise ValueError(f"invalid argument 'M': must have shape (n, m) or (batch, n, m), got {tuple(M.shape)}")
+    batch, n, m = M3.shape
+    a3 = _uniform(n_sizes, batch, n, M3) if a is None else _batched("a", a, 1)
+    b3 = _uniform(m_sizes, batch, m, M3) if b is None else _batched("b", b, 1)
+    if epsilon_scaling is not None and not 0 <= epsilon_scaling < 1:
+        raise ValueError(f"invalid argument 'epsilon_scaling': must be None, 0 or in (0, 1), got {epsilon_scaling!r}")
+    value, plan, _, _, _, error, iterations = torch.ops.affectkit.sinkhorn(
+        a3, b3, M3, float(reg), method, int(numItermax), float(stopThr),
+        -1.0 if epsilon_scaling is None else float(epsilon_scaling), n_sizes, m_sizes, reg_m)
+    if warn and not torch.compiler.is_compiling():
+        failed = ~(error < stopThr)
+        if bool(failed.any()):
+            warnings.warn(f"Sinkhorn did not converge: reached error {float(error[failed].max()):.3e} > stopThr = "
+                          f"{stopThr:g} after {int(iterations[failed].max())} iterations in {int(failed.sum())} of "
+                          f"{batch} problem(s). Increase numItermax, or reg.", UserWarning, stacklevel=3)
+    return (value[0], plan[0]) if single else (value, plan)
+
+
+def ot_dist(x: torch.Tensor, y: Optional[torch.Tensor] = None, metric: str = "sqeuclidean") -> torch.Tensor:
+    """Differentiable cost matrix between point clouds, as :func:`affectkit.ot.dist`
+    (written with torch operations, so autograd differentiates it).
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d), or None (x)
+    metric : 'sqeuclidean', 'euclidean' (gradient 0 where two points coincide) or 'cosine'
+
+    Returns
+    -------
+    Tensor (n, m) or (batch, n, m)
+    """
+    y = x if y is None else y
+    if metric == "sqeuclidean":
+        squared = (x * x).sum(-1)[..., :, None] + (y * y).sum(-1)[..., None, :] - 2 * x @ y.transpose(-1, -2)
+        return squared.clamp_min(0)
+    if metric == "euclidean":
+        return torch.cdist(x, y)
+    if metric == "cosine":
+        return 1 - F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).transpose(-1, -2)
+    raise ValueError(f"invalid argument 'metric': must be 'sqeuclidean', 'euclidean' or 'cosine', got {metric!r}")
+
+
+def sinkhorn_divergence(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    reg: float,
+    a: Optional[torch.Tensor] = None,
+    b: Optional[torch.Tensor] = None,
+    metric: str = "sqeuclidean",
+    numItermax: int = 1000,
+    stopThr: float = 1e-9,
+    epsilon_scaling: Optional[float] = None,
+    warn: bool = True,
+) -> torch.Tensor:
+    """Debiased Sinkhorn divergence ``OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2`` between
+    weighted point clouds, differentiable in ``x``, ``y``, ``a``, ``b`` (as
+    :func:`affectkit.ot.sinkhorn_divergence`; GeomLoss's ``SamplesLoss('sinkhorn', p=2,
+    blur=s)`` is ``sinkhorn_divergence(x, y, 2 * s**2) / 2``).
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d)
+    reg : float > 0; a, b : weights or None (uniform); metric : as :func:`ot_dist`
+
+    Returns
+    -------
+    Tensor () or (batch,)
+    """
+    options = dict(numItermax=numItermax, stopThr=stopThr, epsilon_scaling=epsilon_scaling, warn=warn)
+    xy, _ = sinkhorn(a, b, ot_dist(x, y, metric), reg, **options)
+    xx, _ = sinkhorn(a, a, ot_dist(x, x, metric), reg, **options)
+    yy, _ = sinkhorn(b, b, ot_dist(y, y, metric), reg, **options)
+    return xy - 0.5 * (xx + yy)
+
+
+# ---------------------------------------------------------------- divergences (autograd through torch operations)
+
+
+class _TorchOps:
+    """The array operations of affectkit._divergence_math, for PyTorch."""
+
+    array_name = "torch.Tensor"
+    log = staticmethod(torch.log)
+    where = staticmethod(torch.where)
+    isfinite = staticmethod(torch.isfinite)
+    all = staticmethod(torch.all)
+    full_like = staticmethod(torch.full_like)
+    slogdet = staticmethod(torch.linalg.slogdet)
+    solve_matrix = staticmethod(torch.linalg.solve)
+
+    @staticmethod
+    def is_float_array(x) -> bool:
+        return isinstance(x, torch.Tensor) and x.dtype in (torch.float32, torch.float64)
+
+    @staticmethod
+    def is_single(x: torch.Tensor) -> bool:
+        return x.dtype == torch.float32
+
+    @staticmethod
+    def sum(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return x.sum(axis)
+
+    @staticmethod
+    def amax(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return x.amax(axis)
+
+    @staticmethod
+    def logsumexp(x: torch.Tensor, axis: int) -> torch.Tensor:
+        return torch.logsumexp(x, axis)
+
+    @staticmethod
+    def solve(A: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.solve(A, v.unsqueeze(-1)).squeeze(-1)
+
+    @staticmethod
+    def diagonal_sum(A: torch.Tensor) -> torch.Tensor:
+        return A.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+    @staticmethod
+    def positive_definite(A: torch.Tensor) -> torch.Tensor:
+        return (torch.linalg.eigvalsh(A.detach()) > 0).all(-1)
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """``KL(p | q)`` over the last axis, differentiable; as :func:`affectkit.ot.kl_divergence`
+    (the gradient of the ``0 log 0`` terms is taken as 0)."""
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.kl(p, q, _TorchOps)
+
+
+def js_divergence(p: torch.Tensor, q: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """Jensen-Shannon divergence over the last axis, differentiable; as
+    :func:`affectkit.ot.js_divergence`."""
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.js(p, q, _TorchOps)
+
+
+def renyi_divergence(p: torch.Tensor, q: torch.Tensor, alpha: float, normalize: bool = False) -> torch.Tensor:
+    """Renyi divergence of order ``alpha`` over the last axis, differentiable; as
+    :func:`affectkit.ot.renyi_divergence`."""
+    alpha = _divergence_math.order(alpha)
+    p, q = _divergence_math.distributions(p, q, normalize, _TorchOps)
+    return _divergence_math.renyi(p, q, alpha, _TorchOps)
+
+
+def renyi_divergence_gaussian(mean1: torch.Tensor, cov1: torch.Tensor, mean2: torch.Tensor, cov2: torch.Tensor,
+                              alpha: float) -> torch.Tensor:
+    """Closed-form Renyi divergence between Gaussians, differentiable in the means and
+    covariances; as :func:`affectkit.ot.renyi_divergence_gaussian`."""
+    alpha = _divergence_math.order(alpha)
+    if not 0 < alpha < float("inf"):
+        raise ValueError(f"invalid argument 'alpha': must be positive and finite for Gaussians, got {alpha!r}")
+    _divergence_math.gaussians(mean1, cov1, mean2, cov2, _TorchOps)
+    return _divergence_math.renyi_gaussian(mean1, cov1, mean2, cov2, alpha, _TorchOps)
+
+
+def cauchy_schwarz_divergence(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> torch.Tensor:
+    """Cauchy-Schwarz divergence between Gaussian KDEs of two sample sets, differentiable
+    in ``x`` and ``y``; as :func:`affectkit.ot.cauchy_schwarz_divergence`.
+
+    Parameters
+    ----------
+    x : Tensor (n, d) or (batch, n, d); y : Tensor (m, d) or (batch, m, d); bandwidth : float > 0
+    """
+    sigma = _divergence_math.bandwidth_value(bandwidth)
+    for name, t in (("x", x), ("y", y)):
+        if not _TorchOps.is_float_array(t) or t.dim() not in (2, 3):
+            raise ValueError(f"invalid argument '{name}': must be a float tensor (n, d) or (batch, n, d)")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"invalid argument '{name}': must be finite")
+    if x.dim() != y.dim() or x.shape[-1] != y.shape[-1] or x.shape[:-2] != y.shape[:-2] or x.dtype != y.dtype:
+        raise ValueError(f"invalid argument 'y': must match x {tuple(x.shape)} {x.dtype} in batch, d and dtype, "
+                         f"got {tuple(y.shape)} {y.dtype}")
+    return _divergence_math.cauchy_schwarz(ot_dist(x, y), ot_dist(x, x), ot_dist(y, y), sigma, _TorchOps)
