@@ -77,12 +77,12 @@ double sample_term(const T* L, std::int64_t C, const double* beta, const std::in
     top = std::max(top, logp[c]);
   }
   double total = 0;
-  for (std::int64_t c = 0; c < C; ++c) total += std::exp(logp[c] - top);
+  for (std::int64_t c = 0; c < C; ++c) total += (dz[c] = std::exp(logp[c] - top));  // one exp per class
   const double lse = top + std::log(total);
   double entropy = 0, cross = 0;
   for (std::int64_t c = 0; c < C; ++c) {
     logp[c] -= lse;
-    dz[c] = std::exp(logp[c]);
+    dz[c] /= total;
     entropy -= dz[c] * logp[c];
     cross += yhat[c] * logp[c];
     prediction[c] = static_cast<T>(dz[c]);
@@ -93,6 +93,7 @@ double sample_term(const T* L, std::int64_t C, const double* beta, const std::in
   for (std::int64_t k = 0; k < n_kept; ++k) {
     const T* row = L + kept[k] * C;
     double acc = 0;
+#pragma omp simd reduction(+ : acc)  // -fopenmp-simd: vectorises the reduction, no OpenMP runtime
     for (std::int64_t c = 0; c < C; ++c) acc += row[c] * dz[c];
     g[kept[k]] += acc;
   }
