@@ -9,6 +9,8 @@ logits once (numpy's max over the array): the floor of one pass, memory bandwidt
     python benchmarks/bench_prompts.py [--repeats N] [--quick] [--no-write]
 """
 
+import os
+
 from harness import arguments, compare, limit_threads, report
 
 limit_threads(1)  # before numpy is imported
@@ -50,11 +52,12 @@ def main():
         notes.append(f"{name}: affectkit {1e3 * ours_pass:.1f} ms per pass ({ours_pass / read:.1f}x one read of the "
                      f"{L.nbytes / 1e9:.2f} GB of logits, {1e3 * read:.1f} ms); NumPy reference "
                      f"{1e3 * result.median('NumPy reference') / passes:.1f} ms per pass")
+    load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     report("Entropy prompt weighting", results, args,
            f"Simulated CLAP-like cosine logits (ak.prompts.simulated_zero_shot, d = 128). A pass computes J and "
            f"g together; a call makes {UPDATES + 1} passes (J at the uniform start and after each update). "
            "Results checked first: weights within 1e-10, predictions within 1e-10 (float64) / 1e-6 (float32). "
-           "Per pass: " + "; ".join(notes) + ".")
+           "Per pass: " + "; ".join(notes) + f". Load average at the end of the run: {load:.1f}.")
 
 
 if __name__ == "__main__":
