@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/thread_pool.h"
@@ -54,22 +55,29 @@ void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsP
   });
 }
 
-// One sample's data term H(p) + lambda_zs KL(yhat || p) at the weights beta of the
-// kept prompts. Adds its gradient d/dbeta_j to g[j] and writes p to prediction.
+// One sample's data term H(p) + lambda_zs KL(yhat || p) at the weights beta (zero for
+// pruned prompts, which then add exact zeros). Adds its gradient d/dbeta_j to g[j] (for
+// every prompt; pruned prompts' entries are not used) and writes p to prediction.
 // With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
-// work holds 2 C doubles.
+// work holds 2 C + P C doubles (the last P C for float logits read as double).
 template <typename T>
-double sample_term(const T* L, std::int64_t C, const double* beta, const std::int64_t* kept, std::int64_t n_kept,
-                   const double* yhat, double yhat_negentropy, const PromptWeightsParams& p, double* work, double* g,
-                   T* prediction) {
+double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
+                   double yhat_negentropy, const PromptWeightsParams& p, double* work, double* g, T* prediction) {
   double* logp = work;
   double* dz = work + C;
-  std::fill(logp, logp + C, 0.0);
-  for (std::int64_t k = 0; k < n_kept; ++k) {
-    const T* row = L + kept[k] * C;
-    const double b = beta[kept[k]];
-    for (std::int64_t c = 0; c < C; ++c) logp[c] += b * row[c];
+  // The two products with L_i (P x C) are Eigen's matrix-vector kernels: hand loops
+  // summing prompt after prompt into logp waited on their own stores.
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const double* Ld;
+  if constexpr (std::is_same_v<T, double>) {
+    Ld = L;
+  } else {
+    std::copy(L, L + P * C, work + 2 * C);
+    Ld = work + 2 * C;
   }
+  const Eigen::Map<const RowMajor> Li(Ld, P, C);
+  Eigen::Map<Eigen::VectorXd> l(logp, C);
+  l.noalias() = Li.transpose() * Eigen::Map<const Eigen::VectorXd>(beta, P);
   const double inv_tau = 1.0 / p.temperature;
   double top = -std::numeric_limits<double>::infinity();
   for (std::int64_t c = 0; c < C; ++c) {
@@ -90,13 +98,7 @@ double sample_term(const T* L, std::int64_t C, const double* beta, const std::in
   for (std::int64_t c = 0; c < C; ++c) {
     dz[c] = (-dz[c] * (logp[c] + entropy) + p.lambda_zs * (dz[c] - yhat[c])) * inv_tau;
   }
-  for (std::int64_t k = 0; k < n_kept; ++k) {
-    const T* row = L + kept[k] * C;
-    double acc = 0;
-#pragma omp simd reduction(+ : acc)  // -fopenmp-simd: vectorises the reduction, no OpenMP runtime
-    for (std::int64_t c = 0; c < C; ++c) acc += row[c] * dz[c];
-    g[kept[k]] += acc;
-  }
+  Eigen::Map<Eigen::VectorXd>(g, P).noalias() += Li * Eigen::Map<const Eigen::VectorXd>(dz, C);
   return entropy + p.lambda_zs * (yhat_negentropy - cross);
 }
 
@@ -192,14 +194,14 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
   // One pass over the logits gives J_data and g together.
   auto objective = [&](const std::vector<double>& beta, std::vector<double>& g) {
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<double> work(static_cast<std::size_t>(2 * C));
+      std::vector<double> work(static_cast<std::size_t>(2 * C + P * C));
       for (std::int64_t b = begin; b < end; ++b) {
-        double* gb = block_g.data() + b * P;
+        double* gb = block_g.data() + b * P;  // all P: pruned prompts get (unused) sums too
         std::fill(gb, gb + P, 0.0);
         double jb = 0;
         for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
-          jb += sample_term(logits + i * P * C, C, beta.data(), kept.data(), static_cast<std::int64_t>(kept.size()),
-                            anchor + i * C, negentropy[i], p, work.data(), gb, predictions + i * C);
+          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(), gb,
+                            predictions + i * C);
         }
         block_j[b] = jb;
       }
@@ -238,15 +240,14 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C)), beta(P), g(P), trace;
+    std::vector<double> work(static_cast<std::size_t>(2 * C + P * C)), beta(P), g(P), trace;
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
-          for (std::int64_t j : kept) g_i[j] = 0;
-          return sample_term(logits + i * P * C, C, weights_i.data(), kept.data(),
-                             static_cast<std::int64_t>(kept.size()), anchor + i * C, negentropy[i], p, work.data(),
-                             g_i.data(), predictions + i * C);
+          std::fill(g_i.begin(), g_i.end(), 0.0);
+          return sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i], p,
+                             work.data(), g_i.data(), predictions + i * C);
         };
         for (std::size_t solve = 0; solve < solves; ++solve) {
           if (solve > 0) prune(beta, drops[solve - 1], kept);
