@@ -16,8 +16,8 @@ void register_pyin(py::module_& m);
 void register_formants(py::module_& m);
 void register_voice_report(py::module_& m);
 void register_attention(py::module_& m);
-
 void register_ot(py::module_& m);
+void register_ensembling(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -34,6 +34,6 @@ PYBIND11_MODULE(_core, m) {
   affectkit::bindings::register_formants(m);
   affectkit::bindings::register_voice_report(m);
   affectkit::bindings::register_attention(m);
-
   affectkit::bindings::register_ot(m);
+  affectkit::bindings::register_ensembling(m);
 }

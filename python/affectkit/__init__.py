@@ -14,11 +14,11 @@ from ._version import __version__
 from .features import *  # noqa: F401,F403  (the feature functions, listed in features.__all__)
 from .prosody import *  # noqa: F401,F403  (listed in prosody.__all__)
 from .synth import SyntheticVoice, synthetic_voice
-from . import ot, pooling
+from . import ot, pooling, prompts
 from .attention import TransformerEncoderInference
 
 __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
-           "TransformerEncoderInference", "ot", "pooling", *features.__all__, *prosody.__all__]
+           "TransformerEncoderInference", "ot", "pooling", "prompts", *features.__all__, *prosody.__all__]
 
 # The research layer (docs/research.md) is imported on first use: ak.data, ak.metrics, ...
 _RESEARCH_MODULES = ("augment", "cache", "data", "eval", "metrics")

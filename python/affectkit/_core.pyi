@@ -163,3 +163,20 @@ def sinkhorn(
     m_sizes: Optional[np.ndarray], num_threads: int,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 def pairwise_cost(x: np.ndarray, y: np.ndarray, metric: str, num_threads: int) -> np.ndarray: ...
+class PromptWeightsParams:
+    temperature: float
+    lambda_zs: float
+    lambda_beta: float
+    damping: float
+    max_iter: int
+    tol: float
+    prune_rounds: int
+    prune_fraction: float
+    anchor_prompt: int
+    per_sample: bool
+    def __init__(self) -> None: ...
+
+def prompt_weights(
+    logits: np.ndarray, params: PromptWeightsParams, num_threads: int,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+def prompt_logits(audio_embeddings: np.ndarray, text_embeddings: np.ndarray, num_threads: int) -> np.ndarray: ...

@@ -68,6 +68,8 @@ CALLS = {
     "voice_report": lambda y: ak.voice_report(y[: 900 * SR], sr=SR),
     "resample": lambda y: ak.resample(y, orig_sr=SR, target_sr=22050, num_threads=1),
     "sinkhorn": lambda y: large_sinkhorn(),
+    "prompt_weights": lambda y: ak.prompts.entropy_weights(
+        np.random.default_rng(0).standard_normal((20_000, 50, 50), dtype=np.float32), max_iter=100_000, tol=0.0),
 }
 
 

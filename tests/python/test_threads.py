@@ -33,6 +33,7 @@ def workloads():
     lengths = np.array([50, 31, 7])
     clouds = rng.standard_normal((2, 40, 3)), rng.standard_normal((2, 60, 3))
     costs = np.stack([ak.ot.dist(x, z) for x, z in zip(*clouds)])
+    logits = rng.standard_normal((300, 8, 5))
     voices = [ak.synthetic_voice(sr=SR, duration=1.0 + 0.1 * i, f0=(100 + 20 * i, 180), snr_db=20, seed=i).y
               for i in range(4)]
     noise = [rng.standard_normal(int(SR * s)).astype(np.float32) for s in (0.7, 1.3, 2.1)]
@@ -50,6 +51,7 @@ def workloads():
         lambda: encoder(frames, lengths),
         lambda: ak.pooling.statistics_pooling(frames, lengths),
         lambda: ak.ot.sinkhorn(np.full((2, 40), 1 / 40), np.full((2, 60), 1 / 60), costs, 0.5, stopThr=1e-6),
+        lambda: ak.prompts.entropy_weights(logits).weights,
     ]
 
 

@@ -1,0 +1,360 @@
+#include "affectkit/ensembling/prompt_weights.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <type_traits>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/interrupt.h"
+#include "affectkit/common/thread_pool.h"
+
+namespace affectkit {
+namespace {
+
+// Samples per reduction block. Fixed, so that the order of every sum (and so
+// every bit of the result) is the same for any number of threads.
+constexpr std::int64_t kBlock = 256;
+
+std::int64_t num_blocks(std::int64_t samples) { return (samples + kBlock - 1) / kBlock; }
+
+// The anchors yhat_i = softmax(a_i / tau) of every sample, with a_i one prompt's
+// logits or the mean of all prompts' logits, and sum_c yhat log yhat (the constant
+// part of KL(yhat || p)). anchor (N, C), anchor_negentropy (N,).
+template <typename T>
+void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsParams& p, double* anchor,
+                     double* anchor_negentropy, int num_threads) {
+  const std::int64_t P = s.prompts, C = s.classes;
+  parallel_for(s.samples, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* L = logits + i * P * C;
+      double* y = anchor + i * C;
+      if (p.anchor_prompt >= 0) {
+        for (std::int64_t c = 0; c < C; ++c) y[c] = L[p.anchor_prompt * C + c];
+      } else {
+        std::fill(y, y + C, 0.0);
+        for (std::int64_t j = 0; j < P; ++j) {
+          for (std::int64_t c = 0; c < C; ++c) y[c] += L[j * C + c];
+        }
+        for (std::int64_t c = 0; c < C; ++c) y[c] /= static_cast<double>(P);
+      }
+      double top = -std::numeric_limits<double>::infinity();
+      for (std::int64_t c = 0; c < C; ++c) top = std::max(top, y[c] / p.temperature);
+      double total = 0;
+      for (std::int64_t c = 0; c < C; ++c) total += std::exp(y[c] / p.temperature - top);
+      const double lse = top + std::log(total);
+      double negentropy = 0;
+      for (std::int64_t c = 0; c < C; ++c) {
+        const double log_y = y[c] / p.temperature - lse;
+        y[c] = std::exp(log_y);
+        negentropy += y[c] * log_y;  // log_y is finite, so 0 log 0 contributes 0 here
+      }
+      anchor_negentropy[i] = negentropy;
+    }
+  });
+}
+
+// One sample's data term H(p) + lambda_zs KL(yhat || p) at the weights beta (zero for
+// pruned prompts, which then add exact zeros). Adds its gradient d/dbeta_j to g[j] (for
+// every prompt; pruned prompts' entries are not used) and writes p to prediction.
+// With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
+// work holds 2 C + P C doubles (the last P C for float logits read as double).
+template <typename T>
+double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
+                   double yhat_negentropy, const PromptWeightsParams& p, double* work, double* g, T* prediction) {
+  double* logp = work;
+  double* dz = work + C;
+  // The two products with L_i (P x C) are Eigen's matrix-vector kernels: hand loops
+  // summing prompt after prompt into logp waited on their own stores.
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const double* Ld;
+  if constexpr (std::is_same_v<T, double>) {
+    Ld = L;
+  } else {
+    std::copy(L, L + P * C, work + 2 * C);
+    Ld = work + 2 * C;
+  }
+  const Eigen::Map<const RowMajor> Li(Ld, P, C);
+  Eigen::Map<Eigen::VectorXd> l(logp, C);
+  l.noalias() = Li.transpose() * Eigen::Map<const Eigen::VectorXd>(beta, P);
+  const double inv_tau = 1.0 / p.temperature;
+  double top = -std::numeric_limits<double>::infinity();
+  for (std::int64_t c = 0; c < C; ++c) {
+    logp[c] *= inv_tau;
+    top = std::max(top, logp[c]);
+  }
+  double total = 0;
+  for (std::int64_t c = 0; c < C; ++c) total += (dz[c] = std::exp(logp[c] - top));  // one exp per class
+  const double lse = top + std::log(total);
+  double entropy = 0, cross = 0;
+  for (std::int64_t c = 0; c < C; ++c) {
+    logp[c] -= lse;
+    dz[c] /= total;
+    entropy -= dz[c] * logp[c];
+    cross += yhat[c] * logp[c];
+    prediction[c] = static_cast<T>(dz[c]);
+  }
+  for (std::int64_t c = 0; c < C; ++c) {
+    dz[c] = (-dz[c] * (logp[c] + entropy) + p.lambda_zs * (dz[c] - yhat[c])) * inv_tau;
+  }
+  Eigen::Map<Eigen::VectorXd>(g, P).noalias() += Li * Eigen::Map<const Eigen::VectorXd>(dz, C);
+  return entropy + p.lambda_zs * (yhat_negentropy - cross);
+}
+
+double weights_entropy(const std::vector<double>& beta, const std::vector<std::int64_t>& kept) {
+  double h = 0;
+  for (std::int64_t j : kept) {
+    if (beta[j] > 0) h -= beta[j] * std::log(beta[j]);
+  }
+  return h;
+}
+
+// beta <- (1 - eta) beta + eta softmax(-g / lambda_beta) on the kept prompts;
+// returns max |change|.
+double damped_update(std::vector<double>& beta, const std::vector<double>& g, const std::vector<std::int64_t>& kept,
+                     const PromptWeightsParams& p) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (std::int64_t j : kept) top = std::max(top, -g[j] / p.lambda_beta);
+  double total = 0;
+  for (std::int64_t j : kept) total += std::exp(-g[j] / p.lambda_beta - top);
+  double change = 0;
+  for (std::int64_t j : kept) {
+    const double target = std::exp(-g[j] / p.lambda_beta - top) / total;
+    const double updated = (1 - p.damping) * beta[j] + p.damping * target;
+    change = std::max(change, std::abs(updated - beta[j]));
+    beta[j] = updated;
+  }
+  return change;
+}
+
+// One solve from the uniform weights on kept: objective(beta, g) returns J_data
+// and sets g on kept. Appends J(beta_0), ..., J(beta_final) to trace.
+template <typename Objective>
+void damped_solve(Objective&& objective, const std::vector<std::int64_t>& kept, const PromptWeightsParams& p,
+                  std::vector<double>& beta, std::vector<double>& g, std::vector<double>& trace) {
+  std::fill(beta.begin(), beta.end(), 0.0);
+  for (std::int64_t j : kept) beta[j] = 1.0 / static_cast<double>(kept.size());
+  auto total = [&] { return objective(beta, g) - p.lambda_beta * weights_entropy(beta, kept); };
+  trace.push_back(total());
+  for (std::int64_t t = 0; t < p.max_iter; ++t) {
+    interruption_point();  // each update reads all the logits (a gigabyte for 100k x 50 x 50)
+    const double change = damped_update(beta, g, kept, p);
+    trace.push_back(total());
+    if (change < p.tol) break;
+  }
+}
+
+// Keeps all but the drop lowest-weight prompts (ties: the lower index goes first).
+void prune(const std::vector<double>& beta, std::int64_t drop, std::vector<std::int64_t>& kept) {
+  std::stable_sort(kept.begin(), kept.end(), [&](std::int64_t a, std::int64_t b) { return beta[a] < beta[b]; });
+  kept.erase(kept.begin(), kept.begin() + drop);
+  std::sort(kept.begin(), kept.end());
+}
+
+// Prompts dropped before each re-solve: it depends only on P and the parameters,
+// so every sample of the per-sample mode follows the same schedule.
+std::vector<std::int64_t> prune_schedule(std::int64_t prompts, const PromptWeightsParams& p) {
+  std::vector<std::int64_t> drops;
+  std::int64_t count = prompts;
+  for (std::int64_t round = 0; round < p.prune_rounds; ++round) {
+    const auto drop = std::min(static_cast<std::int64_t>(std::floor(p.prune_fraction * count)), count - 1);
+    if (drop <= 0) break;
+    drops.push_back(drop);
+    count -= drop;
+  }
+  return drops;
+}
+
+// Sums per-sample traces of different lengths; past its end a trace counts with
+// its last value (a converged sample keeps its objective). Adding blocks in a
+// fixed order keeps the result independent of the threads.
+struct TraceSum {
+  std::vector<double> sum;
+  double final_sum = 0;
+  void add(const double* values, std::size_t length, double final_value) {
+    if (length > sum.size()) sum.resize(length, final_sum);
+    for (std::size_t t = 0; t < sum.size(); ++t) sum[t] += t < length ? values[t] : final_value;
+    final_sum += final_value;
+  }
+};
+
+std::vector<std::int64_t> all_prompts(std::int64_t prompts) {
+  std::vector<std::int64_t> kept(static_cast<std::size_t>(prompts));
+  std::iota(kept.begin(), kept.end(), std::int64_t{0});
+  return kept;
+}
+
+template <typename T>
+PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
+                                   const double* anchor, const double* negentropy, double* weights,
+                                   std::uint8_t* kept_out, T* predictions, int num_threads) {
+  const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
+  std::vector<double> block_g(static_cast<std::size_t>(blocks * P)), block_j(static_cast<std::size_t>(blocks));
+  std::vector<std::int64_t> kept = all_prompts(P);
+  // One pass over the logits gives J_data and g together.
+  auto objective = [&](const std::vector<double>& beta, std::vector<double>& g) {
+    parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<double> work(static_cast<std::size_t>(2 * C + P * C));
+      for (std::int64_t b = begin; b < end; ++b) {
+        double* gb = block_g.data() + b * P;  // all P: pruned prompts get (unused) sums too
+        std::fill(gb, gb + P, 0.0);
+        double jb = 0;
+        for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
+          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(), gb,
+                            predictions + i * C);
+        }
+        block_j[b] = jb;
+      }
+    });
+    std::fill(g.begin(), g.end(), 0.0);
+    double total = 0;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      for (std::int64_t j : kept) g[j] += block_g[b * P + j];
+      total += block_j[b];
+    }
+    const double n = static_cast<double>(s.samples);
+    for (std::int64_t j : kept) g[j] /= n;
+    return total / n;
+  };
+  PromptWeightsTrace trace;
+  std::vector<double> beta(P), g(P);
+  const std::vector<std::int64_t> drops = prune_schedule(P, p);
+  for (std::size_t solve = 0; solve <= drops.size(); ++solve) {
+    if (solve > 0) prune(beta, drops[solve - 1], kept);
+    const std::size_t before = trace.objective.size();
+    damped_solve(objective, kept, p, beta, g, trace.objective);
+    trace.solve_lengths.push_back(static_cast<std::int64_t>(trace.objective.size() - before));
+  }
+  std::copy(beta.begin(), beta.end(), weights);
+  std::fill(kept_out, kept_out + P, 0);
+  for (std::int64_t j : kept) kept_out[j] = 1;
+  return trace;
+}
+
+template <typename T>
+PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
+                                      const double* anchor, const double* negentropy, double* weights,
+                                      std::uint8_t* kept_out, T* predictions, int num_threads) {
+  const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
+  const std::vector<std::int64_t> drops = prune_schedule(P, p);
+  const std::size_t solves = drops.size() + 1;
+  std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
+  parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<double> work(static_cast<std::size_t>(2 * C + P * C)), beta(P), g(P), trace;
+    for (std::int64_t b = begin; b < end; ++b) {
+      for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
+        std::vector<std::int64_t> kept = all_prompts(P);
+        auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
+          std::fill(g_i.begin(), g_i.end(), 0.0);
+          return sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i], p,
+                             work.data(), g_i.data(), predictions + i * C);
+        };
+        for (std::size_t solve = 0; solve < solves; ++solve) {
+          if (solve > 0) prune(beta, drops[solve - 1], kept);
+          trace.clear();
+          damped_solve(objective, kept, p, beta, g, trace);
+          block_traces[b * solves + solve].add(trace.data(), trace.size(), trace.back());
+        }
+        std::copy(beta.begin(), beta.end(), weights + i * P);
+        std::fill(kept_out + i * P, kept_out + (i + 1) * P, 0);
+        for (std::int64_t j : kept) kept_out[i * P + j] = 1;
+      }
+    }
+  });
+  PromptWeightsTrace trace;
+  for (std::size_t solve = 0; solve < solves; ++solve) {
+    TraceSum total;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const TraceSum& part = block_traces[b * solves + solve];
+      total.add(part.sum.data(), part.sum.size(), part.final_sum);
+    }
+    for (double value : total.sum) trace.objective.push_back(value / static_cast<double>(s.samples));
+    trace.solve_lengths.push_back(static_cast<std::int64_t>(total.sum.size()));
+  }
+  return trace;
+}
+
+}  // namespace
+
+void check_prompt_weights(const PromptShape& s, const PromptWeightsParams& p) {
+  AK_CHECK(s.samples >= 1, "logits", "needs at least one sample, got " << s.samples);
+  AK_CHECK(s.prompts >= 1, "logits", "needs at least one prompt, got " << s.prompts);
+  AK_CHECK(s.classes >= 2, "logits", "needs at least two classes, got " << s.classes);
+  AK_CHECK(std::isfinite(p.temperature) && p.temperature > 0, "tau", "must be positive and finite, got "
+                                                                         << p.temperature);
+  AK_CHECK(std::isfinite(p.lambda_zs) && p.lambda_zs >= 0, "lambda_zs", "must be >= 0 and finite, got "
+                                                                             << p.lambda_zs);
+  AK_CHECK(std::isfinite(p.lambda_beta) && p.lambda_beta > 0, "lambda_beta", "must be positive and finite, got "
+                                                                                 << p.lambda_beta);
+  AK_CHECK(p.damping > 0 && p.damping <= 1, "damping", "must be in (0, 1], got " << p.damping);
+  AK_CHECK(p.max_iter >= 0, "max_iter", "must be >= 0, got " << p.max_iter);
+  AK_CHECK(p.tol >= 0 && !std::isnan(p.tol), "tol", "must be >= 0, got " << p.tol);
+  AK_CHECK(p.prune_rounds >= 0, "prune_rounds", "must be >= 0, got " << p.prune_rounds);
+  AK_CHECK(p.prune_fraction >= 0 && p.prune_fraction < 1, "prune_fraction", "must be in [0, 1), got "
+                                                                                << p.prune_fraction);
+  AK_CHECK(p.anchor_prompt >= -1 && p.anchor_prompt < s.prompts, "template",
+           "must be a prompt index in [0, " << s.prompts << ") (or -1 for the mean of all prompts), got "
+                                            << p.anchor_prompt);
+}
+
+template <typename T>
+PromptWeightsTrace prompt_weights(const T* logits, const PromptShape& shape, const PromptWeightsParams& params,
+                                  double* weights, std::uint8_t* kept, T* predictions, int num_threads) {
+  check_prompt_weights(shape, params);
+  const std::int64_t count = shape.samples * shape.prompts * shape.classes;
+  check_finite(logits, count, "logits");
+  // Far beyond any real logit, and small enough that no product in g overflows.
+  double largest = 0;
+  for (std::int64_t k = 0; k < count; ++k) largest = std::max(largest, std::abs(static_cast<double>(logits[k])));
+  AK_CHECK(largest / params.temperature <= 1e100, "logits",
+           "logits / tau must stay below 1e100 in magnitude, got " << largest / params.temperature);
+  std::vector<double> anchor(static_cast<std::size_t>(shape.samples * shape.classes));
+  std::vector<double> negentropy(static_cast<std::size_t>(shape.samples));
+  compute_anchors(logits, shape, params, anchor.data(), negentropy.data(), num_threads);
+  if (params.per_sample) {
+    return per_sample_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
+                              num_threads);
+  }
+  return dataset_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
+                         num_threads);
+}
+
+template <typename T>
+void prompt_logits(const T* audio, const T* text, const PromptShape& s, std::int64_t dim, T* out, int num_threads) {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  AK_CHECK(s.samples >= 0, "audio_embeddings", "must have a non-negative number of rows, got " << s.samples);
+  AK_CHECK(s.prompts >= 1 && s.classes >= 1, "text_embeddings",
+           "must have at least one prompt and one class, got (" << s.prompts << ", " << s.classes << ")");
+  AK_CHECK(dim >= 1, "audio_embeddings", "embedding dimension must be positive, got " << dim);
+  check_finite(audio, s.samples * dim, "audio_embeddings");
+  check_finite(text, s.prompts * s.classes * dim, "text_embeddings");
+  // Normalised copies in double (float norms of 512-d vectors lose digits), back to T for the product.
+  auto normalised = [dim](const T* rows, std::int64_t count, const char* argument) {
+    const Eigen::Map<const Matrix> x(rows, count, dim);
+    Matrix result(count, dim);
+    for (std::int64_t r = 0; r < count; ++r) {
+      const double norm = x.row(r).template cast<double>().stableNorm();  // no overflow
+      AK_CHECK(norm > 0, argument, "row " << r << " has zero norm; cannot normalise it");
+      result.row(r) = (x.row(r).template cast<double>() / norm).template cast<T>();
+    }
+    return result;
+  };
+  const Matrix a = normalised(audio, s.samples, "audio_embeddings");
+  const Matrix t = normalised(text, s.prompts * s.classes, "text_embeddings");
+  Eigen::Map<Matrix> result(out, s.samples, s.prompts * s.classes);
+  parallel_for(num_blocks(s.samples), num_threads, [&](std::int64_t begin, std::int64_t end) {
+    const std::int64_t first = begin * kBlock, rows = std::min(s.samples, end * kBlock) - first;
+    result.middleRows(first, rows).noalias() = a.middleRows(first, rows) * t.transpose();
+  });
+}
+
+template PromptWeightsTrace prompt_weights<float>(const float*, const PromptShape&, const PromptWeightsParams&,
+                                                  double*, std::uint8_t*, float*, int);
+template PromptWeightsTrace prompt_weights<double>(const double*, const PromptShape&, const PromptWeightsParams&,
+                                                   double*, std::uint8_t*, double*, int);
+template void prompt_logits<float>(const float*, const float*, const PromptShape&, std::int64_t, float*, int);
+template void prompt_logits<double>(const double*, const double*, const PromptShape&, std::int64_t, double*, int);
+
+}  // namespace affectkit
