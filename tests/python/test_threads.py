@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 import affectkit as ak
 
@@ -98,3 +99,34 @@ def test_the_gil_is_released_during_long_calls():
         done.set()
         counter.join()
     assert during > 1000
+
+
+def test_eight_threads_running_torch_ops_equal_serial_calls():
+    """The op library's kernels (forward and backward) from eight Python threads at once."""
+    torch = pytest.importorskip("torch")
+    AF = pytest.importorskip("affectkit.nn.functional")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 16, 300, generator=generator, dtype=torch.float64)
+    weight = torch.randn(16, 4, generator=generator, dtype=torch.float64)
+    clouds = torch.randn(3, 50, 4, generator=generator, dtype=torch.float64), torch.randn(3, 70, 4, generator=generator,
+                                                                                         dtype=torch.float64)
+
+    def conv():
+        w = weight.clone().requires_grad_()
+        out = AF.causal_conv1d(x, w, activation="silu")
+        out.square().sum().backward()
+        return [out.detach().numpy(), w.grad.numpy()]
+
+    def transport():
+        cost = AF.ot_dist(*clouds).requires_grad_()
+        value, plan = AF.sinkhorn(None, None, cost, 0.5, stopThr=1e-8)
+        value.sum().backward()
+        return [value.detach().numpy(), plan.detach().numpy(), cost.grad.numpy()]
+
+    jobs = [conv, transport]
+    serial = [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(lambda job: job(), jobs * 4))
+    for index, result in enumerate(concurrent):
+        for a, b in zip(result, serial[index % len(jobs)]):
+            np.testing.assert_array_equal(a, b)
