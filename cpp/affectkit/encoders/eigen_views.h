@@ -2,15 +2,9 @@
 // sources only: Eigen types stay inside the core, compiled with one set of flags.
 #pragma once
 
-// GCC 12 flags Eigen's AVX-512 GEMM packing (_mm512_undefined_ps) as maybe-uninitialized,
-// a known false positive, hundreds of lines per file; only the encoder sources include this.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-#include <Eigen/Core>
 #include <vector>
 
+#include "affectkit/common/eigen.h"
 #include "affectkit/encoders/attention.h"
 
 namespace affectkit {

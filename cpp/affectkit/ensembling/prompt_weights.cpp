@@ -1,6 +1,5 @@
 #include "affectkit/ensembling/prompt_weights.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -8,6 +7,7 @@
 #include <type_traits>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/eigen.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 

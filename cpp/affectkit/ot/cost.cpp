@@ -1,21 +1,12 @@
 #include "affectkit/ot/cost.h"
 
-// GCC 12 warns inside the AVX-512 intrinsics Eigen's kernels use (a false positive of
-// -Wmaybe-uninitialized, GCC bug 105593; as in prosody/formant.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Core>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/eigen.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {

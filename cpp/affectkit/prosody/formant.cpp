@@ -2,17 +2,6 @@
 
 #include "affectkit/prosody/praat_numerics.h"
 
-// GCC 12 warns inside the AVX-512 intrinsics Eigen's kernels use (a false positive of
-// -Wmaybe-uninitialized on _mm512_undefined_*, GCC bug 105593), placed in the headers.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Eigenvalues>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -21,9 +10,11 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/eigen.h"  // before Eigen/Eigenvalues: turns off GCC's false warnings
 #include "affectkit/common/fft.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
+#include <Eigen/Eigenvalues>
 
 namespace affectkit {
 namespace {
