@@ -14,6 +14,7 @@ void register_prosody(py::module_& m);
 void register_pyin(py::module_& m);
 void register_formants(py::module_& m);
 void register_voice_report(py::module_& m);
+void register_encoders(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -27,4 +28,5 @@ PYBIND11_MODULE(_core, m) {
   affectkit::bindings::register_pyin(m);
   affectkit::bindings::register_formants(m);
   affectkit::bindings::register_voice_report(m);
+  affectkit::bindings::register_encoders(m);
 }

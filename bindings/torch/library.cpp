@@ -26,4 +26,11 @@ TORCH_LIBRARY(affectkit, m) {
   m.def(
       "causal_conv1d_backward(Tensor x, Tensor weight, Tensor? bias, Tensor grad_out, bool silu)"
       " -> (Tensor, Tensor, Tensor)");
+  m.def(
+      "selective_scan(Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor? D=None,"
+      " Tensor? z=None, Tensor? delta_bias=None, bool delta_softplus=False) -> (Tensor, Tensor)");
+  m.def(
+      "selective_scan_backward(Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor? D,"
+      " Tensor? z, Tensor? delta_bias, bool delta_softplus, Tensor grad_out, Tensor? grad_last_state)"
+      " -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
 }

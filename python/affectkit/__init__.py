@@ -14,6 +14,8 @@ from ._version import __version__
 from .features import *  # noqa: F401,F403  (the feature functions, listed in features.__all__)
 from .prosody import *  # noqa: F401,F403  (listed in prosody.__all__)
 from .synth import SyntheticVoice, synthetic_voice
+from . import encoders
+from .encoders import *  # noqa: F401,F403  (listed in encoders.__all__)
 
 __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
-           *features.__all__, *prosody.__all__]
+           *features.__all__, *prosody.__all__, "encoders", *encoders.__all__]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "affectkit/common/check.h"
@@ -162,6 +163,65 @@ const SelectiveScanShape& check_selective_scan_shape(const SelectiveScanShape& s
   AK_CHECK(s.C_groups >= 0 && (s.C_groups == 0 || s.dim % s.C_groups == 0), "C",
            "groups must divide dim " << s.dim << ", got " << s.C_groups);
   return s;
+}
+
+namespace {
+
+std::string format_dims(const Dims& dims) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + (dims.size() == 1 ? ",)" : ")");
+}
+
+// B or C: its groups (0 = shared) after checking its shape against the scan's.
+std::int64_t parameter_groups(const Dims& p, const char* argument, std::int64_t batch, std::int64_t dim,
+                              std::int64_t state, std::int64_t length) {
+  if (p.size() == 2) {
+    AK_CHECK(p == (Dims{dim, state}), argument,
+             "must have shape (dim, state) = " << format_dims({dim, state}) << ", got " << format_dims(p));
+    return 0;
+  }
+  if (p.size() == 3) {
+    AK_CHECK(p == (Dims{batch, state, length}), argument,
+             "must have shape (batch, state, length) = " << format_dims({batch, state, length}) << ", got "
+                                                         << format_dims(p));
+    return 1;
+  }
+  AK_CHECK(p.size() == 4, argument,
+           "must have shape (dim, state), (batch, state, length) or (batch, groups, state, length), got "
+               << format_dims(p));
+  AK_CHECK(p[0] == batch && p[2] == state && p[3] == length && p[1] >= 1 && dim % p[1] == 0, argument,
+           "must have shape (batch, groups, state, length) = (" << batch << ", groups, " << state << ", "
+                                                                << length << ") with groups dividing dim "
+                                                                << dim << ", got " << format_dims(p));
+  return p[1];
+}
+
+void check_dims(const Dims& got, const Dims& expected, const char* argument, const char* layout) {
+  AK_CHECK(got == expected, argument,
+           "must have shape " << layout << " = " << format_dims(expected) << ", got " << format_dims(got));
+}
+
+}  // namespace
+
+SelectiveScanShape selective_scan_shape(const Dims& u, const Dims& delta, const Dims& A, const Dims& B,
+                                        const Dims& C, const Dims* D, const Dims* z,
+                                        const Dims* delta_bias) {
+  AK_CHECK(u.size() == 3, "u", "must have shape (batch, dim, length), got " << format_dims(u));
+  AK_CHECK(A.size() == 2, "A", "must have shape (dim, state), got " << format_dims(A));
+  SelectiveScanShape s;
+  s.batch = u[0];
+  s.dim = u[1];
+  s.length = u[2];
+  s.state = A[1];
+  check_dims(delta, u, "delta", "(batch, dim, length)");
+  check_dims(A, {s.dim, s.state}, "A", "(dim, state)");
+  s.B_groups = parameter_groups(B, "B", s.batch, s.dim, s.state, s.length);
+  s.C_groups = parameter_groups(C, "C", s.batch, s.dim, s.state, s.length);
+  if (D) check_dims(*D, {s.dim}, "D", "(dim,)");
+  if (z) check_dims(*z, u, "z", "(batch, dim, length)");
+  if (delta_bias) check_dims(*delta_bias, {s.dim}, "delta_bias", "(dim,)");
+  return check_selective_scan_shape(s);
 }
 
 template <typename T>

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace affectkit {
 
@@ -26,6 +27,15 @@ struct SelectiveScanShape {
 
 // Checks the shape (groups must divide dim) and returns it.
 const SelectiveScanShape& check_selective_scan_shape(const SelectiveScanShape& shape);
+
+// The scan's shape from its arguments' shapes (as selective_scan_fn takes them:
+// B and C 2-D, 3-D or 4-D), checked; errors name the argument and the shape
+// expected. Optional arguments are nullptr when absent. One place for the
+// numpy and torch bindings.
+using Dims = std::vector<std::int64_t>;
+SelectiveScanShape selective_scan_shape(const Dims& u, const Dims& delta, const Dims& A, const Dims& B,
+                                        const Dims& C, const Dims* D, const Dims* z,
+                                        const Dims* delta_bias);
 
 // The optional inputs and flags; pointers may be nullptr (absent).
 template <typename T>
