@@ -9,5 +9,6 @@ from .. import _ops
 _ops.load()
 
 from . import functional  # noqa: E402
+from .mamba import Mamba, MambaEncoder, RMSNorm  # noqa: E402
 
-__all__ = ["functional"]
+__all__ = ["functional", "Mamba", "MambaEncoder", "RMSNorm"]
