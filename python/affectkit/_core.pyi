@@ -138,3 +138,7 @@ def selective_scan(
     u: np.ndarray, delta: np.ndarray, A: np.ndarray, B: np.ndarray, C: np.ndarray, D: Optional[np.ndarray],
     z: Optional[np.ndarray], delta_bias: Optional[np.ndarray], delta_softplus: bool, num_threads: int,
 ) -> Tuple[np.ndarray, np.ndarray]: ...
+def mamba_stack(
+    weights: Dict[str, np.ndarray], x: np.ndarray, conv_state: Optional[np.ndarray], ssm_state: Optional[np.ndarray],
+    n_layer: int, d_inner: int, d_state: int, d_conv: int, dt_rank: int, norm_eps: float, num_threads: int,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...

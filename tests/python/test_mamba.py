@@ -219,3 +219,120 @@ def test_fuzz_encoder(batch, frames, input_dim, bidirectional, combine, lengths,
     except (ValueError, TypeError):
         return
     assert out.shape == (batch, frames, 6) and torch.isfinite(out).all()
+
+
+# ---------------------------------------------------------------- core inference (numpy)
+
+import numpy as np  # noqa: E402
+
+import affectkit as ak  # noqa: E402
+
+
+def encoder_and_input(dtype=torch.float64, norm="rms", input_dim=None, seed=0):
+    torch.manual_seed(seed)
+    encoder = randomise(MambaEncoder(24, 3, input_dim=input_dim, norm=norm, d_state=6, d_conv=4, dtype=dtype), seed)
+    x = torch.randn(3, 45, input_dim or 24, dtype=dtype)
+    with torch.no_grad():
+        expected = encoder(x)[0].numpy()
+    return encoder, x.numpy(), expected
+
+
+@pytest.mark.parametrize("norm, input_dim", [("rms", None), ("layer", 10)])
+def test_stack_matches_encoder(norm, input_dim):
+    encoder, x, expected = encoder_and_input(norm=norm, input_dim=input_dim)
+    stack = ak.MambaStack(encoder.state_dict())
+    np.testing.assert_allclose(stack(x), expected, rtol=1e-10, atol=1e-10)
+    encoder32, x32, expected32 = encoder_and_input(torch.float32, norm, input_dim)
+    out32 = ak.MambaStack(encoder32.state_dict())(x32)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, expected32, rtol=1e-4, atol=1e-4)
+
+
+def test_stack_from_hugging_face_state_dicts():
+    transformers = pytest.importorskip("transformers")
+    hf = hf_model()
+    lm = transformers.MambaForCausalLM(hf.config)
+    lm.backbone.load_state_dict(hf.state_dict())
+    x = torch.randn(2, 30, 32)
+    with torch.no_grad():
+        expected = hf(inputs_embeds=x).last_hidden_state.numpy()
+    for state_dict in (hf.state_dict(), lm.state_dict()):
+        np.testing.assert_allclose(ak.MambaStack(state_dict)(x.numpy()), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunks", [[1] * 45, [2] * 22 + [1], [3, 1, 7, 0, 20, 14], [45]])
+def test_streaming_equals_full_sequence(chunks):
+    """A frame (10 ms at 100 frames/s) or a few at a time, carrying conv and SSM state."""
+    encoder, x, expected = encoder_and_input(norm="layer", input_dim=10)
+    stack = ak.MambaStack(encoder.state_dict())
+    full = stack(x)
+    stream = stack.stream()
+    starts = np.cumsum([0] + chunks)
+    streamed = np.concatenate([stream(x[:, a:b]) for a, b in zip(starts[:-1], starts[1:])], axis=1)
+    np.testing.assert_allclose(streamed, full, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(full, expected, rtol=1e-10, atol=1e-10)
+    assert stream.conv_state.shape == (3, 3, 48, 3) and stream.ssm_state.shape == (3, 3, 48, 6)
+    stream.reset()
+    np.testing.assert_allclose(stream(x[:, :5]), full[:, :5], rtol=1e-12, atol=1e-12)
+
+
+def test_stack_threads_do_not_change_results():
+    encoder, x, _ = encoder_and_input()
+    state_dict = encoder.state_dict()
+    np.testing.assert_array_equal(ak.MambaStack(state_dict, num_threads=1)(x), ak.MambaStack(state_dict, num_threads=2)(x))
+
+
+def test_stack_bad_input_names_the_argument():
+    encoder, x, _ = encoder_and_input()
+    state_dict = {k: v.numpy() for k, v in encoder.state_dict().items()}
+    with pytest.raises(ValueError, match="bidirectional"):
+        ak.MambaStack(Mamba(8, bidirectional=True).state_dict() | {"layers.0.mixer.A_b_log": np.zeros((16, 16))})
+    with pytest.raises(ValueError, match="'state_dict'"):
+        ak.MambaStack({"norm_f.weight": np.ones(24)})
+    missing = dict(state_dict)
+    del missing["layers.1.mixer.D"]
+    with pytest.raises(ValueError, match="'layers.1.mixer.D'"):
+        ak.MambaStack(missing)(x)
+    wrong = dict(state_dict, **{"layers.2.mixer.out_proj.weight": np.zeros((24, 47))})
+    with pytest.raises(ValueError, match="'layers.2.mixer.out_proj.weight'"):
+        ak.MambaStack(wrong)(x)
+    nan = dict(state_dict, **{"layers.0.mixer.A_log": np.full((48, 6), np.nan)})
+    with pytest.raises(ValueError, match="'layers.0.mixer.A_log'"):
+        ak.MambaStack(nan)(x)
+    stack = ak.MambaStack(state_dict)
+    with pytest.raises(TypeError, match="'x'"):
+        stack(x.astype(np.float32))
+    with pytest.raises(ValueError, match="'x'"):
+        stack(x[0])
+    bad_x = x.copy()
+    bad_x[0, 3, 1] = np.inf
+    with pytest.raises(ValueError, match="'x'"):
+        stack(bad_x)
+    with pytest.raises(ValueError, match="'conv_state'"):
+        stack.run(x, conv_state=np.zeros((3, 3, 48, 2)))
+    stream = stack.stream()
+    stream(x[:, :4])
+    with pytest.raises(ValueError, match="'conv_state'"):
+        stream(x[:2, 4:8])  # the batch changed mid-stream
+    with pytest.raises(TypeError, match="'dtype'"):
+        ak.MambaStack(state_dict, dtype=np.int32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.integers(0, 3), chunks=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+       d_model=st.sampled_from([3, 4]), x_scale=st.sampled_from([0.0, 1.0, 1e2]), dtype=st.sampled_from([np.float32, np.float64]))
+def test_fuzz_stack_streams(batch, chunks, d_model, x_scale, dtype):
+    """Finite outputs of the documented shapes (streamed == whole), or ValueError/TypeError."""
+    torch.manual_seed(0)
+    stack = ak.MambaStack(MambaEncoder(4, 2, d_state=2, d_conv=3).state_dict(), dtype=dtype)
+    x = (x_scale * np.random.default_rng(0).standard_normal((batch, sum(chunks), d_model))).astype(dtype)
+    try:
+        full = stack(x)
+    except (ValueError, TypeError):
+        assert d_model != 4
+        return
+    assert full.shape == (batch, sum(chunks), 4) and np.isfinite(full).all()
+    stream = stack.stream()
+    starts = np.cumsum([0] + chunks)
+    streamed = np.concatenate([stream(x[:, a:b]) for a, b in zip(starts[:-1], starts[1:])], axis=1)
+    np.testing.assert_allclose(streamed, full, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
