@@ -221,6 +221,22 @@ def test_opcheck_and_meta():
         AF.selective_scan(**{**meta, "C": torch.empty(2, 3, 3, 9, device="meta")})
 
 
+def test_torch_compile_forward_and_backward():
+    if not hasattr(torch, "compile"):
+        pytest.skip("torch.compile needs torch >= 2.0")
+    args, softplus = make_inputs(2, 4, 30, 3, "bnl", 2)
+    leaves = [args[k].requires_grad_() for k in NAMES]
+
+    def loss(*tensors):
+        out, last = AF.selective_scan(*tensors, delta_softplus=softplus, return_last_state=True)
+        return (out ** 2).sum() + last.sum()
+
+    compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
+    torch.testing.assert_close(compiled(*leaves), loss(*leaves), rtol=0, atol=0)
+    for got, expected in zip(torch.autograd.grad(compiled(*leaves), leaves), torch.autograd.grad(loss(*leaves), leaves)):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
 # ---------------------------------------------------------------- bad input
 
 def numpy_call(args, **kwargs):
