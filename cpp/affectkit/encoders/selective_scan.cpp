@@ -277,6 +277,19 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
   parallel_for(s.batch * slices, num_threads, [&](std::int64_t begin, std::int64_t end) {
     std::vector<T> checkpoints(chunks * N), states(kChunk * N), h(N), dh(N), y_row(L), y(kChunk);
     std::vector<double> dA_acc(N), dB_acc(N), dC_acc(N);
+    std::vector<T> dA_chunk(N), dB_chunk(kChunk * N), dC_chunk(kChunk * N);
+    // Variable layout: add (k, state) into the (state, length) row; shared: sum over steps.
+    auto add_chunk = [&](const T* chunk, std::int64_t k, std::int64_t t0, T* variable_row, double* shared) {
+      for (std::int64_t n = 0; n < N; ++n) {
+        if (variable_row) {
+          for (std::int64_t i = 0; i < k; ++i) variable_row[n * L + t0 + i] += chunk[i * N + n];
+        } else {
+          double total = 0;
+          for (std::int64_t i = 0; i < k; ++i) total += chunk[i * N + n];
+          shared[n] += total;
+        }
+      }
+    };
     for (std::int64_t task = begin; task < end; ++task) {
       const std::int64_t b = task / slices, slice = task % slices;
       T* B_target = slices > 1 ? B_copies.data() + slice * B_size : grads.B;
@@ -329,18 +342,20 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
             const T* ct = row.Ct.data() + i * N;
             const T* h_now = states.data() + i * N;
             const T* h_prev = i > 0 ? states.data() + (i - 1) * N : checkpoints.data() + c * N;
+            const T dtu = dt * ut;
+            T* dB_step = dB_chunk.data() + i * N;
+            T* dC_step = dC_chunk.data() + i * N;
             T d_dt = 0, d_dtu = 0;  // dL/d(dt) through exp(dt A), dL/d(dt u)
+#pragma omp simd reduction(+ : d_dt, d_dtu)
             for (std::int64_t n = 0; n < N; ++n) {
-              dh[n] += ct[n] * g;
-              const T dC = g * h_now[n];
-              const T d_dA = dh[n] * h_prev[n] * a[n];  // dL/d(dt A[n])
-              const T dB = dh[n] * dt * ut;
+              const T dhn = dh[n] + ct[n] * g;
+              const T d_dA = dhn * h_prev[n] * a[n];  // dL/d(dt A[n])
+              dC_step[n] = g * h_now[n];
+              dB_step[n] = dhn * dtu;
               d_dt += d_dA * row.A[n];
-              d_dtu += dh[n] * bt[n];
-              dA_acc[n] += double(d_dA) * dt;
-              if (dC_row) dC_row[n * L + t] += dC; else dC_acc[n] += dC;
-              if (dB_row) dB_row[n * L + t] += dB; else dB_acc[n] += dB;
-              dh[n] *= a[n];
+              d_dtu += dhn * bt[n];
+              dA_chunk[n] += d_dA * dt;
+              dh[n] = dhn * a[n];
             }
             grads.u[r * L + t] = d_dtu * dt + g * row.D;
             d_dt += d_dtu * ut;
@@ -351,6 +366,13 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
             grads.delta[r * L + t] = d_dt;
             dbias += d_dt;
           }
+          // The chunk's B and C gradients, (k, state), into their layouts; sums in double.
+          for (std::int64_t n = 0; n < N; ++n) {
+            dA_acc[n] += dA_chunk[n];
+            dA_chunk[n] = 0;
+          }
+          add_chunk(dB_chunk.data(), k, t0, dB_row, dB_acc.data());
+          add_chunk(dC_chunk.data(), k, t0, dC_row, dC_acc.data());
         }
         std::copy(dA_acc.begin(), dA_acc.end(), row_A.begin() + r * N);
         if (!s.B_groups) std::copy(dB_acc.begin(), dB_acc.end(), row_B.begin() + r * N);
