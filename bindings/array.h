@@ -64,6 +64,18 @@ decltype(auto) dispatch(Precision precision, Body&& body) {
   return body(double{});
 }
 
+// A shape as Python prints it: "(3,)", "(2, 400)". Plain strings: casting a
+// std::vector through pybind11 needs pybind11/stl.h in every file that does it.
+inline std::string shape_text(const py::ssize_t* shape, py::ssize_t ndim) {
+  std::string text = "(";
+  for (py::ssize_t i = 0; i < ndim; ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + (ndim == 1 ? ",)" : ")");
+}
+inline std::string shape_text(const py::array& array) { return shape_text(array.shape(), array.ndim()); }
+inline std::string shape_text(const std::vector<py::ssize_t>& shape) {
+  return shape_text(shape.data(), static_cast<py::ssize_t>(shape.size()));
+}
+
 // A C-contiguous view of object with element type T (a copy only when the input
 // is strided or in another byte order). ndim < 0 accepts any rank.
 template <typename T>
@@ -71,10 +83,7 @@ Array<T> as_array(const py::handle& object, const char* argument, int ndim = -1)
   auto array = Array<T>::ensure(object);
   if (!array) type_error(argument, "could not be converted to a contiguous array");
   if (ndim >= 0 && array.ndim() != ndim) {
-    value_error(argument, "must have " + std::to_string(ndim) + " dimension(s), got shape " +
-                              py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
-                                  array.shape(), array.shape() + array.ndim()))))
-                                  .cast<std::string>());
+    value_error(argument, "must have " + std::to_string(ndim) + " dimension(s), got shape " + shape_text(array));
   }
   return array;
 }

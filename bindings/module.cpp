@@ -18,6 +18,7 @@ void register_voice_report(py::module_& m);
 void register_attention(py::module_& m);
 void register_ot(py::module_& m);
 void register_ensembling(py::module_& m);
+void register_encoders(py::module_& m);
 }  // namespace affectkit::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_core, m) {
   affectkit::bindings::register_attention(m);
   affectkit::bindings::register_ot(m);
   affectkit::bindings::register_ensembling(m);
+  affectkit::bindings::register_encoders(m);
 }

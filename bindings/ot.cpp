@@ -13,11 +13,6 @@
 namespace affectkit::bindings {
 namespace {
 
-std::string shape_text(const py::array& array) {
-  return py::str(py::tuple(py::cast(std::vector<py::ssize_t>(array.shape(), array.shape() + array.ndim()))))
-      .cast<std::string>();
-}
-
 // Per-problem sizes: None (the full size) or an integer array of shape (batch,).
 std::optional<Array<std::int64_t>> sizes_array(const py::object& sizes, std::int64_t batch, const char* argument) {
   if (sizes.is_none()) return std::nullopt;

@@ -1,4 +1,5 @@
-// Torch ops over cpp/affectkit/encoders: causal depthwise conv1d with autograd.
+// Torch ops over cpp/affectkit/encoders: causal depthwise conv1d and the selective
+// scan, with autograd.
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 #include <torch/csrc/autograd/autograd_not_implemented_fallback.h>
@@ -7,6 +8,7 @@
 #include <tuple>
 
 #include "affectkit/encoders/causal_conv1d.h"
+#include "affectkit/encoders/selective_scan.h"
 #include "tensor.h"
 
 namespace affectkit::torch_ops {
@@ -125,16 +127,197 @@ Tensor causal_conv1d_autograd(const Tensor& x, const Tensor& weight, const Optio
   return CausalConv1dFunction::apply(x, weight, bias, silu);
 }
 
+
+// ---------------------------------------------------------------- selective scan
+
+// Checks dtypes and devices here and shapes in the core (one set of messages
+// for numpy and torch); returns the scan's shape.
+SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                        const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                        const OptionalTensor& z, const OptionalTensor& delta_bias) {
+  check_float_cpu(u, "u");
+  const std::pair<const Tensor*, const char*> others[] = {{&delta, "delta"}, {&A, "A"}, {&B, "B"}, {&C, "C"}};
+  for (const auto& [t, name] : others) {
+    check_float_cpu(*t, name);
+    check_same_dtype(*t, u, name, "u");
+  }
+  const std::pair<const OptionalTensor*, const char*> optionals[] = {
+      {&D, "D"}, {&z, "z"}, {&delta_bias, "delta_bias"}};
+  for (const auto& [t, name] : optionals) {
+    if (!*t) continue;
+    check_float_cpu(**t, name);
+    check_same_dtype(**t, u, name, "u");
+  }
+  auto dims = [](const Tensor& t) { return Dims(t.sizes().begin(), t.sizes().end()); };
+  auto optional_dims = [&](const OptionalTensor& t) { return t ? std::optional<Dims>(dims(*t)) : std::nullopt; };
+  const auto D_dims = optional_dims(D), z_dims = optional_dims(z), bias_dims = optional_dims(delta_bias);
+  try {
+    return selective_scan_shape(dims(u), dims(delta), dims(A), dims(B), dims(C), D_dims ? &*D_dims : nullptr,
+                                z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr);
+  } catch (const InvalidArgument& error) {
+    TORCH_CHECK_VALUE(false, error.what());
+  }
+}
+
+OptionalTensor contiguous(const OptionalTensor& t) {
+  return t ? OptionalTensor(t->contiguous()) : std::nullopt;
+}
+
+template <typename T>
+SelectiveScanOptions<T> scan_options(const OptionalTensor& D, const OptionalTensor& z,
+                                     const OptionalTensor& delta_bias, bool delta_softplus) {
+  SelectiveScanOptions<T> options;
+  options.D = optional_data<T>(D);
+  options.z = optional_data<T>(z);
+  options.delta_bias = optional_data<T>(delta_bias);
+  options.delta_softplus = delta_softplus;
+  return options;
+}
+
+std::tuple<Tensor, Tensor> selective_scan_cpu(const Tensor& u_in, const Tensor& delta_in, const Tensor& A_in,
+                                              const Tensor& B_in, const Tensor& C_in, const OptionalTensor& D_in,
+                                              const OptionalTensor& z_in, const OptionalTensor& delta_bias_in,
+                                              bool delta_softplus) {
+  const SelectiveScanShape shape =
+      check_selective_scan(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in);
+  const Tensor u = u_in.contiguous(), delta = delta_in.contiguous(), A = A_in.contiguous(),
+               B = B_in.contiguous(), C = C_in.contiguous();
+  const OptionalTensor D = contiguous(D_in), z = contiguous(z_in), delta_bias = contiguous(delta_bias_in);
+  Tensor out = at::empty_like(u);
+  Tensor last_state = at::empty({shape.batch, shape.dim, shape.state}, u.options());
+  dispatch_core(u.scalar_type(), [&](auto zero) {
+    using T = decltype(zero);
+    selective_scan_forward(u.data_ptr<T>(), delta.data_ptr<T>(), A.data_ptr<T>(), B.data_ptr<T>(),
+                           C.data_ptr<T>(), scan_options<T>(D, z, delta_bias, delta_softplus),
+                           out.data_ptr<T>(), last_state.data_ptr<T>(), shape, 0);
+  });
+  return {out, last_state};
+}
+
+// Gradients of u, delta, A, B, C, D, z, delta_bias; those of absent optional
+// inputs are empty (0,) tensors.
+using ScanGradients = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor>;
+
+Tensor gradient_like(const OptionalTensor& t, const Tensor& u) {
+  return t ? at::empty_like(*t, at::MemoryFormat::Contiguous) : at::empty({0}, u.options());
+}
+
+ScanGradients selective_scan_backward_cpu(const Tensor& u_in, const Tensor& delta_in, const Tensor& A_in,
+                                          const Tensor& B_in, const Tensor& C_in, const OptionalTensor& D_in,
+                                          const OptionalTensor& z_in, const OptionalTensor& delta_bias_in,
+                                          bool delta_softplus, const Tensor& grad_out_in,
+                                          const OptionalTensor& grad_last_state_in) {
+  const SelectiveScanShape shape =
+      check_selective_scan(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in);
+  TORCH_CHECK_VALUE(grad_out_in.sizes() == u_in.sizes(), "invalid argument 'grad_out': must have the shape of u ",
+                    u_in.sizes(), ", got ", grad_out_in.sizes());
+  check_same_dtype(grad_out_in, u_in, "grad_out", "u");
+  if (grad_last_state_in) {
+    TORCH_CHECK_VALUE(grad_last_state_in->sizes() == at::IntArrayRef({shape.batch, shape.dim, shape.state}),
+                      "invalid argument 'grad_last_state': must have shape (batch, dim, state), got ",
+                      grad_last_state_in->sizes());
+    check_same_dtype(*grad_last_state_in, u_in, "grad_last_state", "u");
+  }
+  const Tensor u = u_in.contiguous(), delta = delta_in.contiguous(), A = A_in.contiguous(),
+               B = B_in.contiguous(), C = C_in.contiguous(), grad_out = grad_out_in.contiguous();
+  const OptionalTensor D = contiguous(D_in), z = contiguous(z_in), delta_bias = contiguous(delta_bias_in),
+                       grad_last_state = contiguous(grad_last_state_in);
+  ScanGradients grads{at::empty_like(u), at::empty_like(delta), at::empty_like(A), at::empty_like(B),
+                      at::empty_like(C), gradient_like(D, u), gradient_like(z, u), gradient_like(delta_bias, u)};
+  dispatch_core(u.scalar_type(), [&](auto zero) {
+    using T = decltype(zero);
+    auto& [gu, gdelta, gA, gB, gC, gD, gz, gbias] = grads;
+    const SelectiveScanGradients<T> out{gu.data_ptr<T>(), gdelta.data_ptr<T>(), gA.data_ptr<T>(),
+                                        gB.data_ptr<T>(), gC.data_ptr<T>(),     gD.data_ptr<T>(),
+                                        gz.data_ptr<T>(), gbias.data_ptr<T>()};
+    selective_scan_backward(u.data_ptr<T>(), delta.data_ptr<T>(), A.data_ptr<T>(), B.data_ptr<T>(),
+                            C.data_ptr<T>(), scan_options<T>(D, z, delta_bias, delta_softplus),
+                            grad_out.data_ptr<T>(), optional_data<T>(grad_last_state), out, shape, 0);
+  });
+  return grads;
+}
+
+std::tuple<Tensor, Tensor> selective_scan_meta(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                               const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                               const OptionalTensor& z, const OptionalTensor& delta_bias, bool) {
+  const SelectiveScanShape shape = check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
+  return {at::empty_like(u, at::MemoryFormat::Contiguous),
+          at::empty({shape.batch, shape.dim, shape.state}, u.options())};
+}
+
+ScanGradients selective_scan_backward_meta(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                           const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                           const OptionalTensor& z, const OptionalTensor& delta_bias, bool,
+                                           const Tensor&, const OptionalTensor&) {
+  check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
+  auto like = [](const Tensor& t) { return at::empty_like(t, at::MemoryFormat::Contiguous); };
+  return {like(u), like(delta), like(A), like(B), like(C),
+          gradient_like(D, u), gradient_like(z, u), gradient_like(delta_bias, u)};
+}
+
+class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const Tensor& u,
+                                                const Tensor& delta, const Tensor& A, const Tensor& B,
+                                                const Tensor& C, const OptionalTensor& D, const OptionalTensor& z,
+                                                const OptionalTensor& delta_bias, bool delta_softplus) {
+    // Only the inputs are saved: the backward recomputes the states.
+    ctx->save_for_backward({u, delta, A, B, C, D.value_or(Tensor()), z.value_or(Tensor()),
+                            delta_bias.value_or(Tensor())});
+    ctx->saved_data["delta_softplus"] = delta_softplus;
+    at::AutoDispatchBelowADInplaceOrView guard;
+    static auto op = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow("affectkit::selective_scan", "")
+                         .typed<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&, const Tensor&,
+                                                           const Tensor&, const Tensor&, const OptionalTensor&,
+                                                           const OptionalTensor&, const OptionalTensor&, bool)>();
+    auto [out, last_state] = op.call(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+    return {out, last_state};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    auto optional = [](const Tensor& t) { return t.defined() ? OptionalTensor(t) : std::nullopt; };
+    const OptionalTensor D = optional(saved[5]), z = optional(saved[6]), delta_bias = optional(saved[7]);
+    // An output that took no part in the loss has an undefined gradient.
+    const Tensor grad_out = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
+    static auto op =
+        c10::Dispatcher::singleton()
+            .findSchemaOrThrow("affectkit::selective_scan_backward", "")
+            .typed<ScanGradients(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const OptionalTensor&, const OptionalTensor&, const OptionalTensor&, bool,
+                                 const Tensor&, const OptionalTensor&)>();
+    auto [gu, gdelta, gA, gB, gC, gD, gz, gbias] =
+        op.call(saved[0], saved[1], saved[2], saved[3], saved[4], D, z, delta_bias,
+                ctx->saved_data["delta_softplus"].toBool(), grad_out, optional(grad_outputs[1]));
+    return {gu, gdelta, gA, gB, gC, D ? gD : Tensor(), z ? gz : Tensor(), delta_bias ? gbias : Tensor(),
+            Tensor()};
+  }
+};
+
+std::tuple<Tensor, Tensor> selective_scan_autograd(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                                   const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                                   const OptionalTensor& z, const OptionalTensor& delta_bias,
+                                                   bool delta_softplus) {
+  auto outputs = SelectiveScanFunction::apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+  return {outputs[0], outputs[1]};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(affectkit, CPU, m) {
   m.impl("causal_conv1d", &causal_conv1d_cpu);
   m.impl("causal_conv1d_backward", &causal_conv1d_backward_cpu);
+  m.impl("selective_scan", &selective_scan_cpu);
+  m.impl("selective_scan_backward", &selective_scan_backward_cpu);
 }
 
 TORCH_LIBRARY_IMPL(affectkit, Meta, m) {
   m.impl("causal_conv1d", &causal_conv1d_meta);
   m.impl("causal_conv1d_backward", &causal_conv1d_backward_meta);
+  m.impl("selective_scan", &selective_scan_meta);
+  m.impl("selective_scan_backward", &selective_scan_backward_meta);
 }
 
 TORCH_LIBRARY_IMPL(affectkit, Autograd, m) {
@@ -142,6 +325,8 @@ TORCH_LIBRARY_IMPL(affectkit, Autograd, m) {
   // The backward has no derivative of its own: a second backward through it
   // (create_graph=True) raises instead of silently returning zeros.
   m.impl("causal_conv1d_backward", torch::autograd::autogradNotImplementedFallback());
+  m.impl("selective_scan", &selective_scan_autograd);
+  m.impl("selective_scan_backward", torch::autograd::autogradNotImplementedFallback());
 }
 
 }  // namespace affectkit::torch_ops

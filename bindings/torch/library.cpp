@@ -34,4 +34,11 @@ TORCH_LIBRARY(affectkit, m) {
   m.def(
       "sinkhorn_backward(Tensor grad_value, Tensor a, Tensor b, Tensor M, Tensor plan, Tensor f, Tensor g,"
       " float reg, Tensor? n_sizes, Tensor? m_sizes, float? reg_m) -> (Tensor, Tensor, Tensor)");
+  m.def(
+      "selective_scan(Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor? D=None,"
+      " Tensor? z=None, Tensor? delta_bias=None, bool delta_softplus=False) -> (Tensor, Tensor)");
+  m.def(
+      "selective_scan_backward(Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor? D,"
+      " Tensor? z, Tensor? delta_bias, bool delta_softplus, Tensor grad_out, Tensor? grad_last_state)"
+      " -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
 }

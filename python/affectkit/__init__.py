@@ -16,9 +16,12 @@ from .prosody import *  # noqa: F401,F403  (listed in prosody.__all__)
 from .synth import SyntheticVoice, synthetic_voice
 from . import ot, pooling, prompts
 from .attention import TransformerEncoderInference
+from . import encoders
+from .encoders import *  # noqa: F401,F403  (listed in encoders.__all__)
 
 __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice", "synthetic_voice",
-           "TransformerEncoderInference", "ot", "pooling", "prompts", *features.__all__, *prosody.__all__]
+           "TransformerEncoderInference", "encoders", "ot", "pooling", "prompts", *features.__all__, *prosody.__all__,
+           *encoders.__all__]
 
 # The research layer (docs/research.md) is imported on first use: ak.data, ak.metrics, ...
 _RESEARCH_MODULES = ("augment", "cache", "data", "eval", "metrics")

@@ -16,6 +16,13 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset) {
   }
 }
 
+template <typename T>
+void exp_inplace(T* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+}
+
+template void exp_inplace<float>(float*, std::int64_t);
+template void exp_inplace<double>(double*, std::int64_t);
 template void power_to_db_inplace<float>(float*, std::int64_t, float, float);
 template void power_to_db_inplace<double>(double*, std::int64_t, double, double);
 

@@ -11,6 +11,10 @@ namespace affectkit {
 template <typename T>
 void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset);
 
+// x[i] = exp(x[i]), for finite x (the selective scan's exp(dt A)).
+template <typename T>
+void exp_inplace(T* x, std::int64_t n);
+
 }  // namespace affectkit
 
 namespace affectkit {

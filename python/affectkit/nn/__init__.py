@@ -11,7 +11,8 @@ _ops.load()
 from . import functional  # noqa: E402
 from .attention import AttentionEncoder  # noqa: E402
 from .encoder import FrameEncoder  # noqa: E402
+from .mamba import Mamba, MambaEncoder, RMSNorm  # noqa: E402
 from .pooling import AttentiveStatisticsPooling, FrameAttentionPooling, StatisticsPooling  # noqa: E402
 
 __all__ = ["functional", "AttentionEncoder", "FrameEncoder", "StatisticsPooling", "AttentiveStatisticsPooling",
-           "FrameAttentionPooling"]
+           "FrameAttentionPooling", "Mamba", "MambaEncoder", "RMSNorm"]

@@ -1,0 +1,188 @@
+// Bindings for cpp/affectkit/encoders: the selective scan and Mamba stack inference
+// (numpy in, numpy out).
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/encoders/mamba.h"
+#include "affectkit/encoders/selective_scan.h"
+#include "array.h"
+
+namespace affectkit::bindings {
+namespace {
+
+template <typename T>
+Dims dims_of(const Array<T>& a) {
+  return Dims(a.shape(), a.shape() + a.ndim());
+}
+
+// An argument that must have u's dtype (no silent casts between precisions).
+template <typename T>
+Array<T> like_u(const py::handle& object, const char* argument, const py::handle& u) {
+  if (precision_of(object, argument) != precision_of(u, "u")) {
+    type_error(argument, "must have the dtype of u (" + dtype_name(u) + "), got " + dtype_name(object));
+  }
+  return as_array<T>(object, argument);
+}
+
+template <typename T>
+std::optional<Array<T>> optional_like_u(const py::object& object, const char* argument, const py::handle& u) {
+  if (object.is_none()) return std::nullopt;
+  return like_u<T>(object, argument, u);
+}
+
+// (out, last_state): out (batch, dim, length), last_state (batch, dim, state).
+py::tuple selective_scan_binding(const py::handle& u_in, const py::handle& delta_in, const py::handle& A_in,
+                                 const py::handle& B_in, const py::handle& C_in, const py::object& D_in,
+                                 const py::object& z_in, const py::object& delta_bias_in, bool delta_softplus,
+                                 int num_threads) {
+  return dispatch(precision_of(u_in, "u"), [&](auto zero) -> py::tuple {
+    using T = decltype(zero);
+    const Array<T> u = as_array<T>(u_in, "u"), delta = like_u<T>(delta_in, "delta", u_in),
+                   A = like_u<T>(A_in, "A", u_in), B = like_u<T>(B_in, "B", u_in), C = like_u<T>(C_in, "C", u_in);
+    const auto D = optional_like_u<T>(D_in, "D", u_in), z = optional_like_u<T>(z_in, "z", u_in),
+               delta_bias = optional_like_u<T>(delta_bias_in, "delta_bias", u_in);
+    std::optional<Dims> D_dims, z_dims, bias_dims;
+    if (D) D_dims = dims_of(*D);
+    if (z) z_dims = dims_of(*z);
+    if (delta_bias) bias_dims = dims_of(*delta_bias);
+    const SelectiveScanShape shape =
+        selective_scan_shape(dims_of(u), dims_of(delta), dims_of(A), dims_of(B), dims_of(C),
+                             D_dims ? &*D_dims : nullptr, z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr);
+    Array<T> out({shape.batch, shape.dim, shape.length});
+    Array<T> last_state({shape.batch, shape.dim, shape.state});
+    SelectiveScanOptions<T> options;
+    options.D = D ? D->data() : nullptr;
+    options.z = z ? z->data() : nullptr;
+    options.delta_bias = delta_bias ? delta_bias->data() : nullptr;
+    options.delta_softplus = delta_softplus;
+    {
+      WithoutGil without_gil;
+      selective_scan_forward(u.data(), delta.data(), A.data(), B.data(), C.data(), options, out.mutable_data(),
+                             last_state.mutable_data(), shape, num_threads);
+    }
+    return py::make_tuple(std::move(out), std::move(last_state));
+  });
+}
+
+
+// A weight of a state dict, checked against its expected shape; the message names its key.
+template <typename T>
+struct WeightTable {
+  const py::dict& table;
+  std::string prefix;
+  std::vector<Array<T>>& keep;  // the converted arrays, alive while the core runs
+
+  const T* get(const std::string& key, const Dims& shape, bool required = true) const {
+    const std::string name = prefix + key;
+    if (!table.contains(name)) {
+      if (required) value_error(name.c_str(), "is missing from the state dict");
+      return nullptr;
+    }
+    const py::object value = table[name.c_str()];
+    if (precision_of(value, name.c_str()) != (std::is_same_v<T, float> ? Precision::Single : Precision::Double)) {
+      type_error(name.c_str(), "must have the dtype of x, got " + dtype_name(value));
+    }
+    Array<T> array = as_array<T>(value, name.c_str());
+    if (Dims(array.shape(), array.shape() + array.ndim()) != shape) {
+      std::string expected = "(";
+      for (std::size_t i = 0; i < shape.size(); ++i) expected += (i ? ", " : "") + std::to_string(shape[i]);
+      value_error(name.c_str(), "must have shape " + expected + (shape.size() == 1 ? ",)" : ")") + ", got " +
+                                    py::str(value.attr("shape")).cast<std::string>());
+    }
+    check_finite(array.data(), array.size(), name.c_str());
+    keep.push_back(array);
+    return keep.back().data();
+  }
+};
+
+// A copy of a recurrent state (zeros when None), of the given shape.
+template <typename T>
+Array<T> state_copy(const py::object& state, const char* argument, const std::vector<py::ssize_t>& shape) {
+  Array<T> copy(shape);
+  std::fill(copy.mutable_data(), copy.mutable_data() + copy.size(), T(0));
+  if (state.is_none()) return copy;
+  const Array<T> given = as_array<T>(state, argument);
+  if (std::vector<py::ssize_t>(given.shape(), given.shape() + given.ndim()) != shape) {
+    value_error(argument, "must have shape " + shape_text(shape) + ", got " + shape_text(given));
+  }
+  std::copy(given.data(), given.data() + given.size(), copy.mutable_data());
+  return copy;
+}
+
+// (out, conv_state, ssm_state) for x (batch, frames, d_model), from the state dict
+// `weights` (numpy arrays under mamba-ssm's keys, layers.{i}.mixer.* and norm_f).
+py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, const py::object& conv_state_in,
+                              const py::object& ssm_state_in, std::int64_t n_layer, std::int64_t d_inner,
+                              std::int64_t d_state, std::int64_t d_conv, std::int64_t dt_rank, double norm_eps,
+                              int num_threads) {
+  return dispatch(precision_of(x_in, "x"), [&](auto zero) -> py::tuple {
+    using T = decltype(zero);
+    // (ndim checked here: as_array's own message needs pybind11/stl.h in every binding file, see array.h)
+    const Array<T> x = as_array<T>(x_in, "x");
+    if (x.ndim() != 3) {
+      value_error("x", "must have shape (batch, frames, d_model), got " + py::str(x_in.attr("shape")).cast<std::string>());
+    }
+    MambaStackShape shape;
+    shape.n_layer = n_layer;
+    shape.d_model = x.shape(2);
+    shape.d_inner = d_inner;
+    shape.d_state = d_state;
+    shape.d_conv = d_conv;
+    shape.dt_rank = dt_rank;
+    shape.norm_eps = norm_eps;
+    check_mamba_stack_shape(shape);
+    const std::int64_t M = shape.d_model, E = d_inner, N = d_state;
+    std::vector<Array<T>> keep;
+    keep.reserve(16 * n_layer + 2);
+    MambaStackWeights<T> stack;
+    for (std::int64_t l = 0; l < n_layer; ++l) {
+      const WeightTable<T> t{weights, "layers." + std::to_string(l) + ".", keep};
+      MambaLayerWeights<T> w;
+      w.norm_weight = t.get("norm.weight", {M});
+      w.norm_bias = t.get("norm.bias", {M}, false);
+      w.in_proj_weight = t.get("mixer.in_proj.weight", {2 * E, M});
+      w.in_proj_bias = t.get("mixer.in_proj.bias", {2 * E}, false);
+      w.conv_weight = t.get("mixer.conv1d.weight", {E, 1, d_conv});
+      w.conv_bias = t.get("mixer.conv1d.bias", {E}, false);
+      w.x_proj_weight = t.get("mixer.x_proj.weight", {dt_rank + 2 * N, E});
+      w.dt_proj_weight = t.get("mixer.dt_proj.weight", {E, dt_rank});
+      w.dt_proj_bias = t.get("mixer.dt_proj.bias", {E});
+      w.A_log = t.get("mixer.A_log", {E, N});
+      w.D = t.get("mixer.D", {E});
+      w.out_proj_weight = t.get("mixer.out_proj.weight", {M, E});
+      w.out_proj_bias = t.get("mixer.out_proj.bias", {M}, false);
+      stack.layers.push_back(w);
+    }
+    const WeightTable<T> top{weights, "", keep};
+    stack.norm_f_weight = top.get("norm_f.weight", {M});
+    stack.norm_f_bias = top.get("norm_f.bias", {M}, false);
+    const py::ssize_t batch = x.shape(0), frames = x.shape(1);
+    Array<T> conv_state = state_copy<T>(conv_state_in, "conv_state", {batch, n_layer, E, d_conv - 1});
+    Array<T> ssm_state = state_copy<T>(ssm_state_in, "ssm_state", {batch, n_layer, E, N});
+    Array<T> out({batch, frames, static_cast<py::ssize_t>(M)});
+    {
+      WithoutGil without_gil;
+      mamba_stack_forward(shape, stack, x.data(), batch, frames, conv_state.mutable_data(), ssm_state.mutable_data(),
+                          out.mutable_data(), num_threads);
+    }
+    return py::make_tuple(std::move(out), std::move(conv_state), std::move(ssm_state));
+  });
+}
+
+}  // namespace
+
+void register_encoders(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("selective_scan", &selective_scan_binding, "u"_a, "delta"_a, "A"_a, "B"_a, "C"_a, "D"_a, "z"_a,
+        "delta_bias"_a, "delta_softplus"_a, "num_threads"_a,
+        "mamba-ssm's selective_scan_fn: (out (batch, dim, length), last_state (batch, dim, state)).");
+  m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "n_layer"_a,
+        "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "num_threads"_a,
+        "A Mamba stack on x (batch, frames, d_model) from its state dict: (out, conv_state, ssm_state).");
+}
+
+}  // namespace affectkit::bindings

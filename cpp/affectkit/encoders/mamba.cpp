@@ -1,0 +1,180 @@
+#include "affectkit/encoders/mamba.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/eigen.h"
+#include "affectkit/common/thread_pool.h"
+#include "affectkit/common/vector_math.h"
+
+namespace affectkit {
+namespace {
+
+template <typename T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ConstMap = Eigen::Map<const Matrix<T>>;
+template <typename T>
+using Row = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+template <typename T>
+T silu(T v) {
+  return v / (T(1) + std::exp(-v));
+}
+
+// torch.nn.functional.softplus: linear above 20.
+template <typename T>
+T softplus(T v) {
+  return v > T(20) ? v : std::log1p(std::exp(v));
+}
+
+// out = x W^T (+ bias): x (rows, in), W (out, in), PyTorch's nn.Linear.
+template <typename T>
+void linear(const Matrix<T>& x, const T* weight, const T* bias, std::int64_t out_features, Matrix<T>& out) {
+  const ConstMap<T> W(weight, out_features, x.cols());
+  out.noalias() = x * W.transpose();
+  if (bias) out.rowwise() += Row<T>(bias, out_features);
+}
+
+// RMSNorm (bias == nullptr) or LayerNorm over each row.
+template <typename T>
+void normalise(const Matrix<T>& x, const T* weight, const T* bias, double eps, Matrix<T>& out) {
+  out.resize(x.rows(), x.cols());
+  const Row<T> w(weight, x.cols());
+  for (Eigen::Index t = 0; t < x.rows(); ++t) {
+    if (bias) {
+      const T mean = x.row(t).mean();
+      const T var = (x.row(t).array() - mean).square().mean();
+      out.row(t) = ((x.row(t).array() - mean) / std::sqrt(var + T(eps))) * w.array() + Row<T>(bias, x.cols()).array();
+    } else {
+      const T scale = T(1) / std::sqrt(x.row(t).squaredNorm() / T(x.cols()) + T(eps));
+      out.row(t) = (x.row(t).array() * scale) * w.array();
+    }
+  }
+}
+
+// One layer on one sequence: h (frames, d_model) += mixer(norm(h)).
+template <typename T>
+struct LayerRunner {
+  const MambaStackShape& s;
+  const MambaLayerWeights<T>& w;
+  const std::vector<T>& A;  // -exp(A_log), (d_inner, d_state)
+  Matrix<T> normed, xz, xc, x_dbl, dt, y, mixed;
+  std::vector<T> dA;
+
+  LayerRunner(const MambaStackShape& shape, const MambaLayerWeights<T>& weights, const std::vector<T>& A_)
+      : s(shape), w(weights), A(A_), dA(shape.d_inner * shape.d_state) {}
+
+  void run(Matrix<T>& h, T* conv_state, T* ssm_state) {
+    const std::int64_t frames = h.rows(), E = s.d_inner, N = s.d_state, K = s.d_conv, R = s.dt_rank;
+    normalise(h, w.norm_weight, w.norm_bias, s.norm_eps, normed);
+    linear(normed, w.in_proj_weight, w.in_proj_bias, 2 * E, xz);  // (frames, [x | z])
+
+    // Causal depthwise conv over time; the K - 1 inputs before this chunk come from conv_state (E, K - 1).
+    xc.resize(frames, E);
+    for (std::int64_t t = 0; t < frames; ++t) {
+      T* row = xc.row(t).data();
+      for (std::int64_t c = 0; c < E; ++c) row[c] = w.conv_bias ? w.conv_bias[c] : T(0);
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t src = t + k - (K - 1);
+        if (src >= 0) {
+          const T* in = xz.row(src).data();
+          for (std::int64_t c = 0; c < E; ++c) row[c] += w.conv_weight[c * K + k] * in[c];
+        } else {
+          for (std::int64_t c = 0; c < E; ++c) row[c] += w.conv_weight[c * K + k] * conv_state[c * (K - 1) + (K - 1 + src)];
+        }
+      }
+      for (std::int64_t c = 0; c < E; ++c) row[c] = silu(row[c]);
+    }
+    // New conv state: the last K - 1 inputs of [old state, this chunk]. Ascending j
+    // reads old entries at j + frames >= j, never one already overwritten.
+    for (std::int64_t c = 0; c < E; ++c) {
+      for (std::int64_t j = 0; j < K - 1; ++j) {
+        const std::int64_t src = frames + j - (K - 1);  // index into this chunk
+        conv_state[c * (K - 1) + j] = src >= 0 ? xz(src, c) : conv_state[c * (K - 1) + j + frames];
+      }
+    }
+
+    linear<T>(xc, w.x_proj_weight, nullptr, R + 2 * N, x_dbl);  // (frames, [dt | B | C])
+    dt.noalias() = x_dbl.leftCols(R) * ConstMap<T>(w.dt_proj_weight, E, R).transpose();
+    y.resize(frames, E);
+    for (std::int64_t t = 0; t < frames; ++t) {
+      T* dt_row = dt.row(t).data();
+      for (std::int64_t d = 0; d < E; ++d) dt_row[d] = softplus(dt_row[d] + w.dt_proj_bias[d]);
+      for (std::int64_t d = 0; d < E; ++d) {
+        for (std::int64_t n = 0; n < N; ++n) dA[d * N + n] = dt_row[d] * A[d * N + n];
+      }
+      exp_inplace(dA.data(), E * N);
+      const T* B = x_dbl.row(t).data() + R;
+      const T* C = B + N;
+      for (std::int64_t d = 0; d < E; ++d) {
+        const T u = xc(t, d), dtu = dt_row[d] * u;
+        T* state = ssm_state + d * N;
+        const T* a = dA.data() + d * N;
+        T acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (std::int64_t n = 0; n < N; ++n) {
+          state[n] = a[n] * state[n] + dtu * B[n];
+          acc += C[n] * state[n];
+        }
+        y(t, d) = (acc + w.D[d] * u) * silu(xz(t, E + d));
+      }
+    }
+    linear(y, w.out_proj_weight, w.out_proj_bias, s.d_model, mixed);
+    h += mixed;
+  }
+};
+
+}  // namespace
+
+const MambaStackShape& check_mamba_stack_shape(const MambaStackShape& s) {
+  AK_CHECK(s.n_layer >= 0, "n_layer", "must be non-negative, got " << s.n_layer);
+  AK_CHECK(s.d_model >= 1, "d_model", "must be positive, got " << s.d_model);
+  AK_CHECK(s.d_inner >= 1, "d_inner", "must be positive, got " << s.d_inner);
+  AK_CHECK(s.d_state >= 1, "d_state", "must be positive, got " << s.d_state);
+  AK_CHECK(s.d_conv >= 1, "d_conv", "must be positive, got " << s.d_conv);
+  AK_CHECK(s.dt_rank >= 1, "dt_rank", "must be positive, got " << s.dt_rank);
+  AK_CHECK(s.norm_eps >= 0 && std::isfinite(s.norm_eps), "norm_eps", "must be finite and >= 0, got " << s.norm_eps);
+  return s;
+}
+
+template <typename T>
+void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T>& weights, const T* x,
+                         std::int64_t batch, std::int64_t frames, T* conv_state, T* ssm_state, T* out,
+                         int num_threads) {
+  const MambaStackShape& s = check_mamba_stack_shape(shape);
+  AK_CHECK(static_cast<std::int64_t>(weights.layers.size()) == s.n_layer, "weights",
+           "must hold n_layer = " << s.n_layer << " layers, got " << weights.layers.size());
+  AK_CHECK(batch >= 0 && frames >= 0, "x", "batch and frames must be non-negative");
+  check_finite(x, batch * frames * s.d_model, "x");
+  // A = -exp(A_log) once per call, shared by the sequences.
+  std::vector<std::vector<T>> A(s.n_layer);
+  for (std::int64_t l = 0; l < s.n_layer; ++l) {
+    const T* A_log = weights.layers[l].A_log;
+    A[l].resize(s.d_inner * s.d_state);
+    for (std::int64_t i = 0; i < s.d_inner * s.d_state; ++i) A[l][i] = -std::exp(A_log[i]);
+  }
+  const std::int64_t conv_size = s.d_inner * (s.d_conv - 1), ssm_size = s.d_inner * s.d_state;
+  parallel_for(batch, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<LayerRunner<T>> runners;
+    for (std::int64_t l = 0; l < s.n_layer; ++l) runners.emplace_back(s, weights.layers[l], A[l]);
+    Matrix<T> h, normed;
+    for (std::int64_t b = begin; b < end; ++b) {
+      h = ConstMap<T>(x + b * frames * s.d_model, frames, s.d_model);
+      for (std::int64_t l = 0; l < s.n_layer; ++l) {
+        runners[l].run(h, conv_state + (b * s.n_layer + l) * conv_size, ssm_state + (b * s.n_layer + l) * ssm_size);
+      }
+      normalise(h, weights.norm_f_weight, weights.norm_f_bias, s.norm_eps, normed);
+      Eigen::Map<Matrix<T>>(out + b * frames * s.d_model, frames, s.d_model) = normed;
+    }
+  });
+}
+
+template void mamba_stack_forward<float>(const MambaStackShape&, const MambaStackWeights<float>&, const float*,
+                                         std::int64_t, std::int64_t, float*, float*, float*, int);
+template void mamba_stack_forward<double>(const MambaStackShape&, const MambaStackWeights<double>&, const double*,
+                                          std::int64_t, std::int64_t, double*, double*, double*, int);
+
+}  // namespace affectkit

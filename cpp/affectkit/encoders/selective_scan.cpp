@@ -1,0 +1,430 @@
+#include "affectkit/encoders/selective_scan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/thread_pool.h"
+#include "affectkit/common/vector_math.h"
+
+namespace affectkit {
+namespace {
+
+// Time steps per chunk: the chunk buffers, (chunk, state) each, stay in L1/L2,
+// and the backward keeps one state checkpoint per chunk.
+constexpr std::int64_t kChunk = 64;
+
+template <typename T>
+T sigmoid(T v) {
+  return T(1) / (T(1) + std::exp(-v));
+}
+
+// torch.nn.functional.softplus with its default threshold: linear above 20.
+template <typename T>
+T softplus(T v) {
+  return v > T(20) ? v : std::log1p(std::exp(v));
+}
+
+// Throws for a non-finite value in row [offset, offset + count) of argument,
+// naming its index in the whole array (the slow pass runs only on failure).
+template <typename T>
+void check_finite_row(const T* data, std::int64_t offset, std::int64_t count, const char* argument) {
+  if (all_finite(data + offset, count)) return;
+  for (std::int64_t i = offset; i < offset + count; ++i) {
+    AK_CHECK(std::isfinite(data[i]), argument,
+             "must be finite, found " << data[i] << " at flat index " << i);
+  }
+}
+
+// One (batch, dim) row of the scan and its chunk buffers. B and C are read as
+// (state, length) rows with stride 1 in time (variable) or one state vector
+// (shared), and transposed into (chunk, state) buffers so that the recurrence
+// runs over contiguous states.
+template <typename T>
+struct Row {
+  const SelectiveScanShape& s;
+  const T* u;
+  const T* delta;
+  const T* z;
+  const T* A;
+  const T* B;  // shared: (state,); variable: (state, length)
+  const T* C;
+  bool B_variable;
+  bool C_variable;
+  T D;
+  T bias;
+  bool softplus;
+
+  std::vector<T> dt, dA, Bt, Ct;  // (chunk,), (chunk, state) x 3
+
+  Row(const SelectiveScanShape& shape, const T* u_, const T* delta_, const T* A_, const T* B_,
+      const T* C_, const SelectiveScanOptions<T>& o, std::int64_t b, std::int64_t d)
+      : s(shape),
+        u(u_ + (b * shape.dim + d) * shape.length),
+        delta(delta_ + (b * shape.dim + d) * shape.length),
+        z(o.z ? o.z + (b * shape.dim + d) * shape.length : nullptr),
+        A(A_ + d * shape.state),
+        B(parameter_row(B_, shape.B_groups, b, d)),
+        C(parameter_row(C_, shape.C_groups, b, d)),
+        B_variable(shape.B_groups > 0),
+        C_variable(shape.C_groups > 0),
+        D(o.D ? o.D[d] : T(0)),
+        bias(o.delta_bias ? o.delta_bias[d] : T(0)),
+        softplus(o.delta_softplus),
+        dt(kChunk),
+        dA(kChunk * shape.state),
+        Bt(kChunk * shape.state),
+        Ct(kChunk * shape.state) {}
+
+  const T* parameter_row(const T* p, std::int64_t groups, std::int64_t b, std::int64_t d) const {
+    if (groups == 0) return p + d * s.state;
+    const std::int64_t g = d / (s.dim / groups);
+    return p + (b * groups + g) * s.state * s.length;
+  }
+
+  // Fills dt, exp(dt A), B and C for steps [t0, t0 + k).
+  void load_chunk(std::int64_t t0, std::int64_t k) {
+    const std::int64_t N = s.state;
+    for (std::int64_t i = 0; i < k; ++i) {
+      const T v = delta[t0 + i] + bias;
+      dt[i] = softplus ? affectkit::softplus(v) : v;
+    }
+    for (std::int64_t i = 0; i < k; ++i) {
+      for (std::int64_t n = 0; n < N; ++n) dA[i * N + n] = dt[i] * A[n];
+    }
+    exp_inplace(dA.data(), k * N);
+    transpose(B, B_variable, t0, k, Bt.data());
+    transpose(C, C_variable, t0, k, Ct.data());
+  }
+
+  void transpose(const T* p, bool variable, std::int64_t t0, std::int64_t k, T* out) const {
+    const std::int64_t N = s.state;
+    if (variable) {
+      for (std::int64_t n = 0; n < N; ++n) {
+        for (std::int64_t i = 0; i < k; ++i) out[i * N + n] = p[n * s.length + t0 + i];
+      }
+    } else {
+      for (std::int64_t i = 0; i < k; ++i) std::copy(p, p + N, out + i * N);
+    }
+  }
+
+  // Advances h through the loaded chunk; y[i] = C h after step i. states, when
+  // given, receives h after every step, (k, state).
+  void scan_chunk(std::int64_t t0, std::int64_t k, T* h, T* y, T* states) const {
+    const std::int64_t N = s.state;
+    for (std::int64_t i = 0; i < k; ++i) {
+      const T dtu = dt[i] * u[t0 + i];
+      const T* a = dA.data() + i * N;
+      const T* bt = Bt.data() + i * N;
+      const T* ct = Ct.data() + i * N;
+      T acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (std::int64_t n = 0; n < N; ++n) {
+        h[n] = a[n] * h[n] + dtu * bt[n];
+        acc += ct[n] * h[n];
+      }
+      y[i] = acc;
+      if (states) std::copy(h, h + N, states + i * N);
+    }
+  }
+
+  T gate(std::int64_t t) const { return z ? z[t] * sigmoid(z[t]) : T(1); }
+};
+
+template <typename T>
+void check_inputs_finite(const T* A, const T* B, const T* C, const SelectiveScanOptions<T>& o,
+                         const SelectiveScanShape& s) {
+  check_finite(A, s.dim * s.state, "A");
+  check_finite(B, s.B_groups ? s.batch * s.B_groups * s.state * s.length : s.dim * s.state, "B");
+  check_finite(C, s.C_groups ? s.batch * s.C_groups * s.state * s.length : s.dim * s.state, "C");
+  if (o.D) check_finite(o.D, s.dim, "D");
+  if (o.delta_bias) check_finite(o.delta_bias, s.dim, "delta_bias");
+}
+
+// Number of dim slices per batch element in the backward: enough tasks for
+// every hardware thread. It depends on the machine only (not on num_threads),
+// so the order of every sum, and the result, does not change with threads.
+std::int64_t backward_slices(const SelectiveScanShape& s) {
+  const std::int64_t wanted = (2 * hardware_threads() + s.batch - 1) / std::max<std::int64_t>(s.batch, 1);
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(wanted, s.dim));
+}
+
+}  // namespace
+
+const SelectiveScanShape& check_selective_scan_shape(const SelectiveScanShape& s) {
+  AK_CHECK(s.batch >= 0, "u", "batch must be non-negative, got " << s.batch);
+  AK_CHECK(s.dim >= 0, "u", "dim must be non-negative, got " << s.dim);
+  AK_CHECK(s.length >= 0, "u", "length must be non-negative, got " << s.length);
+  AK_CHECK(s.state >= 0, "A", "state must be non-negative, got " << s.state);
+  AK_CHECK(s.B_groups >= 0 && (s.B_groups == 0 || s.dim % s.B_groups == 0), "B",
+           "groups must divide dim " << s.dim << ", got " << s.B_groups);
+  AK_CHECK(s.C_groups >= 0 && (s.C_groups == 0 || s.dim % s.C_groups == 0), "C",
+           "groups must divide dim " << s.dim << ", got " << s.C_groups);
+  return s;
+}
+
+namespace {
+
+std::string format_dims(const Dims& dims) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + (dims.size() == 1 ? ",)" : ")");
+}
+
+// B or C: its groups (0 = shared) after checking its shape against the scan's.
+std::int64_t parameter_groups(const Dims& p, const char* argument, std::int64_t batch, std::int64_t dim,
+                              std::int64_t state, std::int64_t length) {
+  if (p.size() == 2) {
+    AK_CHECK(p == (Dims{dim, state}), argument,
+             "must have shape (dim, state) = " << format_dims({dim, state}) << ", got " << format_dims(p));
+    return 0;
+  }
+  if (p.size() == 3) {
+    AK_CHECK(p == (Dims{batch, state, length}), argument,
+             "must have shape (batch, state, length) = " << format_dims({batch, state, length}) << ", got "
+                                                         << format_dims(p));
+    return 1;
+  }
+  AK_CHECK(p.size() == 4, argument,
+           "must have shape (dim, state), (batch, state, length) or (batch, groups, state, length), got "
+               << format_dims(p));
+  AK_CHECK(p[0] == batch && p[2] == state && p[3] == length && p[1] >= 1 && dim % p[1] == 0, argument,
+           "must have shape (batch, groups, state, length) = (" << batch << ", groups, " << state << ", "
+                                                                << length << ") with groups dividing dim "
+                                                                << dim << ", got " << format_dims(p));
+  return p[1];
+}
+
+void check_dims(const Dims& got, const Dims& expected, const char* argument, const char* layout) {
+  AK_CHECK(got == expected, argument,
+           "must have shape " << layout << " = " << format_dims(expected) << ", got " << format_dims(got));
+}
+
+}  // namespace
+
+SelectiveScanShape selective_scan_shape(const Dims& u, const Dims& delta, const Dims& A, const Dims& B,
+                                        const Dims& C, const Dims* D, const Dims* z,
+                                        const Dims* delta_bias) {
+  AK_CHECK(u.size() == 3, "u", "must have shape (batch, dim, length), got " << format_dims(u));
+  AK_CHECK(A.size() == 2, "A", "must have shape (dim, state), got " << format_dims(A));
+  SelectiveScanShape s;
+  s.batch = u[0];
+  s.dim = u[1];
+  s.length = u[2];
+  s.state = A[1];
+  check_dims(delta, u, "delta", "(batch, dim, length)");
+  check_dims(A, {s.dim, s.state}, "A", "(dim, state)");
+  s.B_groups = parameter_groups(B, "B", s.batch, s.dim, s.state, s.length);
+  s.C_groups = parameter_groups(C, "C", s.batch, s.dim, s.state, s.length);
+  if (D) check_dims(*D, {s.dim}, "D", "(dim,)");
+  if (z) check_dims(*z, u, "z", "(batch, dim, length)");
+  if (delta_bias) check_dims(*delta_bias, {s.dim}, "delta_bias", "(dim,)");
+  return check_selective_scan_shape(s);
+}
+
+template <typename T>
+void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, const T* C,
+                            const SelectiveScanOptions<T>& options, T* out, T* last_state,
+                            const SelectiveScanShape& shape, int num_threads) {
+  const SelectiveScanShape& s = check_selective_scan_shape(shape);
+  check_inputs_finite(A, B, C, options, s);
+  parallel_for(s.batch * s.dim, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> h(s.state), y(kChunk);
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::int64_t L = s.length;
+      check_finite_row(u, r * L, L, "u");
+      check_finite_row(delta, r * L, L, "delta");
+      if (options.z) check_finite_row(options.z, r * L, L, "z");
+      Row<T> row(s, u, delta, A, B, C, options, r / s.dim, r % s.dim);
+      std::fill(h.begin(), h.end(), T(0));
+      T* o = out + r * L;
+      for (std::int64_t t0 = 0; t0 < L; t0 += kChunk) {
+        const std::int64_t k = std::min(kChunk, L - t0);
+        row.load_chunk(t0, k);
+        row.scan_chunk(t0, k, h.data(), y.data(), nullptr);
+        for (std::int64_t i = 0; i < k; ++i) {
+          o[t0 + i] = (y[i] + row.D * row.u[t0 + i]) * row.gate(t0 + i);
+        }
+      }
+      if (last_state) std::copy(h.begin(), h.end(), last_state + r * s.state);
+    }
+  });
+}
+
+template <typename T>
+void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B, const T* C,
+                             const SelectiveScanOptions<T>& options, const T* grad_out,
+                             const T* grad_last_state, const SelectiveScanGradients<T>& grads,
+                             const SelectiveScanShape& shape, int num_threads) {
+  const SelectiveScanShape& s = check_selective_scan_shape(shape);
+  const std::int64_t N = s.state, L = s.length;
+  const std::int64_t slices = backward_slices(s);
+  const std::int64_t chunks = (L + kChunk - 1) / kChunk;
+
+  // Per-row reductions over time (in double), summed over batch at the end in a
+  // fixed order. Variable B/C gradients sum over the dims of a group: each
+  // dim slice adds into its own copy, and the copies are summed at the end.
+  std::vector<double> row_A(s.batch * s.dim * N), row_D(s.batch * s.dim), row_bias(s.batch * s.dim);
+  std::vector<double> row_B(s.B_groups ? 0 : s.batch * s.dim * N);
+  std::vector<double> row_C(s.C_groups ? 0 : s.batch * s.dim * N);
+  const std::int64_t B_size = s.batch * s.B_groups * N * L, C_size = s.batch * s.C_groups * N * L;
+  std::vector<T> B_copies(slices > 1 ? slices * B_size : 0), C_copies(slices > 1 ? slices * C_size : 0);
+  if (s.B_groups && slices == 1) std::fill(grads.B, grads.B + B_size, T(0));
+  if (s.C_groups && slices == 1) std::fill(grads.C, grads.C + C_size, T(0));
+
+  parallel_for(s.batch * slices, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> checkpoints(chunks * N), states(kChunk * N), h(N), dh(N), y_row(L), y(kChunk);
+    std::vector<double> dA_acc(N), dB_acc(N), dC_acc(N);
+    std::vector<T> dA_chunk(N), dB_chunk(kChunk * N), dC_chunk(kChunk * N);
+    // Variable layout: add (k, state) into the (state, length) row; shared: sum over steps.
+    auto add_chunk = [&](const T* chunk, std::int64_t k, std::int64_t t0, T* variable_row, double* shared) {
+      for (std::int64_t n = 0; n < N; ++n) {
+        if (variable_row) {
+          for (std::int64_t i = 0; i < k; ++i) variable_row[n * L + t0 + i] += chunk[i * N + n];
+        } else {
+          double total = 0;
+          for (std::int64_t i = 0; i < k; ++i) total += chunk[i * N + n];
+          shared[n] += total;
+        }
+      }
+    };
+    for (std::int64_t task = begin; task < end; ++task) {
+      const std::int64_t b = task / slices, slice = task % slices;
+      T* B_target = slices > 1 ? B_copies.data() + slice * B_size : grads.B;
+      T* C_target = slices > 1 ? C_copies.data() + slice * C_size : grads.C;
+      for (std::int64_t d = slice * s.dim / slices; d < (slice + 1) * s.dim / slices; ++d) {
+        Row<T> row(s, u, delta, A, B, C, options, b, d);
+        const std::int64_t r = b * s.dim + d;
+        const T* g_out = grad_out + r * L;
+
+        // Forward again, keeping the state at the start of every chunk and y.
+        std::fill(h.begin(), h.end(), T(0));
+        for (std::int64_t c = 0; c < chunks; ++c) {
+          const std::int64_t t0 = c * kChunk, k = std::min(kChunk, L - t0);
+          std::copy(h.begin(), h.end(), checkpoints.begin() + c * N);
+          row.load_chunk(t0, k);
+          row.scan_chunk(t0, k, h.data(), y_row.data() + t0, nullptr);
+        }
+
+        // Backward, one chunk at a time from the end: dh = dL/dh after step t.
+        if (grad_last_state) {
+          std::copy(grad_last_state + r * N, grad_last_state + (r + 1) * N, dh.begin());
+        } else {
+          std::fill(dh.begin(), dh.end(), T(0));
+        }
+        std::fill(dA_acc.begin(), dA_acc.end(), 0.0);
+        std::fill(dB_acc.begin(), dB_acc.end(), 0.0);
+        std::fill(dC_acc.begin(), dC_acc.end(), 0.0);
+        double dD = 0, dbias = 0;
+        T* dB_row = s.B_groups ? B_target + (row.B - B) : nullptr;  // same offset as row.B in B
+        T* dC_row = s.C_groups ? C_target + (row.C - C) : nullptr;
+        for (std::int64_t c = chunks - 1; c >= 0; --c) {
+          const std::int64_t t0 = c * kChunk, k = std::min(kChunk, L - t0);
+          row.load_chunk(t0, k);
+          std::copy(checkpoints.begin() + c * N, checkpoints.begin() + (c + 1) * N, h.begin());
+          row.scan_chunk(t0, k, h.data(), y.data(), states.data());
+          for (std::int64_t i = k - 1; i >= 0; --i) {
+            const std::int64_t t = t0 + i;
+            const T gate = row.gate(t);
+            const T g = g_out[t] * gate;  // dL/dy
+            if (options.z) {
+              // d silu(z)/dz = sigmoid(z) (1 + z (1 - sigmoid(z)))
+              const T sg = sigmoid(row.z[t]);
+              grads.z[r * L + t] =
+                  g_out[t] * (y_row[t] + row.D * row.u[t]) * sg * (T(1) + row.z[t] * (T(1) - sg));
+            }
+            dD += double(g) * row.u[t];
+            const T dt = row.dt[i], ut = row.u[t];
+            const T* a = row.dA.data() + i * N;
+            const T* bt = row.Bt.data() + i * N;
+            const T* ct = row.Ct.data() + i * N;
+            const T* h_now = states.data() + i * N;
+            const T* h_prev = i > 0 ? states.data() + (i - 1) * N : checkpoints.data() + c * N;
+            const T dtu = dt * ut;
+            T* dB_step = dB_chunk.data() + i * N;
+            T* dC_step = dC_chunk.data() + i * N;
+            T d_dt = 0, d_dtu = 0;  // dL/d(dt) through exp(dt A), dL/d(dt u)
+#pragma omp simd reduction(+ : d_dt, d_dtu)
+            for (std::int64_t n = 0; n < N; ++n) {
+              const T dhn = dh[n] + ct[n] * g;
+              const T d_dA = dhn * h_prev[n] * a[n];  // dL/d(dt A[n])
+              dC_step[n] = g * h_now[n];
+              dB_step[n] = dhn * dtu;
+              d_dt += d_dA * row.A[n];
+              d_dtu += dhn * bt[n];
+              dA_chunk[n] += d_dA * dt;
+              dh[n] = dhn * a[n];
+            }
+            grads.u[r * L + t] = d_dtu * dt + g * row.D;
+            d_dt += d_dtu * ut;
+            if (row.softplus) {
+              const T v = row.delta[t] + row.bias;
+              d_dt *= v > T(20) ? T(1) : sigmoid(v);
+            }
+            grads.delta[r * L + t] = d_dt;
+            dbias += d_dt;
+          }
+          // The chunk's B and C gradients, (k, state), into their layouts; sums in double.
+          for (std::int64_t n = 0; n < N; ++n) {
+            dA_acc[n] += dA_chunk[n];
+            dA_chunk[n] = 0;
+          }
+          add_chunk(dB_chunk.data(), k, t0, dB_row, dB_acc.data());
+          add_chunk(dC_chunk.data(), k, t0, dC_row, dC_acc.data());
+        }
+        std::copy(dA_acc.begin(), dA_acc.end(), row_A.begin() + r * N);
+        if (!s.B_groups) std::copy(dB_acc.begin(), dB_acc.end(), row_B.begin() + r * N);
+        if (!s.C_groups) std::copy(dC_acc.begin(), dC_acc.end(), row_C.begin() + r * N);
+        row_D[r] = dD;
+        row_bias[r] = dbias;
+      }
+    }
+  });
+
+  // Sums over batch (per-dim parameters) and over slices (variable B, C).
+  auto sum_over_batch = [&](const std::vector<double>& rows, std::int64_t width, T* out) {
+    for (std::int64_t i = 0; i < s.dim * width; ++i) {
+      double total = 0;
+      for (std::int64_t b = 0; b < s.batch; ++b) total += rows[b * s.dim * width + i];
+      out[i] = static_cast<T>(total);
+    }
+  };
+  sum_over_batch(row_A, N, grads.A);
+  if (!s.B_groups) sum_over_batch(row_B, N, grads.B);
+  if (!s.C_groups) sum_over_batch(row_C, N, grads.C);
+  if (options.D) sum_over_batch(row_D, 1, grads.D);
+  if (options.delta_bias) sum_over_batch(row_bias, 1, grads.delta_bias);
+  auto sum_copies = [&](const std::vector<T>& copies, std::int64_t size, T* out) {
+    parallel_for(size, num_threads, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        T total = 0;
+        for (std::int64_t k = 0; k < slices; ++k) total += copies[k * size + i];
+        out[i] = total;
+      }
+    });
+  };
+  if (s.B_groups && slices > 1) sum_copies(B_copies, B_size, grads.B);
+  if (s.C_groups && slices > 1) sum_copies(C_copies, C_size, grads.C);
+}
+
+template void selective_scan_forward<float>(const float*, const float*, const float*, const float*,
+                                            const float*, const SelectiveScanOptions<float>&, float*,
+                                            float*, const SelectiveScanShape&, int);
+template void selective_scan_forward<double>(const double*, const double*, const double*,
+                                             const double*, const double*,
+                                             const SelectiveScanOptions<double>&, double*, double*,
+                                             const SelectiveScanShape&, int);
+template void selective_scan_backward<float>(const float*, const float*, const float*, const float*,
+                                             const float*, const SelectiveScanOptions<float>&,
+                                             const float*, const float*,
+                                             const SelectiveScanGradients<float>&,
+                                             const SelectiveScanShape&, int);
+template void selective_scan_backward<double>(const double*, const double*, const double*,
+                                              const double*, const double*,
+                                              const SelectiveScanOptions<double>&, const double*,
+                                              const double*, const SelectiveScanGradients<double>&,
+                                              const SelectiveScanShape&, int);
+
+}  // namespace affectkit

@@ -1,0 +1,366 @@
+"""The selective scan (ak.selective_scan, affectkit.nn.functional.selective_scan)
+against the step-by-step PyTorch reference selective_scan_ref (mamba-ssm's
+selective_scan_ref, computing in the input dtype) and against mambapy's parallel
+scan (pscan), values and gradients of every input.
+
+Tolerances: float64 rtol 1e-10 (atol 1e-10 x the largest reference value), the
+same sums in another order. float32 kernels are compared with the float64
+reference: values rtol 1e-4 (atol 1e-4 x the largest value); gradients rtol 1e-3
+(atol 1e-3 x the largest value), since dA, dD and shared dB/dC are sums over
+batch x length of products whose float32 rounding grows with the length.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+torch = pytest.importorskip("torch")
+
+import affectkit as ak  # noqa: E402
+import affectkit.nn.functional as AF  # noqa: E402
+from affectkit.nn.functional import selective_scan_ref  # noqa: E402
+
+NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias")
+
+# B/C layouts: shared (dim, state); "bnl" (batch, state, length); an int: (batch, groups, state, length).
+LAYOUTS = [("shared", "shared"), ("bnl", "bnl"), (2, 2), ("shared", 4), ("bnl", "shared")]
+OPTIONS = {
+    "plain": dict(D=False, z=False, delta_bias=False, delta_softplus=False),
+    "all": dict(D=True, z=True, delta_bias=True, delta_softplus=True),
+    "z softplus": dict(D=False, z=True, delta_bias=False, delta_softplus=True),
+}
+
+
+def make_inputs(batch, dim, length, state, B_layout, C_layout, D=True, z=True, delta_bias=True,
+                delta_softplus=True, dtype=torch.float64, seed=0):
+    """Inputs at Mamba's scales: A = -exp(.), delta around softplus^-1 of 0.01..0.1."""
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape, scale=1.0, shift=0.0):
+        return (shift + scale * torch.randn(*shape, generator=g, dtype=torch.float64)).to(dtype)
+
+    def parameter(layout):
+        if layout == "shared":
+            return randn(dim, state)
+        if layout == "bnl":
+            return randn(batch, state, length)
+        return randn(batch, layout, state, length)
+
+    args = dict(
+        u=randn(batch, dim, length),
+        # softplus(-3 +- 0.5) ~ 0.05; without softplus, dt itself ~ 0.05
+        delta=randn(batch, dim, length, scale=0.5, shift=-3.0) if delta_softplus
+        else randn(batch, dim, length, scale=0.02, shift=0.05).abs(),
+        A=-torch.exp(randn(dim, state, scale=0.5)).to(dtype),
+        B=parameter(B_layout),
+        C=parameter(C_layout),
+        D=randn(dim) if D else None,
+        z=randn(batch, dim, length) if z else None,
+        delta_bias=randn(dim, scale=0.1) if delta_bias else None,
+    )
+    return args, delta_softplus
+
+
+def tolerance(dtype, reference, scale):
+    rtol = 1e-10 if dtype == torch.float64 else scale
+    return dict(rtol=rtol, atol=rtol * max(1.0, float(reference.abs().max())))
+
+
+def run(fn, args, softplus, weights):
+    """Output, last state and the gradients of sum(w_out out) + sum(w_state last_state)."""
+    leaves = {k: v.detach().clone().requires_grad_() for k, v in args.items() if v is not None}
+    out, last = fn(**{k: leaves.get(k) for k in NAMES}, delta_softplus=softplus, return_last_state=True)
+    loss = (out * weights[0].to(out.dtype)).sum() + (last * weights[1].to(out.dtype)).sum()
+    grads = torch.autograd.grad(loss, list(leaves.values()))
+    return out.detach(), last.detach(), dict(zip(leaves, grads))
+
+
+def compare(args, softplus, dtype):
+    ref_args = {k: None if v is None else v.double() for k, v in args.items()}
+    batch, dim, length = args["u"].shape
+    g = torch.Generator().manual_seed(123)
+    weights = (torch.randn(batch, dim, length, generator=g, dtype=torch.float64),
+               torch.randn(batch, dim, args["A"].shape[1], generator=g, dtype=torch.float64))
+    out, last, grads = run(AF.selective_scan, args, softplus, weights)
+    ref_out, ref_last, ref_grads = run(selective_scan_ref, ref_args, softplus, weights)
+    assert out.dtype == dtype and out.shape == args["u"].shape and last.shape == ref_last.shape
+    torch.testing.assert_close(out.double(), ref_out, **tolerance(dtype, ref_out, 1e-4))
+    torch.testing.assert_close(last.double(), ref_last, **tolerance(dtype, ref_last, 1e-4))
+    assert grads.keys() == ref_grads.keys()
+    for name in grads:
+        assert grads[name].shape == args[name].shape and grads[name].dtype == dtype, name
+        torch.testing.assert_close(grads[name].double(), ref_grads[name], **tolerance(dtype, ref_grads[name], 1e-3),
+                                   msg=lambda m, name=name: f"gradient of {name}: {m}")
+    numpy_out = ak.selective_scan(*[None if args[k] is None else args[k].numpy() for k in NAMES],
+                                  delta_softplus=softplus)
+    np.testing.assert_array_equal(numpy_out, out.numpy())  # the same core
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("state", [1, 16, 64])
+@pytest.mark.parametrize("length", [1, 130])  # 130: three chunks of the core, the last partial
+@pytest.mark.parametrize("layouts", LAYOUTS, ids=str)
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+def test_matches_reference_values_and_gradients(dtype, state, length, layouts, options):
+    args, softplus = make_inputs(2, 4, length, state, *layouts, **OPTIONS[options], dtype=dtype,
+                                 seed=state * 1000 + length)
+    compare(args, softplus, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_long_sequences(dtype):
+    args, softplus = make_inputs(1, 4, 2048, 16, "bnl", "bnl", dtype=dtype, seed=5)
+    compare(args, softplus, dtype)
+
+
+def test_empty_inputs():
+    for batch, dim, length in [(0, 4, 10), (2, 0, 10), (2, 4, 0)]:
+        args, softplus = make_inputs(batch, dim, length, 3, "bnl", 2 if dim else "bnl")
+        leaves = {k: v.requires_grad_() for k, v in args.items() if v is not None}
+        out, last = AF.selective_scan(**args, delta_softplus=softplus, return_last_state=True)
+        assert out.shape == (batch, dim, length) and last.shape == (batch, dim, 3)
+        assert not last.any()  # no step taken: the initial state, zero
+        grads = torch.autograd.grad(out.sum() + last.sum(), list(leaves.values()))
+        for name, grad in zip(leaves, grads):
+            assert grad.shape == leaves[name].shape
+
+
+def test_matches_mambapy_parallel_scan():
+    """mambapy's MambaBlock.selective_scan (Heinsen-style parallel scan, (batch, length,
+    dim) layout, no z, softplus applied by the caller) on float32."""
+    mamba = pytest.importorskip("mambapy.mamba")
+    args, _ = make_inputs(2, 8, 300, 16, "bnl", "bnl", z=False, delta_bias=False, dtype=torch.float32, seed=3)
+    dt = torch.nn.functional.softplus(args["delta"])
+    expected = mamba.MambaBlock.selective_scan(
+        None, args["u"].mT, dt.mT, args["A"], args["B"].mT, args["C"].mT, args["D"]).mT
+    got = AF.selective_scan(args["u"], args["delta"], args["A"], args["B"], args["C"], args["D"], delta_softplus=True)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+
+
+@pytest.mark.parametrize("layouts", LAYOUTS, ids=str)
+def test_gradcheck(layouts):
+    args, softplus = make_inputs(2, 4, 5, 3, *layouts, seed=9)
+    names = [k for k in NAMES if args[k] is not None]
+
+    def fn(*tensors):
+        given = dict(zip(names, tensors))
+        return AF.selective_scan(**{k: given.get(k) for k in NAMES}, delta_softplus=softplus, return_last_state=True)
+
+    assert torch.autograd.gradcheck(fn, [args[k].requires_grad_() for k in names])
+
+
+def test_softplus_is_linear_above_20():
+    """torch's softplus threshold, as the reference: delta + bias > 20 passes unchanged.
+    One step per dim, so that out = C (dt B u) shows dt directly."""
+    args, _ = make_inputs(1, 6, 1, 3, "bnl", "bnl", D=False, z=False, delta_bias=False)
+    args["delta"] = torch.tensor([19.0, 20.5, 25.0, 30.0, 19.99, 20.01], dtype=torch.float64).reshape(1, 6, 1)
+    compare(args, True, torch.float64)
+    with_softplus, without = AF.selective_scan(**args, delta_softplus=True), AF.selective_scan(**args)
+    linear = [1, 2, 3, 5]
+    torch.testing.assert_close(with_softplus[:, linear], without[:, linear], rtol=0, atol=0)
+    assert (with_softplus[:, [0, 4]] != without[:, [0, 4]]).all()
+
+
+def test_only_requested_gradients_and_no_grad_modes():
+    args, softplus = make_inputs(2, 4, 30, 5, "bnl", 2)
+    A = args["A"].clone().requires_grad_()
+    (gA,) = torch.autograd.grad(AF.selective_scan(**{**args, "A": A}, delta_softplus=softplus).sum(), (A,))
+    (ref,) = torch.autograd.grad(selective_scan_ref(**{**args, "A": A}, delta_softplus=softplus).sum(), (A,))
+    torch.testing.assert_close(gA, ref, rtol=1e-10, atol=1e-12)
+    leaves = {k: v.requires_grad_() for k, v in args.items() if v is not None}
+    with torch.no_grad():
+        assert not AF.selective_scan(**leaves, delta_softplus=softplus).requires_grad
+    with torch.inference_mode():
+        torch.testing.assert_close(AF.selective_scan(**leaves, delta_softplus=softplus),
+                                   selective_scan_ref(**leaves, delta_softplus=softplus), rtol=1e-10, atol=1e-12)
+
+
+def test_non_contiguous_inputs_are_copied():
+    args, softplus = make_inputs(3, 4, 40, 6, "bnl", "shared", dtype=torch.float32)
+    strided = {k: None if v is None else v.mT.contiguous().mT if v.dim() >= 2 else torch.stack([v, v], 1)[:, 0]
+               for k, v in args.items()}
+    assert not any(v.is_contiguous() for v in strided.values() if v is not None and v.numel() > 1)
+    torch.testing.assert_close(AF.selective_scan(**strided, delta_softplus=softplus),
+                               AF.selective_scan(**args, delta_softplus=softplus), rtol=0, atol=0)
+    numpy_strided = [None if strided[k] is None else strided[k].numpy() for k in NAMES]
+    np.testing.assert_array_equal(ak.selective_scan(*numpy_strided, delta_softplus=softplus),
+                                  AF.selective_scan(**args, delta_softplus=softplus).numpy())
+
+
+def test_thread_count_does_not_change_results():
+    args, softplus = make_inputs(3, 8, 300, 16, "bnl", 2, dtype=torch.float32)
+    weights = (torch.randn(3, 8, 300, dtype=torch.float64), torch.randn(3, 8, 16, dtype=torch.float64))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run(AF.selective_scan, args, softplus, weights)
+        torch.set_num_threads(2)
+        two = run(AF.selective_scan, args, softplus, weights)
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(one, two, rtol=0, atol=0)
+    np.testing.assert_array_equal(
+        ak.selective_scan(*[None if args[k] is None else args[k].numpy() for k in NAMES], delta_softplus=softplus,
+                          num_threads=1),
+        ak.selective_scan(*[None if args[k] is None else args[k].numpy() for k in NAMES], delta_softplus=softplus,
+                          num_threads=2))
+
+
+def test_opcheck_and_meta():
+    if not hasattr(torch.library, "opcheck"):
+        pytest.skip("torch.library.opcheck needs torch >= 2.4")
+    op = torch.ops.affectkit.selective_scan.default
+    for layouts, options in [(("bnl", "bnl"), "all"), (("shared", 2), "plain")]:
+        args, softplus = make_inputs(2, 4, 9, 3, *layouts, **OPTIONS[options])
+        leaves = [None if args[k] is None else args[k].requires_grad_() for k in NAMES]
+        torch.library.opcheck(op, (*leaves, softplus))
+    meta = {k: None if v is None else torch.empty(v.shape, device="meta") for k, v in args.items()}
+    out, last = AF.selective_scan(**meta, return_last_state=True)
+    assert out.shape == (2, 4, 9) and last.shape == (2, 4, 3) and out.device.type == "meta"
+    with pytest.raises(ValueError, match="'C'"):
+        AF.selective_scan(**{**meta, "C": torch.empty(2, 3, 3, 9, device="meta")})
+
+
+def test_torch_compile_forward_and_backward():
+    if not hasattr(torch, "compile"):
+        pytest.skip("torch.compile needs torch >= 2.0")
+    args, softplus = make_inputs(2, 4, 30, 3, "bnl", 2)
+    leaves = [args[k].requires_grad_() for k in NAMES]
+
+    def loss(*tensors):
+        out, last = AF.selective_scan(*tensors, delta_softplus=softplus, return_last_state=True)
+        return (out ** 2).sum() + last.sum()
+
+    compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
+    torch.testing.assert_close(compiled(*leaves), loss(*leaves), rtol=0, atol=0)
+    for got, expected in zip(torch.autograd.grad(compiled(*leaves), leaves), torch.autograd.grad(loss(*leaves), leaves)):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- bad input
+
+def numpy_call(args, **kwargs):
+    return ak.selective_scan(*[None if args[k] is None else np.asarray(args[k]) for k in NAMES], **kwargs)
+
+
+def torch_call(args, **kwargs):
+    return AF.selective_scan(*[None if args[k] is None else torch.as_tensor(args[k]) for k in NAMES], **kwargs)
+
+
+def good_numpy():
+    args, _ = make_inputs(2, 4, 10, 3, "bnl", "bnl")
+    return {k: v.numpy().copy() for k, v in args.items()}
+
+
+BAD_SHAPES = [
+    ("u", lambda a: a["u"][0], "u"),
+    ("delta", lambda a: a["delta"][:, :, :5], "delta"),
+    ("A", lambda a: a["A"][:3], "A"),
+    ("A", lambda a: a["A"][0], "A"),
+    ("B", lambda a: a["B"][:, :2], "B"),
+    ("B", lambda a: np.zeros((2, 3, 3, 10)), "B"),  # 3 groups do not divide dim 4
+    ("B", lambda a: np.zeros((4, 2)), "B"),
+    ("C", lambda a: a["C"][None], "C"),
+    ("C", lambda a: np.zeros((2, 1, 1, 3, 10)), "C"),
+    ("D", lambda a: a["D"][:3], "D"),
+    ("z", lambda a: a["z"][:1], "z"),
+    ("delta_bias", lambda a: a["delta_bias"][None], "delta_bias"),
+]
+
+
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+@pytest.mark.parametrize("name, make, argument", BAD_SHAPES)
+def test_bad_shapes_name_the_argument(call, name, make, argument):
+    args = good_numpy()
+    args[name] = make(args)
+    with pytest.raises(ValueError, match=f"'{argument}'"):
+        call(args)
+
+
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+@pytest.mark.parametrize("name", NAMES)
+def test_non_finite_values_name_the_argument(call, name):
+    args = good_numpy()
+    args[name].flat[1] = np.nan if name != "C" else np.inf
+    with pytest.raises(ValueError, match=f"'{name}'.*finite"):
+        call(args)
+
+
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_dtypes_name_the_argument(call, name):
+    args = good_numpy()
+    args[name] = args[name].astype(np.float32 if name != "u" else np.int64)
+    with pytest.raises(TypeError, match=f"'{name}'"):
+        call(args)
+
+
+def test_wrong_types():
+    args = good_numpy()
+    with pytest.raises(TypeError, match="'B'"):
+        ak.selective_scan(args["u"], args["delta"], args["A"], [[1.0]], args["C"])
+    with pytest.raises(TypeError, match="'delta_softplus'"):
+        numpy_call(args, delta_softplus="yes")
+    with pytest.raises(TypeError, match="'num_threads'"):
+        numpy_call(args, num_threads=1.5)
+    with pytest.raises(ValueError, match="'num_threads'"):
+        numpy_call(args, num_threads=0)
+
+
+def test_big_endian_input_is_accepted():
+    args = good_numpy()
+    swapped = {**args, "u": args["u"].astype(">f8")}
+    np.testing.assert_array_equal(numpy_call(swapped), numpy_call(args))
+
+
+@st.composite
+def scan_inputs(draw):
+    batch, dim, length, state = (draw(st.integers(0, 3)), draw(st.integers(0, 6)), draw(st.integers(0, 40)),
+                                 draw(st.integers(0, 9)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    values = st.floats(-3, 3, allow_nan=False, width=32)
+
+    def array(shape):
+        if draw(st.integers(0, 30)) == 0:  # sometimes a wrong shape
+            shape = tuple(max(0, s + draw(st.integers(-1, 1))) for s in shape) + ((1,) if draw(st.booleans()) else ())
+        n = int(np.prod(shape))
+        data = draw(st.lists(values, min_size=min(n, 4), max_size=min(n, 4)))
+        out = np.resize(np.asarray(data or [0.0], dtype=dtype), shape)
+        return out
+
+    def parameter():
+        layout = draw(st.sampled_from(["shared", "bnl", 1, 2, 3]))
+        if layout == "shared":
+            return array((dim, state))
+        if layout == "bnl":
+            return array((batch, state, length))
+        return array((batch, layout, state, length))
+
+    args = dict(u=array((batch, dim, length)), delta=np.abs(array((batch, dim, length))),
+                A=-np.abs(array((dim, state))), B=parameter(), C=parameter(),
+                D=array((dim,)) if draw(st.booleans()) else None,
+                z=array((batch, dim, length)) if draw(st.booleans()) else None,
+                delta_bias=array((dim,)) if draw(st.booleans()) else None)
+    return args, draw(st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(scan_inputs())
+def test_fuzz_numpy_and_torch(drawn):
+    """Finite output of the documented shape, or ValueError/TypeError -- the same from both."""
+    args, softplus = drawn
+    outcomes = []
+    for call in (numpy_call, torch_call):
+        try:
+            out, last = call(args, delta_softplus=softplus, return_last_state=True)
+        except (ValueError, TypeError) as error:
+            outcomes.append(ValueError if isinstance(error, ValueError) else TypeError)
+            continue
+        out, last = np.asarray(out), np.asarray(last)
+        assert out.shape == args["u"].shape and last.shape == (*args["u"].shape[:2], args["A"].shape[1])
+        assert np.isfinite(out).all() and np.isfinite(last).all()
+        outcomes.append(out)
+    if isinstance(outcomes[0], np.ndarray):
+        np.testing.assert_array_equal(outcomes[0], outcomes[1])
+    else:
+        assert outcomes[0] == outcomes[1]
