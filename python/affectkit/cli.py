@@ -6,7 +6,7 @@ demo       the main job: generate the bundled demo corpus, extract features (cac
            report (markdown, JSON, PNG plots) into --out (default ./affectkit-demo)
 features   extract the baseline features of a corpus on disk into --out/features.npz
 eval       the same evaluation as demo, on a corpus on disk or a features.npz
-zeroshot   prompt ensembling of saved zero-shot logits (needs affectkit.prompts)
+zeroshot   prompt ensembling of saved zero-shot logits or embeddings (affectkit.prompts)
 bench      run the benchmark scripts of an affectkit source tree (benchmarks/)
 =========  ==========================================================================
 
@@ -16,7 +16,7 @@ With no subcommand, ``affectkit`` runs ``demo``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
@@ -319,11 +319,7 @@ def _run_eval(args, command: str) -> int:
 def _run_zeroshot(args) -> int:
     """Entropy-weighted prompt ensembling (affectkit.prompts.entropy_weights) and the
     baselines of affectkit.prompts.ensemble on saved logits (N, P, C) or embeddings."""
-    if importlib.util.find_spec("affectkit.prompts") is None:
-        print("zeroshot is not available in this build of affectkit: the prompt-ensembling module "
-              "affectkit.prompts is not installed", file=sys.stderr)
-        return 2
-    from . import prompts  # type: ignore[attr-defined]
+    from . import prompts
     from .metrics import classification_scores
 
     if (args.logits is None) == (args.embeddings is None):

@@ -2,16 +2,15 @@
 features/eval on a corpus with a corrupt file, zeroshot's wiring, bench."""
 
 import csv
-import importlib.machinery
 import json
 import shutil
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 
+import affectkit as ak
 from affectkit import data
 from affectkit.cli import main
 
@@ -106,63 +105,37 @@ def test_clear_errors(demo_dir, tmp_path, capsys):
     assert "invalid argument 'name': must be one of" in capsys.readouterr().err
 
 
-def test_zeroshot_without_the_prompts_module(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "affectkit.prompts", None)  # as if it were not installed
-    np.save(tmp_path / "logits.npy", np.zeros((2, 3, 4)))
-    assert main(["zeroshot", str(tmp_path / "logits.npy"), "--out", str(tmp_path / "z")]) == 2
-    assert "not available in this build" in capsys.readouterr().err
-
-
-def test_zeroshot_calls_the_prompt_ensembling(tmp_path, monkeypatch, capsys):
-    """The wiring, with a stand-in for affectkit.prompts that has its interface
-    (entropy_weights -> .weights, .predictions; ensemble(logits, method=, tau=))."""
-    calls = []
-
-    def as_logits(logits, audio_embeddings, text_embeddings):
-        return logits if logits is not None else np.einsum("nd,pcd->npc", audio_embeddings, text_embeddings)
-
-    def entropy_weights(logits=None, *, audio_embeddings=None, text_embeddings=None, tau, mode):
-        logits = as_logits(logits, audio_embeddings, text_embeddings)
-        calls.append(("entropy_weights", logits.shape, tau, mode))
-        return types.SimpleNamespace(weights=np.full(logits.shape[1], 1 / logits.shape[1]),
-                                     predictions=logits.mean(axis=1))
-
-    def ensemble(logits=None, *, audio_embeddings=None, text_embeddings=None, method, tau):
-        logits = as_logits(logits, audio_embeddings, text_embeddings)
-        calls.append((method, logits.shape, tau))
-        return logits[:, 0] if method == "template" else logits.max(axis=1)
-
-    fake = types.ModuleType("affectkit.prompts")
-    fake.__spec__ = importlib.machinery.ModuleSpec("affectkit.prompts", None)
-    fake.entropy_weights, fake.ensemble = entropy_weights, ensemble
-    fake.ENSEMBLE_METHODS = ("template", "text_mean", "logit_mean")
-    monkeypatch.setitem(sys.modules, "affectkit.prompts", fake)
-    logits = np.random.default_rng(0).standard_normal((6, 3, 4))
+def test_zeroshot_runs_the_prompt_ensembling(tmp_path, capsys):
+    """The CLI saves what affectkit.prompts computes: the entropy weighting and every baseline."""
+    logits = np.random.default_rng(0).standard_normal((40, 3, 4))
+    labels = logits.mean(axis=1).argmax(axis=1)
     np.save(tmp_path / "logits.npy", logits)
-    np.save(tmp_path / "labels.npy", logits.mean(axis=1).argmax(axis=1))
+    np.save(tmp_path / "labels.npy", labels)
     assert main(["zeroshot", str(tmp_path / "logits.npy"), "--labels", str(tmp_path / "labels.npy"), "--tau", "1",
                  "--out", str(tmp_path / "z")]) == 0
-    assert calls == [("entropy_weights", (6, 3, 4), 1.0, "dataset"), ("template", (6, 3, 4), 1.0),
-                     ("logit_mean", (6, 3, 4), 1.0)]
-    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores_entropy_weights.npy"), logits.mean(axis=1))
-    np.testing.assert_allclose(np.load(tmp_path / "z" / "scores_template.npy"), logits[:, 0])
-    np.testing.assert_allclose(np.load(tmp_path / "z" / "prompt_weights.npy"), [1 / 3] * 3)
+    weighted = ak.prompts.entropy_weights(logits, tau=1.0, mode="dataset")
+    np.testing.assert_array_equal(np.load(tmp_path / "z" / "scores_entropy_weights.npy"), weighted.predictions)
+    np.testing.assert_array_equal(np.load(tmp_path / "z" / "prompt_weights.npy"), weighted.weights)
+    logit_methods = [m for m in ak.prompts.ENSEMBLE_METHODS if m != "text_mean"]
+    for method in logit_methods:
+        np.testing.assert_array_equal(np.load(tmp_path / "z" / f"scores_{method}.npy"),
+                                      ak.prompts.ensemble(logits, method=method, tau=1.0))
     summary = json.loads((tmp_path / "z" / "zeroshot.json").read_text())
-    assert summary["methods"]["entropy_weights"]["ua"] == 1.0 and list(summary["methods"]) == [
-        "entropy_weights", "template", "logit_mean"]
-    assert "entropy_weights  UA 100.0" in capsys.readouterr().out
+    assert list(summary["methods"]) == ["entropy_weights", *logit_methods]
+    assert summary["methods"]["logit_mean"]["ua"] == 1.0  # the labels were made from the mean logits
+    assert "logit_mean       UA 100.0" in capsys.readouterr().out
     np.save(tmp_path / "flat.npy", np.zeros((6, 4)))
     assert main(["zeroshot", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "z")]) == 1
     assert "'logits'" in capsys.readouterr().err
     # From embeddings: text_mean (which needs them) joins the methods.
-    calls.clear()
-    np.save(tmp_path / "audio.npy", np.ones((6, 5)))
-    np.save(tmp_path / "text.npy", np.ones((3, 4, 5)))
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "audio.npy", rng.standard_normal((6, 5)))
+    np.save(tmp_path / "text.npy", rng.standard_normal((3, 4, 5)))
     assert main(["zeroshot", "--embeddings", str(tmp_path / "audio.npy"), str(tmp_path / "text.npy"), "--out",
                  str(tmp_path / "e")]) == 0
-    assert [c[0] for c in calls] == ["entropy_weights", "template", "text_mean", "logit_mean"]
-    assert json.loads((tmp_path / "e" / "zeroshot.json").read_text())["inputs"] == {
-        "audio_embeddings": [6, 5], "text_embeddings": [3, 4, 5]}
+    summary = json.loads((tmp_path / "e" / "zeroshot.json").read_text())
+    assert list(summary["methods"]) == ["entropy_weights", *ak.prompts.ENSEMBLE_METHODS]
+    assert summary["inputs"] == {"audio_embeddings": [6, 5], "text_embeddings": [3, 4, 5]}
     assert main(["zeroshot", "--out", str(tmp_path / "e")]) == 1
     assert "either LOGITS.npy or --embeddings" in capsys.readouterr().err
 
