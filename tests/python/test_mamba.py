@@ -18,7 +18,7 @@ F = torch.nn.functional
 
 from reference import causal_conv1d_ref  # noqa: E402
 
-from affectkit.nn import Mamba, MambaEncoder  # noqa: E402
+from affectkit.nn import FrameEncoder, Mamba, MambaEncoder  # noqa: E402
 from affectkit.nn.functional import selective_scan_ref  # noqa: E402
 
 
@@ -137,7 +137,9 @@ def test_encoder_with_lengths_matches_each_sequence_alone(bidirectional, combine
     x = torch.randn(4, 40, 12, dtype=torch.float64)
     x[1, 17:] = 1e3  # padding must not leak into valid frames
     out, out_lengths = encoder(x, lengths)
-    assert out.shape == (4, 40, 16) and out_lengths is lengths
+    assert out.shape == (4, 40, 16) and torch.equal(out_lengths, lengths)
+    assert isinstance(encoder, FrameEncoder)  # the protocol shared with AttentionEncoder
+    assert torch.equal(encoder(x)[1], torch.full((4,), 40))  # no lengths: every frame counts
     assert not out[2].any()  # length 0: every frame is padding
     for b, n in [(0, 40), (1, 17), (3, 33)]:
         h = encoder.input_proj(x[b, :n])

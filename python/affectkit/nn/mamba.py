@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import functional as AF
+from .encoder import check_lengths
 
 __all__ = ["Mamba", "MambaEncoder", "RMSNorm"]
 
@@ -287,25 +288,15 @@ class MambaEncoder(nn.Module):
                 state_dict.pop(prefix + rest)
 
     def forward(self, features: torch.Tensor, lengths: Optional[torch.Tensor] = None
-                ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """features (batch, frames, input_dim) float, lengths (batch,) int64 or None ->
-        (embeddings (batch, frames, d_model), lengths). Frames past a sequence's
-        length are set to zero in the embeddings."""
-        if features.dim() != 3 or features.shape[-1] != self.input_dim:
-            raise ValueError(f"invalid argument 'features': must have shape (batch, frames, {self.input_dim}), "
-                             f"got {tuple(features.shape)}")
-        _check_dtype(features, "features", self.norm_f.weight.dtype)
-        if lengths is not None:
-            if lengths.dtype != torch.int64 or lengths.shape != features.shape[:1]:
-                raise ValueError(f"invalid argument 'lengths': must be int64 of shape ({features.shape[0]},), got "
-                                 f"{lengths.dtype} {tuple(lengths.shape)}")
-            if bool(((lengths < 0) | (lengths > features.shape[1])).any()):
-                raise ValueError(f"invalid argument 'lengths': must lie in [0, {features.shape[1]}], "
-                                 f"got {lengths.tolist()}")
+        (embeddings (batch, frames, d_model), lengths), the :class:`FrameEncoder`
+        protocol. Frames past a sequence's length are set to zero in the embeddings."""
+        checked = check_lengths(features, lengths, self, self.input_dim)
         x = features if self.input_proj is None else self.input_proj(features)
         for layer in self.layers:
-            x = layer(x, lengths)
+            x = layer(x, lengths if lengths is None else checked)  # None: no padding to skip
         x = self.norm_f(x)
         if lengths is not None:
-            x = x * (torch.arange(x.shape[1], device=x.device) < lengths[:, None])[..., None].to(x.dtype)
-        return x, lengths
+            x = x * (torch.arange(x.shape[1], device=x.device) < checked[:, None])[..., None].to(x.dtype)
+        return x, checked
