@@ -132,5 +132,5 @@ def pyin_viterbi(
 EGEMAPS_LLD_NAMES: Tuple[str, ...]
 def egemaps_framing(sr: float) -> Tuple[int, int, int, int]: ...
 def egemaps_lld(
-    y: _Signals, sr: float, num_threads: int,
+    y: _Signals, sr: float, smooth: bool, num_threads: int,
 ) -> Tuple[Union[np.ndarray, List[np.ndarray]], np.ndarray]: ...

@@ -113,7 +113,7 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
     if batch_shape is None and not batch:
         _core.egemaps_framing(rate)  # still refuse a bad sr
         return []
-    llds, leq = _core.egemaps_lld(batch, rate, _num_threads(num_threads))
+    llds, leq = _core.egemaps_lld(batch, rate, True, _num_threads(num_threads))
 
     def named(values: np.ndarray, level) -> LLDs:
         result: LLDs = {name: values[..., i, :] for i, name in enumerate(EGEMAPS_LLD_NAMES)}
