@@ -203,6 +203,8 @@ def slopes(x: np.ndarray, period: float) -> List[float]:
 
 def peaks_per_second(x: np.ndarray, period: float) -> float:
     """cFunctionalPeaks2 numPeaks with norm = seconds: pruned maxima per second."""
+    if x.size == 0:
+        return 0.0
     return sum(1 for kind, _, _ in extrema(x) if kind == 1) / (x.size * period)
 
 
@@ -212,6 +214,8 @@ def segments(x: np.ndarray, period: float, *, voiced: bool) -> Tuple[float, floa
     second, mean length, population std of the lengths). A segment needs 3 frames of its
     kind; a single frame of the other kind does not end it, two do. openSMILE's length
     is last frame - first frame (one frame less than the run), kept."""
+    if x.size == 0:
+        return 0.0, 0.0, 0.0
     inside = (x != 0.0) if voiced else (x == 0.0)
     lengths = []
     state, run, gap, start = 0, 0, 0, 0  # state 0 outside, 1 candidate, 2 segment

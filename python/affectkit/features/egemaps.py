@@ -13,13 +13,20 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from .. import _core
+from ..prosody.formants import formants as _formants
+from ..prosody.pitch import harmonicity as _harmonicity
+from ..prosody.pitch import pitch as _pitch
+from ._egemaps_functionals import FUNCTIONAL_NAMES, VOICE_LLDS, functionals
 from .._checks import num_threads as _num_threads
 from .spectrum import Signal, _signals
 
-__all__ = ["egemaps_lld", "EGEMAPS_LLD_NAMES"]
+__all__ = ["egemaps", "egemaps_lld", "EGEMAPS_LLD_NAMES", "EGEMAPS_NAMES"]
 
 #: The per-frame columns of :func:`egemaps_lld`, as openSMILE names them.
 EGEMAPS_LLD_NAMES = tuple(_core.EGEMAPS_LLD_NAMES)
+
+#: The 88 columns of :func:`egemaps`, named and ordered as openSMILE's eGeMAPSv02 functionals.
+EGEMAPS_NAMES = FUNCTIONAL_NAMES
 
 LLDs = Dict[str, Any]
 
@@ -124,3 +131,123 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
         return [named(values, leq[i]) for i, values in enumerate(llds)]
     stacked = np.asarray(llds)  # a 2-D input gives one (rows, 10, n_frames) array
     return named(stacked.reshape(tuple(batch_shape) + stacked.shape[1:]), leq.reshape(tuple(batch_shape))[()])
+
+
+# openSMILE's frame step, which its functionals use as the time unit whatever the
+# rounding of the hop in samples (cFunctionals' input period).
+_FRAME_PERIOD = 0.010
+_F0_REFERENCE_HZ = 27.5  # F0semitoneFrom27.5Hz
+_PITCH_RANGE_HZ = (55.0, 1000.0)  # eGeMAPS's cPitchShs minPitch / maxPitch
+
+
+def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """values of the track frame nearest to each centre (NaN where the track is empty)."""
+    if times.size == 0:
+        return np.full(centres.shape, np.nan)
+    step = times[1] - times[0] if times.size > 1 else 1.0
+    index = np.clip(np.rint((centres - times[0]) / step).astype(np.int64), 0, times.size - 1)
+    return values[index]
+
+
+def _voice_llds(clip: np.ndarray, sr: float, n60: int, hop: int, frame60: int):
+    """(F0 in semitones above 27.5 Hz, 0 where unvoiced; (14, n60) voice LLDs) on the
+    60 ms frames. Stand-ins from the Praat family until the openSMILE voice LLDs exist:
+    F0 and voicing from ak.pitch (autocorrelation, 55-1000 Hz), HNR from ak.harmonicity
+    (cross-correlation), formants and bandwidths from ak.formants (Burg); jitter,
+    shimmer, H1-H2, H1-A3 and the formant amplitudes are NaN."""
+    centres = (np.arange(n60) * hop + frame60 / 2.0) / sr
+    track = _pitch(clip, sr=sr, time_step=_FRAME_PERIOD, pitch_floor=_PITCH_RANGE_HZ[0],
+                   pitch_ceiling=_PITCH_RANGE_HZ[1], num_threads=1)
+    hz = _at(track.times, track.f0, centres)
+    voiced = np.isfinite(hz) & (hz > 0)
+    f0 = np.where(voiced, 12.0 * np.log2(np.where(voiced, hz, 1.0) / _F0_REFERENCE_HZ), 0.0)
+    voice = np.full((len(VOICE_LLDS), n60), np.nan)
+    hnr = _harmonicity(clip, sr=sr, time_step=_FRAME_PERIOD, minimum_pitch=_PITCH_RANGE_HZ[0], num_threads=1)
+    voice[VOICE_LLDS.index("HNRdBACF")] = _at(hnr.times, hnr.hnr, centres)
+    track = _formants(clip, sr=sr, time_step=_FRAME_PERIOD, maximum_formant=min(5500.0, sr / 2.0), num_threads=1)
+    for k in range(3):
+        for kind, values in (("frequency", track.frequencies), ("bandwidth", track.bandwidths)):
+            column = values[:, k] if values.shape[-1] > k else np.full(track.times.shape, np.nan)
+            voice[VOICE_LLDS.index(f"F{k + 1}{kind}")] = _at(track.times, column, centres)
+    measured = [VOICE_LLDS.index(n) for n in _MEASURED_VOICE_LLDS]
+    # Off voicing, or where the Praat measure is undefined, openSMILE's voice LLDs are 0.
+    voice[measured] = np.where(voiced & np.isfinite(voice[measured]), voice[measured], 0.0)
+    return f0, voice
+
+
+_MEASURED_VOICE_LLDS = ("HNRdBACF", "F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth",
+                        "F3frequency", "F3bandwidth")
+
+
+def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
+    """The 88 eGeMAPSv02 functionals per clip, with openSMILE's column names and order.
+
+    One row per clip of ``opensmile.Smile(feature_set=eGeMAPSv02,
+    feature_level=Functionals)``'s table (:data:`EGEMAPS_NAMES`). The functionals are
+    openSMILE's, as its source computes them: 3-frame smoothing (``_sma3``; ``_sma3nz``
+    smooths over non-zero frames only), means and ``stddevNorm`` (population standard
+    deviation over the signed mean) over voiced frames for ``nz`` contours, linearly
+    interpolated 20/50/80th percentiles and their range, Peaks2's rising/falling slopes
+    (per second) and loudness peaks per second, voiced/unvoiced segment statistics
+    (segments of at least 3 frames, lengths in seconds as openSMILE counts them),
+    voiced (V) and unvoiced (UV) means of the spectral LLDs split before smoothing, and
+    the equivalent sound level. Given openSMILE's own LLDs these reproduce its
+    functionals (see tests/python/test_egemaps.py and docs/egemaps.md).
+
+    The LLDs they start from:
+
+    - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
+      Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
+    - **not yet openSMILE's**: F0 and the voicing decision come from :func:`ak.pitch`
+      (Praat's autocorrelation method, 55-1000 Hz) instead of openSMILE's
+      subharmonic-summation pitch with Viterbi smoothing; ``HNRdBACF`` from
+      :func:`ak.harmonicity` (Praat's cross-correlation HNR) instead of openSMILE's
+      ACF HNR; ``F1-F3 frequency/bandwidth`` from :func:`ak.formants` (Praat's Burg)
+      instead of openSMILE's LPC formants on 11 kHz resampled frames. Each is read at
+      the centre of openSMILE's 60 ms F0 frames. ``jitterLocal``, ``shimmerLocaldB``,
+      ``logRelF0-H1-H2``, ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` are not
+      computed: their 12 columns are NaN. docs/egemaps.md has the agreement per column.
+
+    Parameters
+    ----------
+    y : ndarray (..., n_samples) or list of 1-D arrays
+        float32 or float64 audio, full scale +-1, at least 60 ms per clip (openSMILE
+        gives no row for shorter clips); 16-bit PCM scaled as ``opensmile`` does it:
+        see :func:`egemaps_lld`.
+    sr : float
+        Sample rate (Hz), 8000 to 768000.
+    num_threads : int, optional
+        Threads for the LLDs of a batch (default: all cores).
+
+    Returns
+    -------
+    pandas.DataFrame, or a numpy structured array if pandas is not installed
+        One row per clip (in order, a batch's leading axes flattened), the 88 columns
+        of :data:`EGEMAPS_NAMES` in the input's dtype. Silence or a clip with no voiced
+        frame gives openSMILE's fills: 0 for the functionals of an empty contour.
+    """
+    batch, _, batch_shape = _signals(y)
+    rate = _sample_rate(sr)
+    hop, frame60 = _core.egemaps_framing(rate)[1:3]
+    clips = list(batch)
+    if not clips:
+        _core.egemaps_framing(rate)
+        dtype = np.float64
+        rows: List[Dict[str, float]] = []
+    else:
+        spectral, leq = _core.egemaps_lld(batch, rate, False, _num_threads(num_threads))
+        dtype = spectral[0].dtype
+        rows = []
+        for clip, values, level in zip(clips, spectral, leq):
+            n60 = (clip.shape[-1] - frame60) // hop + 1
+            f0, voice = _voice_llds(np.asarray(clip, np.float64), rate, n60, hop, frame60)
+            rows.append(functionals(np.asarray(values, np.float64), f0, voice, float(level), _FRAME_PERIOD))
+    table = np.zeros(len(rows), dtype=[(name, dtype) for name in EGEMAPS_NAMES])
+    for i, row in enumerate(rows):
+        for name in EGEMAPS_NAMES:
+            table[name][i] = row[name]
+    try:
+        import pandas as pd
+    except ImportError:
+        return table
+    return pd.DataFrame({name: table[name] for name in EGEMAPS_NAMES}, columns=list(EGEMAPS_NAMES))
