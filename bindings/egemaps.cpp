@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "affectkit/features/egemaps_lld.h"
+#include "affectkit/features/egemaps_voice.h"
 #include "array.h"
 
 namespace affectkit::bindings {
@@ -34,6 +35,21 @@ py::tuple egemaps_lld_binding(const py::handle& y, double sr, bool smooth, int n
   });
 }
 
+// (batch, kEgemapsVoiceCount, n_frames) float64 for a 2-D array, or a list of
+// (kEgemapsVoiceCount, n_frames) arrays for a list.
+py::object egemaps_voice_binding(const py::handle& y, double sr, int num_threads) {
+  egemaps_framing(sr);
+  return dispatch(precision_of(first_signal(y), "y"), [&](auto zero) -> py::object {
+    using T = decltype(zero);
+    return run_per_signal<T, double>(
+        y,
+        [&](std::int64_t n) {
+          return std::vector<py::ssize_t>{kEgemapsVoiceCount, egemaps_num_voice_frames(n, sr)};
+        },
+        [&](const SignalBatch<T>& batch, double* const* out) { egemaps_voice(batch, sr, out, num_threads); });
+  });
+}
+
 py::tuple egemaps_framing_binding(double sr) {
   const EgemapsFraming f = egemaps_framing(sr);
   return py::make_tuple(f.frame_length, f.hop_length, f.pitch_frame_length, f.n_fft);
@@ -46,6 +62,12 @@ void register_egemaps(py::module_& m) {
   py::tuple names(kEgemapsLldCount);
   for (int i = 0; i < kEgemapsLldCount; ++i) names[i] = kEgemapsLldNames[i];
   m.attr("EGEMAPS_LLD_NAMES") = names;
+  py::tuple voice_names(kEgemapsVoiceCount);
+  for (int i = 0; i < kEgemapsVoiceCount; ++i) voice_names[i] = kEgemapsVoiceNames[i];
+  m.attr("EGEMAPS_VOICE_NAMES") = voice_names;
+  m.def("egemaps_voice", &egemaps_voice_binding, "y"_a, "sr"_a, "num_threads"_a,
+        "openSMILE's eGeMAPSv02 voice LLDs per 60 ms frame, unsmoothed (rows not yet computed "
+        "are NaN) of a 2-D array or a list of 1-D signals.");
   m.def("egemaps_framing", &egemaps_framing_binding, "sr"_a,
         "openSMILE's eGeMAPS framing at sr: (frame_length, hop_length, pitch_frame_length, n_fft).");
   m.def("egemaps_lld", &egemaps_lld_binding, "y"_a, "sr"_a, "smooth"_a, "num_threads"_a,

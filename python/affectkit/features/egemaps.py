@@ -1,9 +1,10 @@
-"""openSMILE's eGeMAPSv02 energy and spectral low-level descriptors, batched over clips.
+"""openSMILE's eGeMAPSv02 set, batched over clips: the energy and spectral low-level
+descriptors (:func:`egemaps_lld`) and the 88 functionals (:func:`egemaps`).
 
 These are openSMILE's measures (Eyben et al. 2016, as openSMILE 3 / the ``opensmile``
 package computes them), not Praat's: loudness is openSMILE's auditory-spectrum
-loudness, the MFCCs are its HTK-style MFCCs, and so on. The voicing-dependent
-eGeMAPS LLDs (F0, jitter, shimmer, HNR, formants, harmonic differences) are not here.
+loudness, the MFCCs are its HTK-style MFCCs, F0 is its subharmonic summation, and so
+on. docs/egemaps.md lists what is not yet openSMILE's computation.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import numpy as np
 from .. import _core
 from ..prosody.formants import formants as _formants
 from ..prosody.pitch import harmonicity as _harmonicity
-from ..prosody.pitch import pitch as _pitch
-from ._egemaps_functionals import FUNCTIONAL_NAMES, VOICE_LLDS, functionals
+from ._egemaps_functionals import FUNCTIONAL_NAMES, functionals
 from .._checks import num_threads as _num_threads
 from .spectrum import Signal, _signals
 
@@ -136,8 +136,10 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
 # openSMILE's frame step, which its functionals use as the time unit whatever the
 # rounding of the hop in samples (cFunctionals' input period).
 _FRAME_PERIOD = 0.010
-_F0_REFERENCE_HZ = 27.5  # F0semitoneFrom27.5Hz
-_PITCH_RANGE_HZ = (55.0, 1000.0)  # eGeMAPS's cPitchShs minPitch / maxPitch
+# The voice LLDs that are still Praat-family stand-ins (the rest of the 14 are NaN).
+_STAND_INS = ("HNRdBACF", "F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth",
+              "F3frequency", "F3bandwidth")
+_PITCH_FLOOR_HZ = 55.0  # eGeMAPS's minPitch, also the stand-in HNR's minimum pitch
 
 
 def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -149,34 +151,26 @@ def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarra
     return values[index]
 
 
-def _voice_llds(clip: np.ndarray, sr: float, n60: int, hop: int, frame60: int):
-    """(F0 in semitones above 27.5 Hz, 0 where unvoiced; (14, n60) voice LLDs) on the
-    60 ms frames. Stand-ins from the Praat family until the openSMILE voice LLDs exist:
-    F0 and voicing from ak.pitch (autocorrelation, 55-1000 Hz), HNR from ak.harmonicity
-    (cross-correlation), formants and bandwidths from ak.formants (Burg); jitter,
-    shimmer, H1-H2, H1-A3 and the formant amplitudes are NaN."""
+def _stand_ins(clip: np.ndarray, sr: float, voice: np.ndarray, hop: int, frame60: int) -> None:
+    """Fills the stand-in rows of voice (egemaps_voice's, 0 off voicing as openSMILE's):
+    HNR from ak.harmonicity (Praat's cross-correlation), F1-F3 and bandwidths from
+    ak.formants (Praat's Burg), read at the centres of the 60 ms frames."""
+    n60 = voice.shape[1]
     centres = (np.arange(n60) * hop + frame60 / 2.0) / sr
-    track = _pitch(clip, sr=sr, time_step=_FRAME_PERIOD, pitch_floor=_PITCH_RANGE_HZ[0],
-                   pitch_ceiling=_PITCH_RANGE_HZ[1], num_threads=1)
-    hz = _at(track.times, track.f0, centres)
-    voiced = np.isfinite(hz) & (hz > 0)
-    f0 = np.where(voiced, 12.0 * np.log2(np.where(voiced, hz, 1.0) / _F0_REFERENCE_HZ), 0.0)
-    voice = np.full((len(VOICE_LLDS), n60), np.nan)
-    hnr = _harmonicity(clip, sr=sr, time_step=_FRAME_PERIOD, minimum_pitch=_PITCH_RANGE_HZ[0], num_threads=1)
-    voice[VOICE_LLDS.index("HNRdBACF")] = _at(hnr.times, hnr.hnr, centres)
+    voiced = voice[0] > 0
+    rows = {}
+    hnr = _harmonicity(clip, sr=sr, time_step=_FRAME_PERIOD, minimum_pitch=_PITCH_FLOOR_HZ, num_threads=1)
+    rows["HNRdBACF"] = _at(hnr.times, hnr.hnr, centres)
     track = _formants(clip, sr=sr, time_step=_FRAME_PERIOD, maximum_formant=min(5500.0, sr / 2.0), num_threads=1)
     for k in range(3):
         for kind, values in (("frequency", track.frequencies), ("bandwidth", track.bandwidths)):
             column = values[:, k] if values.shape[-1] > k else np.full(track.times.shape, np.nan)
-            voice[VOICE_LLDS.index(f"F{k + 1}{kind}")] = _at(track.times, column, centres)
-    measured = [VOICE_LLDS.index(n) for n in _MEASURED_VOICE_LLDS]
-    # Off voicing, or where the Praat measure is undefined, openSMILE's voice LLDs are 0.
-    voice[measured] = np.where(voiced & np.isfinite(voice[measured]), voice[measured], 0.0)
-    return f0, voice
+            rows[f"F{k + 1}{kind}"] = _at(track.times, column, centres)
+    for name, values in rows.items():
+        voice[_VOICE_ROW[name]] = np.where(voiced & np.isfinite(values), values, 0.0)
 
 
-_MEASURED_VOICE_LLDS = ("HNRdBACF", "F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth",
-                        "F3frequency", "F3bandwidth")
+_VOICE_ROW = {name: i for i, name in enumerate(_core.EGEMAPS_VOICE_NAMES)}
 
 
 def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
@@ -198,15 +192,15 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
 
     - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
       Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
-    - **not yet openSMILE's**: F0 and the voicing decision come from :func:`ak.pitch`
-      (Praat's autocorrelation method, 55-1000 Hz) instead of openSMILE's
-      subharmonic-summation pitch with Viterbi smoothing; ``HNRdBACF`` from
-      :func:`ak.harmonicity` (Praat's cross-correlation HNR) instead of openSMILE's
-      ACF HNR; ``F1-F3 frequency/bandwidth`` from :func:`ak.formants` (Praat's Burg)
-      instead of openSMILE's LPC formants on 11 kHz resampled frames. Each is read at
-      the centre of openSMILE's 60 ms F0 frames. ``jitterLocal``, ``shimmerLocaldB``,
-      ``logRelF0-H1-H2``, ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` are not
-      computed: their 12 columns are NaN. docs/egemaps.md has the agreement per column.
+    - F0 and voicing: openSMILE's subharmonic-summation pitch on 60 ms Gaussian frames
+      with its Viterbi smoother (in the core; equal to openSMILE's F0 frame by frame).
+    - **not yet openSMILE's**: ``HNRdBACF`` from :func:`ak.harmonicity` (Praat's
+      cross-correlation HNR) instead of openSMILE's ACF HNR; ``F1-F3 frequency/bandwidth``
+      from :func:`ak.formants` (Praat's Burg) instead of openSMILE's LPC formants on
+      11 kHz-resampled frames; each read at the centre of the 60 ms frames, on the frames
+      our F0 calls voiced. ``jitterLocal``, ``shimmerLocaldB``, ``logRelF0-H1-H2``,
+      ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` are not computed: their 14
+      columns are NaN. docs/egemaps.md has the agreement per column.
 
     Parameters
     ----------
@@ -237,11 +231,11 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
     else:
         spectral, leq = _core.egemaps_lld(batch, rate, False, _num_threads(num_threads))
         dtype = spectral[0].dtype
+        voices = _core.egemaps_voice(batch, rate, _num_threads(num_threads))
         rows = []
-        for clip, values, level in zip(clips, spectral, leq):
-            n60 = (clip.shape[-1] - frame60) // hop + 1
-            f0, voice = _voice_llds(np.asarray(clip, np.float64), rate, n60, hop, frame60)
-            rows.append(functionals(np.asarray(values, np.float64), f0, voice, float(level), _FRAME_PERIOD))
+        for clip, values, voice, level in zip(clips, spectral, voices, leq):
+            _stand_ins(np.asarray(clip, np.float64), rate, voice, hop, frame60)
+            rows.append(functionals(np.asarray(values, np.float64), voice[0], voice[1:], float(level), _FRAME_PERIOD))
     table = np.zeros(len(rows), dtype=[(name, dtype) for name in EGEMAPS_NAMES])
     for i, row in enumerate(rows):
         for name in EGEMAPS_NAMES:

@@ -1,0 +1,434 @@
+#include "affectkit/features/egemaps_voice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <vector>
+
+#include "affectkit/common/check.h"
+#include "affectkit/common/fft.h"
+#include "affectkit/common/interrupt.h"
+#include "affectkit/common/thread_pool.h"
+#include "affectkit/features/egemaps_lld.h"  // egemaps_framing
+
+namespace affectkit {
+
+const std::array<const char*, kEgemapsVoiceCount> kEgemapsVoiceNames = {
+    "F0semitoneFrom27.5Hz", "jitterLocal",       "shimmerLocaldB",      "HNRdBACF",
+    "logRelF0-H1-H2",       "logRelF0-H1-A3",    "F1frequency",         "F1bandwidth",
+    "F1amplitudeLogRelF0",  "F2frequency",       "F2bandwidth",         "F2amplitudeLogRelF0",
+    "F3frequency",          "F3bandwidth",       "F3amplitudeLogRelF0"};
+
+namespace {
+
+// cPitchShs and cPitchSmootherViterbi settings of eGeMAPSv02.
+constexpr int kCandidates = 6;
+constexpr int kStates = kCandidates + 1;  // the last state is "unvoiced"
+constexpr int kHarmonics = 15;
+constexpr double kCompression = 0.85;
+constexpr double kMinPitch = 55.0, kMaxPitch = 1000.0;
+constexpr double kMinScaleHz = 25.0;           // cSpecScale minF
+const double kVoicingCutoff = 0.7f;            // stored as float by openSMILE
+constexpr std::int64_t kViterbiBuffer = 40;    // bufferLength
+constexpr double kWeightLocal = 2.0, kWeightVoicedVoiced = 10.0, kWeightVoicedUnvoiced = 10.0;
+constexpr double kWeightThreshold = 4.0, kWeightRange = 1.0;
+// cSmileViterbiPitchSmooth::setWeights stores tvv as the delta weight too (wTvvd = wTvv).
+constexpr double kWeightDelta = kWeightVoicedVoiced;
+// Its unvoiced-unvoiced test (i == j == nStates - 1) compares a bool with 6, never true:
+// the transition falls through to the "unknown" cost of 1.
+constexpr double kUnvoicedUnvoicedCost = 1.0;
+constexpr double kGateRms = 0.001;     // cValbasedSelector on the 60 ms frame's RMS
+constexpr double kLowestSemitoneHz = 29.136;
+
+struct Tables {
+  std::int64_t length = 0, hop = 0, n_fft = 0, bins = 0;
+  std::vector<double> window;
+  // Natural cubic spline from the log2 bin axis onto an even log2 grid (cSpecScale):
+  // the tridiagonal factors depend on the axis only.
+  std::vector<double> axis, sig, pivot, y2_factor;
+  std::vector<std::int64_t> below;  // target point k lies in [axis[below], axis[below + 1]]
+  std::vector<double> weight_lo, weight_hi, step;
+  std::vector<double> auditory;
+  double log2_min = 0.0, log2_step = 0.0, points_per_octave = 0.0;
+  std::int64_t shift[kHarmonics + 1] = {};
+};
+
+Tables make_tables(double sr) {
+  Tables tb;
+  const EgemapsFraming f = egemaps_framing(sr);
+  tb.length = f.pitch_frame_length;
+  tb.hop = f.hop_length;
+  tb.n_fft = 1;
+  while (tb.n_fft < tb.length) tb.n_fft *= 2;
+  tb.bins = tb.n_fft / 2 + 1;
+  const std::int64_t n = tb.bins;
+  tb.window.resize(tb.length);
+  for (std::int64_t i = 0; i < tb.length; ++i) {  // smileDsp_winGau, sigma 0.4
+    const double x = (i - (tb.length - 1.0) / 2.0) / (0.4 * (tb.length - 1.0) / 2.0);
+    tb.window[i] = std::exp(-0.5 * x * x);
+  }
+  // cTransformFFT's frame duration (stored as float) includes the zero padding.
+  const double bin_hz = 1.0 / static_cast<double>(static_cast<float>(tb.n_fft / sr));
+  const double max_hz = bin_hz * static_cast<double>(n - 1);
+  tb.axis.resize(n);
+  for (std::int64_t i = 1; i < n; ++i) tb.axis[i] = std::log2(static_cast<double>(i) * bin_hz);
+  tb.axis[0] = 2.0 * tb.axis[1] - tb.axis[2];  // openSMILE's stand-in for log2(0)
+  tb.sig.assign(n, 0.0);
+  tb.pivot.assign(n, 1.0);
+  tb.y2_factor.assign(n, 0.0);
+  for (std::int64_t i = 1; i < n - 1; ++i) {
+    tb.sig[i] = (tb.axis[i] - tb.axis[i - 1]) / (tb.axis[i + 1] - tb.axis[i - 1]);
+    tb.pivot[i] = tb.sig[i] * tb.y2_factor[i - 1] + 2.0;
+    tb.y2_factor[i] = (tb.sig[i] - 1.0) / tb.pivot[i];
+  }
+  const double lo = std::log2(kMinScaleHz), hi = std::log2(max_hz);
+  const double target_step = (hi - lo) / static_cast<double>(n - 1);
+  tb.below.resize(n);
+  tb.weight_lo.resize(n);
+  tb.weight_hi.resize(n);
+  tb.step.resize(n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double x = lo + static_cast<double>(k) * target_step;
+    // Numerical Recipes' splint bisection: the last interval whose left end is <= x.
+    std::int64_t klo = 0, khi = n - 1;
+    while (khi - klo > 1) {
+      const std::int64_t mid = (khi + klo) / 2;
+      if (tb.axis[mid] > x) khi = mid; else klo = mid;
+    }
+    const double h = tb.axis[khi] - tb.axis[klo];
+    tb.below[k] = klo;
+    tb.step[k] = h;
+    tb.weight_lo[k] = (tb.axis[khi] - x) / h;
+    tb.weight_hi[k] = (x - tb.axis[klo]) / h;
+  }
+  const double octaves = std::log2(max_hz / kMinScaleHz);
+  tb.points_per_octave = static_cast<double>(n) / octaves;
+  const double atan_s = tb.points_per_octave * std::log2(65.0 / 50.0) - 1.0;
+  tb.auditory.resize(n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    tb.auditory[k] = 0.5 + std::atan(3.0 * (static_cast<double>(k) + 1.0 - atan_s) / tb.points_per_octave) / M_PI;
+  }
+  // cPitchShs reads the scale from the level's float metadata.
+  tb.log2_min = static_cast<float>(lo);
+  tb.log2_step = static_cast<float>((static_cast<float>(hi) - static_cast<float>(lo)) / static_cast<float>(n - 1));
+  for (int h = 2; h <= kHarmonics; ++h) {
+    tb.shift[h] = static_cast<std::int64_t>(std::floor(tb.points_per_octave * std::log2(static_cast<double>(h))));
+  }
+  return tb;
+}
+
+// smileDsp_specEnhanceSHS: zero everything further than 2 bins from the local maxima.
+void enhance_peaks(std::vector<double>& a, std::vector<std::int64_t>& peaks) {
+  const std::int64_t n = static_cast<std::int64_t>(a.size());
+  peaks.clear();
+  if (a[0] > a[1]) peaks.push_back(0);
+  for (std::int64_t i = 1; i < n - 1; ++i) {
+    if (a[i] > a[i - 1] && a[i] >= a[i + 1]) peaks.push_back(i);
+  }
+  if (a[n - 1] > a[n - 2]) peaks.push_back(n - 1);
+  if (peaks.size() == 1) {
+    // openSMILE reads posmax[1] here, a zero from calloc: all but the first 3 bins go.
+    std::fill(a.begin() + std::min<std::int64_t>(3, n), a.end(), 0.0);
+    return;
+  }
+  for (std::size_t i = 1; i < peaks.size(); ++i) {
+    for (std::int64_t j = peaks[i - 1] + 3; j <= peaks[i] - 3; ++j) a[j] = 0.0;
+  }
+}
+
+// smileDsp_specSmoothSHS: [1 2 1] / 4 in place, the last bin untouched.
+void smooth_spectrum(std::vector<double>& a) {
+  double previous = 0.0;
+  for (std::size_t i = 0; i + 1 < a.size(); ++i) {
+    const double current = a[i];
+    a[i] = (previous + 2.0 * current + a[i + 1]) / 4.0;
+    previous = current;
+  }
+}
+
+// smileMath_quadFrom3pts: vertex (x, y) of the parabola through three points.
+void parabola_peak(double x1, double y1, double x2, double y2, double x3, double y3, double* x, double* y) {
+  const double den = x1 * x1 * x2 + x2 * x2 * x3 + x3 * x3 * x1 - x3 * x3 * x2 - x2 * x2 * x1 - x1 * x1 * x3;
+  if (den != 0.0) {
+    const double a = (y1 * x2 + y2 * x3 + y3 * x1 - y3 * x2 - y2 * x1 - y1 * x3) / den;
+    const double b = (x1 * x1 * y2 + x2 * x2 * y3 + x3 * x3 * y1 - x3 * x3 * y2 - x2 * x2 * y1 - x1 * x1 * y3) / den;
+    const double c = (x1 * x1 * x2 * y3 + x2 * x2 * x3 * y1 + x3 * x3 * x1 * y2 - x3 * x3 * x2 * y1 -
+                      x2 * x2 * x1 * y3 - x1 * x1 * x3 * y2) / den;
+    if (a != 0.0) {
+      *x = -b / (2.0 * a);
+      *y = c - a * *x * *x;
+      return;
+    }
+  }
+  *x = x2;
+  *y = y2;
+  if (y1 > y2 && y1 > y3) { *x = x1; *y = y1; }
+  else if (y3 > y1 && y3 > y2) { *x = x3; *y = y3; }
+}
+
+struct Candidates {
+  double f0[kCandidates];
+  double voicing[kCandidates];
+};
+
+struct Scratch {
+  std::vector<double> magnitude, spectrum, u, y2, scaled, summed;
+  std::vector<std::int64_t> peaks;
+};
+
+// cSpecScale + cPitchShs + cPitchBase for one frame's FFT magnitude.
+Candidates frame_candidates(const Tables& tb, Scratch& s) {
+  const std::int64_t n = tb.bins;
+  std::vector<double>& y = s.spectrum;
+  y = s.magnitude;
+  enhance_peaks(y, s.peaks);
+  smooth_spectrum(y);
+  // Natural spline second derivatives (Numerical Recipes' spline with y'' = 0 at the ends).
+  s.u.assign(n, 0.0);
+  s.y2.assign(n, 0.0);
+  for (std::int64_t i = 1; i < n - 1; ++i) {
+    const double slope = (y[i + 1] - y[i]) / (tb.axis[i + 1] - tb.axis[i]) - (y[i] - y[i - 1]) / (tb.axis[i] - tb.axis[i - 1]);
+    s.u[i] = (6.0 * slope / (tb.axis[i + 1] - tb.axis[i - 1]) - tb.sig[i] * s.u[i - 1]) / tb.pivot[i];
+    s.y2[i] = tb.y2_factor[i];
+  }
+  s.y2[n - 1] = 0.0;
+  for (std::int64_t k = n - 2; k >= 0; --k) s.y2[k] = s.y2[k] * s.y2[k + 1] + s.u[k];
+  s.scaled.resize(n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::int64_t lo = tb.below[k];
+    const double a = tb.weight_lo[k], b = tb.weight_hi[k], h = tb.step[k];
+    const double v = a * y[lo] + b * y[lo + 1] + ((a * a * a - a) * s.y2[lo] + (b * b * b - b) * s.y2[lo + 1]) * (h * h) / 6.0;
+    s.scaled[k] = v > 0.0 ? v * tb.auditory[k] : 0.0;
+  }
+  // Subharmonic summation: the spectrum shifted down by log2(h) octaves, weighted 0.85^(h-1).
+  s.summed = s.scaled;
+  double weight = kCompression;
+  for (int h = 2; h <= kHarmonics; ++h) {
+    const std::int64_t shift = tb.shift[h];
+    for (std::int64_t j = shift; j < n; ++j) s.summed[j - shift] += s.scaled[j] * weight;
+    weight *= kCompression;
+  }
+  double mean = 0.0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    s.summed[j] = std::max(s.summed[j] / kHarmonics, 0.0);
+    mean += s.summed[j];
+  }
+  mean /= static_cast<double>(n);
+  // greedyPeakAlgo: the 6 highest local maxima, best first.
+  std::int64_t at[kCandidates] = {};
+  double score[kCandidates] = {};
+  int found = 0;
+  const std::vector<double>& ss = s.summed;
+  for (std::int64_t i = 1; i < n - 1; ++i) {
+    if (!(ss[i - 1] < ss[i] && ss[i] > ss[i + 1])) continue;
+    for (int j = 0; j < kCandidates; ++j) {
+      if (score[j] == 0.0 || score[j] < ss[i]) {
+        for (int k = kCandidates - 1; k > j; --k) {
+          score[k] = score[k - 1];
+          at[k] = at[k - 1];
+        }
+        at[j] = i;
+        score[j] = ss[i];
+        found = std::min(found + 1, kCandidates);
+        break;
+      }
+    }
+  }
+  Candidates c{};
+  double scores[kCandidates] = {};
+  for (int k = 0; k < found; ++k) {
+    const std::int64_t j = at[k];
+    auto x_of = [&](std::int64_t i) { return static_cast<double>(static_cast<float>(i) * tb.log2_step + tb.log2_min); };
+    double x, peak;
+    parabola_peak(x_of(j - 1), ss[j - 1], x_of(j), ss[j], x_of(j + 1), ss[j + 1], &x, &peak);
+    c.f0[k] = std::exp2(x);
+    scores[k] = peak;
+    c.voicing[k] = peak > 0.0 && peak > mean ? 1.0 - mean / peak : 0.0;
+  }
+  // cPitchBase: drop candidates outside 55-1000 Hz (moving the rest up), then the best
+  // score first.
+  for (int i = 0; i < kCandidates && found > 0; ++i) {
+    if (c.f0[i] > kMaxPitch || c.f0[i] < kMinPitch) {
+      const double dropped = c.f0[i];
+      for (int j = i + 1; j < kCandidates; ++j) {
+        c.f0[j - 1] = c.f0[j];
+        c.voicing[j - 1] = c.voicing[j];
+        scores[j - 1] = scores[j];
+      }
+      c.f0[kCandidates - 1] = c.voicing[kCandidates - 1] = scores[kCandidates - 1] = 0.0;
+      if (dropped > 0.0) {
+        --found;
+        --i;
+      }
+    }
+  }
+  int best = 0;
+  for (int i = 1; i < kCandidates; ++i) if (scores[i] > scores[best]) best = i;
+  std::swap(c.f0[0], c.f0[best]);
+  std::swap(c.voicing[0], c.voicing[best]);
+  return c;
+}
+
+// cSmileViterbiPitchSmooth's frequency range cost.
+double range_cost(double f) {
+  if (f > 0.0 && f < 100.0) return 1.0 - f / 100.0;
+  if (f >= 100.0 && f < 350.0) return 0.0;
+  if (f >= 350.0 && f < 600.0) return (f - 350.0) / 250.0;
+  if (f >= 600.0) return 1.2;
+  return 2.0;
+}
+
+double local_cost(const Candidates& c, int state) {
+  if (state < kCandidates) {
+    const double pv = std::clamp(c.voicing[state], 0.01, 1.0);
+    const double threshold = pv < kVoicingCutoff ? kWeightThreshold : 0.0;
+    return (-std::log(pv) + threshold) * kWeightLocal + range_cost(c.f0[state]) * kWeightRange;
+  }
+  for (int j = 0; j < kCandidates; ++j) {
+    if (c.voicing[j] >= kVoicingCutoff) return kWeightLocal * kWeightThreshold;
+  }
+  return 0.0;
+}
+
+// cPitchSmootherViterbi over one clip's frames: a Viterbi trellis whose decisions are
+// made where all surviving paths agree, or forced for the oldest undecided frame once
+// 40 frames are undecided; the rest at the end from the best path. The voiced-voiced
+// cost depends on the log-ratio of the transition computed just before (lastChange,
+// shared across all transitions in openSMILE's evaluation order), kept.
+void viterbi_path(const Candidates* frames, std::int64_t count, double* f0_hz) {
+  if (count == 0) return;
+  std::vector<int> back(count * kStates, 0), best(count, kStates - 1);
+  double cost[kStates], next[kStates];
+  for (int i = 0; i < kStates; ++i) cost[i] = local_cost(frames[0], i);
+  double last_change = 1.0;
+  std::int64_t decided = -1;
+  int history[kStates][kViterbiBuffer + 1];
+  for (std::int64_t t = 1; t < count; ++t) {
+    const Candidates& a = frames[t - 1];
+    const Candidates& b = frames[t];
+    for (int i = 0; i < kStates; ++i) {
+      int arg = 0;
+      double least = 0.0;
+      for (int j = 0; j < kStates; ++j) {
+        double transition;
+        if (i < kCandidates && j < kCandidates) {
+          if (a.f0[j] == 0.0 || b.f0[i] == 0.0) {
+            transition = 999.0;
+          } else {
+            const double r = std::log(b.f0[i] / a.f0[j]);
+            transition = kWeightVoicedVoiced * std::fabs(r) + kWeightDelta * std::fabs(r - last_change);
+            last_change = r;
+          }
+        } else if ((i == kCandidates) != (j == kCandidates)) {
+          last_change = 0.0;
+          transition = kWeightVoicedUnvoiced;
+        } else {
+          transition = kUnvoicedUnvoicedCost;
+        }
+        const double total = transition + cost[j];
+        if (j == 0 || total < least) {
+          least = total;
+          arg = j;
+        }
+      }
+      back[t * kStates + i] = arg;
+      next[i] = least + local_cost(b, i);
+    }
+    std::copy(next, next + kStates, cost);
+    // Each state's path over the undecided frames decided+1..t.
+    const std::int64_t from = decided + 1;
+    const std::int64_t span = t - from + 1;
+    for (int s = 0; s < kStates; ++s) {
+      int state = s;
+      for (std::int64_t n = t; n >= from; --n) {
+        history[s][n - from] = state;
+        if (n > 0) state = back[n * kStates + state];
+      }
+    }
+    if (t + 1 - decided > kViterbiBuffer) {
+      const int leader = static_cast<int>(std::min_element(cost, cost + kStates) - cost);
+      best[++decided] = history[leader][0];
+    } else {
+      for (std::int64_t n = 0; n < span; ++n) {
+        const int x = history[0][n];
+        bool agree = true;
+        for (int s = 1; s < kStates && agree; ++s) agree = history[s][n] == x;
+        if (!agree) break;
+        best[++decided] = x;
+      }
+    }
+  }
+  // End of input: the rest from the best final path.
+  int state = static_cast<int>(std::min_element(cost, cost + kStates) - cost);
+  for (std::int64_t n = count - 1; n > decided; --n) {
+    best[n] = state;
+    if (n > 0) state = back[n * kStates + state];
+  }
+  for (std::int64_t t = 0; t < count; ++t) f0_hz[t] = best[t] < kCandidates ? frames[t].f0[best[t]] : 0.0;
+}
+
+double semitones(double hz) {  // F0finalLog
+  if (hz > kLowestSemitoneHz) return 12.0 * std::log2(hz / 27.5);
+  return hz > 0.0 ? 1.0 : 0.0;
+}
+
+}  // namespace
+
+std::int64_t egemaps_num_voice_frames(std::int64_t n_samples, double sr) {
+  const EgemapsFraming f = egemaps_framing(sr);
+  egemaps_num_frames(n_samples, f);  // checks that one 60 ms frame fits
+  return (n_samples - f.pitch_frame_length) / f.hop_length + 1;
+}
+
+template <typename T>
+void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, int num_threads) {
+  const Tables tb = make_tables(sr);
+  AK_CHECK(batch.count >= 0, "y", "batch size must be non-negative, got " << batch.count);
+  std::vector<std::int64_t> frames(batch.count), offset(batch.count + 1, 0);
+  for (std::int64_t i = 0; i < batch.count; ++i) {
+    frames[i] = egemaps_num_voice_frames(batch.lengths[i], sr);
+    check_finite(batch.signals[i], batch.lengths[i], "y");
+    offset[i + 1] = offset[i] + frames[i];
+  }
+  std::vector<Candidates> candidates(offset.back());
+  std::vector<double> rms(offset.back());
+  const RealFFT<double> fft(tb.n_fft, 1);
+  parallel_for(offset.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
+    AlignedBuffer<double> frame(fft.real_distance());
+    AlignedBuffer<std::complex<double>> spectrum(fft.complex_distance());
+    std::fill(frame.data(), frame.data() + fft.real_distance(), 0.0);
+    Scratch scratch;
+    scratch.magnitude.resize(tb.bins);
+    std::int64_t clip = std::upper_bound(offset.begin(), offset.end(), begin) - offset.begin() - 1;
+    for (std::int64_t k = begin; k < end; ++k) {
+      if ((k - begin) % 64 == 0) interruption_point();
+      while (k >= offset[clip + 1]) ++clip;
+      const T* x = batch.signals[clip] + (k - offset[clip]) * tb.hop;
+      double energy = 0.0;
+      for (std::int64_t j = 0; j < tb.length; ++j) {
+        frame[j] = static_cast<double>(x[j]) * tb.window[j];
+        energy += frame[j] * frame[j];
+      }
+      rms[k] = std::sqrt(energy / static_cast<double>(tb.length));
+      fft.forward(frame.data(), spectrum.data());
+      for (std::int64_t j = 0; j < tb.bins; ++j) scratch.magnitude[j] = std::abs(spectrum[j]);
+      candidates[k] = frame_candidates(tb, scratch);
+    }
+  });
+  parallel_for(batch.count, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      interruption_point();
+      double* rows = out[i];
+      const std::int64_t n = frames[i];
+      std::fill(rows, rows + kEgemapsVoiceCount * n, std::numeric_limits<double>::quiet_NaN());
+      viterbi_path(candidates.data() + offset[i], n, rows);
+      for (std::int64_t t = 0; t < n; ++t) rows[t] = rms[offset[i] + t] < kGateRms ? 0.0 : semitones(rows[t]);
+    }
+  });
+}
+
+template void egemaps_voice<float>(const SignalBatch<float>&, double, double* const*, int);
+template void egemaps_voice<double>(const SignalBatch<double>&, double, double* const*, int);
+
+}  // namespace affectkit
