@@ -50,7 +50,7 @@ struct Tables {
   std::vector<std::int64_t> below;  // target point k lies in [axis[below], axis[below + 1]]
   std::vector<double> weight_lo, weight_hi, step;
   std::vector<double> auditory;
-  double log2_min = 0.0, log2_step = 0.0, points_per_octave = 0.0;
+  double bin_hz = 0.0, log2_min = 0.0, log2_step = 0.0, points_per_octave = 0.0;
   std::int64_t shift[kHarmonics + 1] = {};
 };
 
@@ -69,7 +69,8 @@ Tables make_tables(double sr) {
     tb.window[i] = std::exp(-0.5 * x * x);
   }
   // cTransformFFT's frame duration (stored as float) includes the zero padding.
-  const double bin_hz = 1.0 / static_cast<double>(static_cast<float>(tb.n_fft / sr));
+  tb.bin_hz = 1.0 / static_cast<double>(static_cast<float>(tb.n_fft / sr));
+  const double bin_hz = tb.bin_hz;
   const double max_hz = bin_hz * static_cast<double>(n - 1);
   tb.axis.resize(n);
   for (std::int64_t i = 1; i < n; ++i) tb.axis[i] = std::log2(static_cast<double>(i) * bin_hz);
@@ -373,6 +374,114 @@ double semitones(double hz) {  // F0finalLog
   return hz > 0.0 ? 1.0 : 0.0;
 }
 
+// cHarmonics on the 60 ms Gaussian frame's magnitude spectrum, given the final F0.
+enum VoiceRow { kF0Row = 0, kHnrRow = 3, kH1H2Row = 4 };
+
+bool is_peak(const double* x, std::int64_t n, std::int64_t i) {
+  if (i < 0 || i >= n) return false;
+  if (i + 1 < n) return i > 0 ? x[i] > x[i - 1] && x[i] > x[i + 1] : x[0] > x[1];
+  return i > 0 && x[i] > x[i - 1];
+}
+
+// cHarmonics::getClosestPeak: the nearest local maximum, looking left first.
+std::int64_t closest_peak(const double* x, std::int64_t n, std::int64_t i) {
+  if (is_peak(x, n, i)) return i;
+  for (std::int64_t o = 1; i - o > 0 || i + o < n - 1; ++o) {
+    if (i - o > 0 && is_peak(x, n, i - o)) return i - o;
+    if (i + o < n - 1 && is_peak(x, n, i + o)) return i + o;
+  }
+  if (x[0] > x[i] && x[n - 1] <= x[i]) return 0;
+  if (x[0] <= x[i] && x[n - 1] > x[i]) return n - 1;
+  if (x[0] > x[i] && x[n - 1] > x[i]) return i < n / 2 ? 0 : n - 1;
+  return i;
+}
+
+// HarmonicsToNoiseRatioACFLogdB: 10 log10(r(T0) / (r(0) - r(T0))) of the power spectrum's
+// autocorrelation at the peak nearest the F0 period, clamped to [-90, 110] dB; 0 unvoiced.
+double acf_hnr_db(const double* acf, std::int64_t n, std::int64_t lag) {
+  if (lag <= 0) return 0.0;
+  const double noise = acf[0] - acf[lag];
+  double ratio = noise == 0.0 ? 10e10 : acf[lag] / noise;
+  ratio = std::clamp(ratio, 10e-10, 10e10);
+  return 10.0 * std::log10(ratio);
+}
+
+// cHarmonics::freqToBin on the bin axis k * bin_hz: the bin nearest hz above start, 0 past the end.
+std::int64_t nearest_bin(double hz, std::int64_t start, std::int64_t bins, double bin_hz) {
+  for (std::int64_t k = std::max<std::int64_t>(start, 1); k < bins; ++k) {
+    const double f = static_cast<double>(k) * bin_hz;
+    if (f > hz) return f - hz > hz - static_cast<double>(k - 1) * bin_hz ? k - 1 : k;
+  }
+  return 0;
+}
+
+struct Harmonic {
+  std::int64_t bin = -1;
+  double magnitude = 0.0, interpolated = 0.0;
+};
+
+// logRelF0-H1-H2 as cHarmonics computes it. Its harmonic list starts at F0 itself
+// (harmonics_[0]) and "H1-H2" indexes that list from 0: the level of the peak near 2 F0
+// minus that near 3 F0 (dB). Each harmonic is the local maximum of the magnitude
+// spectrum found from the bin nearest h F0 outwards (right first) within half an F0,
+// its level a parabola's vertex through the peak and its neighbours, relative to the
+// F0 peak's bin magnitude and floored at -200 dB; a harmonic on the previous one's bin
+// is a duplicate (-201 dB). 0 when unvoiced.
+double h1_h2_db(const double* magnitude, std::int64_t bins, double bin_hz, float f0) {
+  if (!(f0 > 0.0f)) return 0.0;
+  constexpr int kCount = 3;
+  Harmonic h[kCount];
+  std::int64_t last = nearest_bin(0.5f * f0, 1, bins, bin_hz);
+  const std::int64_t first = nearest_bin(0.5f * f0, last, bins, bin_hz);
+  for (int i = 0; i < kCount; ++i) {
+    const std::int64_t candidate = nearest_bin(static_cast<float>(i + 1) * f0, last, bins, bin_hz);
+    std::int64_t peak = -1;
+    if (is_peak(magnitude, bins, candidate)) {
+      peak = candidate;
+    } else {
+      std::int64_t left = candidate - 1, right = candidate + 1;
+      const std::int64_t lower = nearest_bin((static_cast<float>(i) + 0.5f) * f0, last, bins, bin_hz);
+      const std::int64_t upper = nearest_bin((static_cast<float>(i) + 1.5f) * f0, candidate, bins, bin_hz);
+      while ((left >= lower || right <= upper) && peak == -1) {
+        if (right <= upper) {
+          if (is_peak(magnitude, bins, right)) { peak = right; break; }
+          ++right;
+        }
+        if (left >= lower) {
+          if (is_peak(magnitude, bins, left)) { peak = left; break; }
+          --left;
+        }
+      }
+    }
+    if (peak >= first && peak < bins - 1) {
+      h[i].bin = peak;
+      h[i].magnitude = static_cast<float>(magnitude[peak]);
+      double x, y;
+      parabola_peak(static_cast<double>(peak - 1) * bin_hz, magnitude[peak - 1], static_cast<double>(peak) * bin_hz,
+                    magnitude[peak], static_cast<double>(peak + 1) * bin_hz, magnitude[peak + 1], &x, &y);
+      h[i].interpolated = static_cast<float>(y);
+    } else {
+      h[i].bin = candidate;
+    }
+    last = candidate;
+  }
+  double level[kCount] = {0.0, -201.0, -201.0};  // postProcessHarmonics
+  const bool relative = h[0].magnitude != 0.0;
+  const double reference = relative ? static_cast<float>(std::log10(h[0].magnitude)) : 0.0;
+  for (int i = 1; i < kCount; ++i) {
+    if (relative) {
+      level[i] = h[i].interpolated > 0.0 ? std::max(static_cast<double>(static_cast<float>(
+                                                        20.0 * (std::log10(h[i].interpolated) - reference))), -200.0)
+                                         : -200.0;
+    }
+    if (h[i].bin == h[i - 1].bin) {
+      h[i].bin = 0;
+      level[i] = -201.0;
+    }
+  }
+  return std::clamp(level[1] - level[2], -201.0, 201.0);
+}
+
 }  // namespace
 
 std::int64_t egemaps_num_voice_frames(std::int64_t n_samples, double sr) {
@@ -392,7 +501,7 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
     offset[i + 1] = offset[i] + frames[i];
   }
   std::vector<Candidates> candidates(offset.back());
-  std::vector<double> rms(offset.back());
+  std::vector<double> rms(offset.back()), f0_hz(offset.back());
   const RealFFT<double> fft(tb.n_fft, 1);
   parallel_for(offset.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
     AlignedBuffer<double> frame(fft.real_distance());
@@ -423,7 +532,44 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       const std::int64_t n = frames[i];
       std::fill(rows, rows + kEgemapsVoiceCount * n, std::numeric_limits<double>::quiet_NaN());
       viterbi_path(candidates.data() + offset[i], n, rows);
-      for (std::int64_t t = 0; t < n; ++t) rows[t] = rms[offset[i] + t] < kGateRms ? 0.0 : semitones(rows[t]);
+      for (std::int64_t t = 0; t < n; ++t) f0_hz[offset[i] + t] = rms[offset[i] + t] < kGateRms ? 0.0 : rows[t];
+      for (std::int64_t t = 0; t < n; ++t) rows[t] = semitones(f0_hz[offset[i] + t]);
+    }
+  });
+  // cHarmonics, given the final F0 (the spectra are recomputed rather than kept).
+  const RealFFT<double> inverse(tb.n_fft, 1);
+  const double bin_hz = tb.bin_hz;
+  parallel_for(offset.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
+    AlignedBuffer<double> frame(fft.real_distance()), acf(inverse.real_distance());
+    AlignedBuffer<std::complex<double>> spectrum(fft.complex_distance());
+    std::fill(frame.data(), frame.data() + fft.real_distance(), 0.0);
+    std::vector<double> magnitude(tb.bins);
+    std::int64_t clip = std::upper_bound(offset.begin(), offset.end(), begin) - offset.begin() - 1;
+    for (std::int64_t k = begin; k < end; ++k) {
+      if ((k - begin) % 64 == 0) interruption_point();
+      while (k >= offset[clip + 1]) ++clip;
+      const std::int64_t t = k - offset[clip], n = frames[clip];
+      double* rows = out[clip];
+      const float f0 = static_cast<float>(f0_hz[k]);
+      if (!(f0 > 0.0f)) {
+        rows[kHnrRow * n + t] = 0.0;
+        rows[kH1H2Row * n + t] = 0.0;
+        continue;
+      }
+      const T* x = batch.signals[clip] + t * tb.hop;
+      for (std::int64_t j = 0; j < tb.length; ++j) frame[j] = static_cast<double>(x[j]) * tb.window[j];
+      fft.forward(frame.data(), spectrum.data());
+      for (std::int64_t j = 0; j < tb.bins; ++j) {
+        magnitude[j] = std::abs(spectrum[j]);
+        spectrum[j] = magnitude[j] * magnitude[j];
+      }
+      // Ooura's inverse rdft, as cHarmonics calls it, is half FFTW's unnormalised c2r.
+      inverse.inverse(spectrum.data(), acf.data());
+      for (std::int64_t j = 0; j < tb.bins; ++j) acf[j] = std::fabs(acf[j]) / 2.0 / static_cast<double>(tb.bins);
+      const double sample_hz = bin_hz * static_cast<double>(tb.bins - 1) * 2.0;
+      const std::int64_t lag = static_cast<std::int64_t>(std::floor(sample_hz / f0));
+      rows[kHnrRow * n + t] = acf_hnr_db(acf.data(), tb.bins, lag > 0 ? closest_peak(acf.data(), tb.bins, lag) : 0);
+      rows[kH1H2Row * n + t] = h1_h2_db(magnitude.data(), tb.bins, bin_hz, f0);
     }
   });
 }

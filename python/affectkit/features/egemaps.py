@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import _core
 from ..prosody.formants import formants as _formants
-from ..prosody.pitch import harmonicity as _harmonicity
 from ._egemaps_functionals import FUNCTIONAL_NAMES, functionals
 from .._checks import num_threads as _num_threads
 from .spectrum import Signal, _signals
@@ -137,9 +136,7 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
 # rounding of the hop in samples (cFunctionals' input period).
 _FRAME_PERIOD = 0.010
 # The voice LLDs that are still Praat-family stand-ins (the rest of the 14 are NaN).
-_STAND_INS = ("HNRdBACF", "F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth",
-              "F3frequency", "F3bandwidth")
-_PITCH_FLOOR_HZ = 55.0  # eGeMAPS's minPitch, also the stand-in HNR's minimum pitch
+_STAND_INS = ("F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth", "F3frequency", "F3bandwidth")
 
 
 def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -153,14 +150,12 @@ def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarra
 
 def _stand_ins(clip: np.ndarray, sr: float, voice: np.ndarray, hop: int, frame60: int) -> None:
     """Fills the stand-in rows of voice (egemaps_voice's, 0 off voicing as openSMILE's):
-    HNR from ak.harmonicity (Praat's cross-correlation), F1-F3 and bandwidths from
-    ak.formants (Praat's Burg), read at the centres of the 60 ms frames."""
+    F1-F3 and bandwidths from ak.formants (Praat's Burg), read at the centres of the
+    60 ms frames."""
     n60 = voice.shape[1]
     centres = (np.arange(n60) * hop + frame60 / 2.0) / sr
     voiced = voice[0] > 0
     rows = {}
-    hnr = _harmonicity(clip, sr=sr, time_step=_FRAME_PERIOD, minimum_pitch=_PITCH_FLOOR_HZ, num_threads=1)
-    rows["HNRdBACF"] = _at(hnr.times, hnr.hnr, centres)
     track = _formants(clip, sr=sr, time_step=_FRAME_PERIOD, maximum_formant=min(5500.0, sr / 2.0), num_threads=1)
     for k in range(3):
         for kind, values in (("frequency", track.frequencies), ("bandwidth", track.bandwidths)):
@@ -193,14 +188,14 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
     - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
       Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
     - F0 and voicing: openSMILE's subharmonic-summation pitch on 60 ms Gaussian frames
-      with its Viterbi smoother (in the core; equal to openSMILE's F0 frame by frame).
-    - **not yet openSMILE's**: ``HNRdBACF`` from :func:`ak.harmonicity` (Praat's
-      cross-correlation HNR) instead of openSMILE's ACF HNR; ``F1-F3 frequency/bandwidth``
-      from :func:`ak.formants` (Praat's Burg) instead of openSMILE's LPC formants on
-      11 kHz-resampled frames; each read at the centre of the 60 ms frames, on the frames
-      our F0 calls voiced. ``jitterLocal``, ``shimmerLocaldB``, ``logRelF0-H1-H2``,
-      ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` are not computed: their 14
-      columns are NaN. docs/egemaps.md has the agreement per column.
+      with its Viterbi smoother; ``HNRdBACF`` and ``logRelF0-H1-H2``: openSMILE's
+      cHarmonics on the same frames (in the core; equal to openSMILE's frame by frame).
+    - **not yet openSMILE's**: ``F1-F3 frequency/bandwidth`` from :func:`ak.formants`
+      (Praat's Burg) instead of openSMILE's LPC formants on 11 kHz-resampled frames, read
+      at the centre of the 60 ms frames, on the frames our F0 calls voiced.
+      ``jitterLocal``, ``shimmerLocaldB``, ``logRelF0-H1-A3`` and ``F1-F3
+      amplitudeLogRelF0`` are not computed: their 12 columns are NaN. docs/egemaps.md has
+      the agreement per column.
 
     Parameters
     ----------
