@@ -38,8 +38,13 @@ TEST(EgemapsVoice, SteadyVoiceGivesItsSemitones) {
     const std::vector<double> out = run(harmonics(f0, 16000));
     const std::int64_t frames = static_cast<std::int64_t>(out.size()) / kEgemapsVoiceCount;
     const double expected = 12.0 * std::log2(f0 / 27.5);
-    for (std::int64_t t = 2; t < frames - 2; ++t) EXPECT_NEAR(out[t], expected, 0.05) << f0 << " Hz, frame " << t;
-    for (std::int64_t t = 0; t < frames; ++t) EXPECT_TRUE(std::isnan(out[frames + t]));  // jitter: not yet
+    for (std::int64_t t = 2; t < frames - 2; ++t) {
+      EXPECT_NEAR(out[t], expected, 0.05) << f0 << " Hz, frame " << t;
+      EXPECT_LT(out[frames + t], 0.03) << "jitter of a steady voice";  // periods of 51.6 samples at 310 Hz: up to 0.018
+      EXPECT_LT(out[2 * frames + t], 0.5) << "shimmer of a steady voice";  // dB; sample-grid peaks: up to 0.24
+      EXPECT_GT(out[3 * frames + t], 3.0) << "HNR of a clean voice";  // openSMILE's ACF HNR: about 6 dB here
+    }
+    for (std::int64_t t = 0; t < frames; ++t) EXPECT_TRUE(std::isnan(out[5 * frames + t]));  // H1-A3: not yet
   }
 }
 

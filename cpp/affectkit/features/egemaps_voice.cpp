@@ -375,7 +375,7 @@ double semitones(double hz) {  // F0finalLog
 }
 
 // cHarmonics on the 60 ms Gaussian frame's magnitude spectrum, given the final F0.
-enum VoiceRow { kF0Row = 0, kHnrRow = 3, kH1H2Row = 4 };
+enum VoiceRow { kF0Row = 0, kJitterRow = 1, kShimmerRow = 2, kHnrRow = 3, kH1H2Row = 4 };
 
 bool is_peak(const double* x, std::int64_t n, std::int64_t i) {
   if (i < 0 || i >= n) return false;
@@ -482,6 +482,130 @@ double h1_h2_db(const double* magnitude, std::int64_t bins, double bin_hz, float
   return std::clamp(level[1] - level[2], -201.0, 201.0);
 }
 
+// cPitchJitter (searchRangeRel 0.1, minNumPeriods 2, minCC 0.5, period lengths from the
+// correlation peak, peak-to-peak amplitudes), a stream over the clip's samples in F0
+// frame order. In a voiced frame it walks period by period from where the previous
+// frame stopped: each next period length is the best local maximum of the normalised
+// cross-correlation of two adjacent stretches of 0.9-1.1 F0 periods; periods whose
+// interpolated correlation exceeds 0.5 count. jitterLocal = mean |T_i - T_i-1| / mean T;
+// shimmerLocaldB = 20 log10(1 + mean |A_i - A_i+1| / mean A) with A a period's
+// peak-to-peak amplitude. A voiced frame without a counted period repeats the previous
+// frame's values (its state is kept, as openSMILE's members are); unvoiced frames are
+// 0 and reset it.
+struct JitterState {
+  std::int64_t last_index = 0, last_miss = 0;
+  double last_period = 0.0, last_jitter = 0.0, last_shimmer = 0.0;
+};
+
+double normalised_cross_correlation(const double* x, const double* y, std::int64_t n) {
+  double mx = 0.0, my = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= static_cast<double>(n);
+  my /= static_cast<double>(n);
+  double cc = 0.0, nx = 0.0, ny = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    cc += (x[i] - mx) * (y[i] - my);
+    nx += (x[i] - mx) * (x[i] - mx);
+    ny += (y[i] - my) * (y[i] - my);
+  }
+  return cc / (std::sqrt(nx) * std::sqrt(ny));  // NaN for a flat stretch, as openSMILE's
+}
+
+// cPitchJitter::amplitudeDiff's peak-to-peak amplitude over x[1..n-2].
+double peak_to_peak(const double* x, std::int64_t n) {
+  double high = x[1], low = x[1];
+  for (std::int64_t i = 1; i < n - 1; ++i) {
+    high = std::max(high, x[i]);
+    low = std::min(low, x[i]);
+  }
+  return static_cast<float>(high - low);
+}
+
+void jitter_shimmer_frame(const double* y, std::int64_t n_samples, std::int64_t start_sample, std::int64_t step,
+                          std::int64_t frame_length, double sr, float f0, JitterState& st, double* jitter,
+                          double* shimmer_db) {
+  const std::int64_t to_read0 = step + st.last_miss;
+  std::int64_t to_read = to_read0, max_read = st.last_miss + frame_length;
+  double t0 = 0.0;
+  std::int64_t t0_samples = 0, t0_min = 0, t0_max = 0;
+  if (f0 > 0.0f) {
+    t0 = sr / static_cast<double>(f0);
+    t0_samples = std::llround(t0);
+    t0_min = static_cast<std::int64_t>(std::floor(0.9 * t0));
+    t0_max = static_cast<std::int64_t>(std::ceil(1.1 * t0));
+    to_read = std::max(to_read, 2 * t0_max + 2);
+  }
+  to_read = std::min(to_read, max_read);
+  if (start_sample - st.last_miss != st.last_index) {  // after unvoiced frames or at the start
+    st.last_index = start_sample;
+    to_read = std::min(to_read, frame_length);
+  }
+  const double* x = y + std::min(st.last_index, n_samples);
+  const std::int64_t count = std::max<std::int64_t>(0, std::min(to_read, n_samples - st.last_index));
+  std::int64_t last_period_start = 0;
+  double periods = 0.0, period_sum = 0.0, jitter_sum = 0.0, jitter_count = 0.0, amplitude = 0.0, amplitude_diff = 0.0;
+  if (f0 > 0.0f) {
+    std::vector<double> cc(t0_max - t0_min + 1);
+    std::int64_t start = 0;
+    while (start < count - 2 * t0_max - 1) {
+      for (std::int64_t lag = t0_min; lag <= t0_max; ++lag) {
+        cc[lag - t0_min] = normalised_cross_correlation(x + start, x + start + lag, lag);
+      }
+      std::int64_t best = -1;
+      double best_cc = 0.0;
+      for (std::int64_t i = 1; i < t0_max - t0_min - 1; ++i) {
+        if (cc[i - 1] < cc[i] && cc[i] > cc[i + 1] && (best == -1 || cc[i] > best_cc)) {
+          best = i;
+          best_cc = cc[i];
+        }
+      }
+      if (best >= 0) {
+        const std::int64_t length = t0_min + best, previous = start;
+        start += length;
+        const double a0 = peak_to_peak(x + previous, length), a1 = peak_to_peak(x + start, length);
+        double vertex, peak_cc;
+        parabola_peak(static_cast<double>(best - 1), cc[best - 1], static_cast<double>(best), cc[best],
+                      static_cast<double>(best + 1), cc[best + 1], &vertex, &peak_cc);
+        if (peak_cc > 0.5) {
+          const double period = static_cast<float>(std::fabs(static_cast<double>(t0_min) + vertex) / sr);
+          period_sum += period;
+          periods += 1.0;
+          if (st.last_period > 0.0) {
+            jitter_sum += std::fabs(st.last_period - period);
+            jitter_count += 1.0;
+          }
+          st.last_period = period;
+          amplitude += (a0 + a1) / 2.0;
+          amplitude_diff += std::fabs(a0 - a1);
+        }
+      } else {
+        start += t0_samples;
+      }
+      if (start < to_read0 - 1) last_period_start = start;
+    }
+    st.last_miss = to_read0 - last_period_start;
+  } else {
+    last_period_start = to_read0;
+    st.last_miss = 0;
+    st.last_period = st.last_jitter = st.last_shimmer = 0.0;
+  }
+  st.last_index += last_period_start;
+  *jitter = 0.0;
+  *shimmer_db = 0.0;
+  if (!(f0 > 0.0f)) return;
+  if (periods > 0.0 && jitter_count > 0.0) st.last_jitter = jitter_sum / jitter_count / (period_sum / periods);
+  if (periods > 0.0) st.last_shimmer = amplitude > 0.0 ? amplitude_diff / amplitude : 0.0;
+  if (periods == 0.0 || jitter_count > 0.0) {
+    st.last_jitter = std::min(st.last_jitter, 1.0);
+    *jitter = st.last_jitter;
+  }
+  st.last_shimmer = std::min(st.last_shimmer, 1.0);
+  *shimmer_db = 20.0 * std::log10(st.last_shimmer + 1.0);
+}
+
 }  // namespace
 
 std::int64_t egemaps_num_voice_frames(std::int64_t n_samples, double sr) {
@@ -534,6 +658,14 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       viterbi_path(candidates.data() + offset[i], n, rows);
       for (std::int64_t t = 0; t < n; ++t) f0_hz[offset[i] + t] = rms[offset[i] + t] < kGateRms ? 0.0 : rows[t];
       for (std::int64_t t = 0; t < n; ++t) rows[t] = semitones(f0_hz[offset[i] + t]);
+      JitterState state;
+      const std::int64_t length = batch.lengths[i];
+      std::vector<double> samples(batch.signals[i], batch.signals[i] + length);
+      for (std::int64_t t = 0; t < n; ++t) {
+        jitter_shimmer_frame(samples.data(), length, t * tb.hop, tb.hop, tb.length, sr,
+                             static_cast<float>(f0_hz[offset[i] + t]), state, rows + kJitterRow * n + t,
+                             rows + kShimmerRow * n + t);
+      }
     }
   });
   // cHarmonics, given the final F0 (the spectra are recomputed rather than kept).

@@ -9,11 +9,14 @@
 //                         55-1000 Hz) -> cPitchSmootherViterbi (bufferLength 40, the config's
 //                         weights) -> 0 where the frame's RMS is below 0.001 -> semitones
 //                         above 27.5 Hz (0 unvoiced).
+//   jitterLocal, shimmerLocaldB
+//                         cPitchJitter: waveform matching of consecutive periods in the
+//                         signal, streamed in F0 frame order (see egemaps_voice.cpp).
 //   HNRdBACF, logRelF0-H1-H2
 //                         cHarmonics on the same frames' magnitude spectrum given that F0:
 //                         the power spectrum's autocorrelation at the peak nearest the F0
 //                         period; the first two harmonic peaks' level difference (0 unvoiced).
-// The other rows (jitter, shimmer, H1-A3, formants) are NaN for now.
+// The other rows (H1-A3 and the formants, which need openSMILE's LPC formants) are NaN.
 #pragma once
 
 #include <array>

@@ -188,14 +188,15 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
     - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
       Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
     - F0 and voicing: openSMILE's subharmonic-summation pitch on 60 ms Gaussian frames
-      with its Viterbi smoother; ``HNRdBACF`` and ``logRelF0-H1-H2``: openSMILE's
-      cHarmonics on the same frames (in the core; equal to openSMILE's frame by frame).
+      with its Viterbi smoother; ``jitterLocal`` and ``shimmerLocaldB``: its
+      waveform-matching cPitchJitter; ``HNRdBACF`` and ``logRelF0-H1-H2``: its
+      cHarmonics (all in the core; equal to openSMILE's frame by frame).
     - **not yet openSMILE's**: ``F1-F3 frequency/bandwidth`` from :func:`ak.formants`
       (Praat's Burg) instead of openSMILE's LPC formants on 11 kHz-resampled frames, read
       at the centre of the 60 ms frames, on the frames our F0 calls voiced.
-      ``jitterLocal``, ``shimmerLocaldB``, ``logRelF0-H1-A3`` and ``F1-F3
-      amplitudeLogRelF0`` are not computed: their 12 columns are NaN. docs/egemaps.md has
-      the agreement per column.
+      ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` (which need openSMILE's LPC
+      formants) are not computed: their 8 columns are NaN. docs/egemaps.md has the
+      agreement per column.
 
     Parameters
     ----------
