@@ -44,7 +44,7 @@ TEST(EgemapsVoice, SteadyVoiceGivesItsSemitones) {
       EXPECT_LT(out[2 * frames + t], 0.5) << "shimmer of a steady voice";  // dB; sample-grid peaks: up to 0.24
       EXPECT_GT(out[3 * frames + t], 3.0) << "HNR of a clean voice";  // openSMILE's ACF HNR: about 6 dB here
     }
-    for (std::int64_t t = 0; t < frames; ++t) EXPECT_TRUE(std::isnan(out[5 * frames + t]));  // H1-A3: not yet
+    for (double v : out) EXPECT_TRUE(std::isfinite(v));
   }
 }
 
@@ -61,11 +61,7 @@ TEST(EgemapsVoice, ThreadsAndPrecisionsAgree) {
   std::vector<double> y = harmonics(200.0, 12000);
   for (std::int64_t i = 0; i < 12000; ++i) y[i] *= 0.5 + 0.5 * std::sin(2.0 * M_PI * 3.0 * i / 16000.0);
   const std::vector<double> one = run(y, 16000.0, 1), four = run(y, 16000.0, 4);
-  for (std::size_t i = 0; i < one.size(); ++i) {
-    if (!std::isnan(one[i])) {
-      EXPECT_EQ(one[i], four[i]);
-    }
-  }
+  for (std::size_t i = 0; i < one.size(); ++i) EXPECT_EQ(one[i], four[i]);
   std::vector<float> y32(y.begin(), y.end());
   const std::int64_t length = 12000;
   const float* signal = y32.data();

@@ -9,11 +9,10 @@ Two kinds of comparison:
   functionals: to 1e-4 relative (1e-6 absolute) for every column on these clips, except
   the unvoiced (UV) spectral means on the generated voice, which are held to 5% (a frame
   alignment of openSMILE's voicing split that is not fully reproduced; docs/egemaps.md).
-- The F0 (subharmonic summation + Viterbi, in the core) against openSMILE's unsmoothed
-  F0 level and against its NumPy twin (egemaps_voice_ref.py).
+- The voice LLDs (core) against openSMILE's unsmoothed voice level, and the F0 against
+  its NumPy twin (egemaps_voice_ref.py).
 - ak.egemaps end to end: the columns computed from the energy/spectral LLDs only (which
-  equal openSMILE's) to 1e-3 relative; all columns by correlation across clips (HNR and
-  formants are still Praat-family stand-ins, docs/egemaps.md).
+  equal openSMILE's) to 1e-3 relative; all columns by correlation across clips.
 """
 
 import os
@@ -37,7 +36,6 @@ CONFIG = os.path.join(os.path.dirname(opensmile.__file__), "core", "config", "eg
 UV_COLUMNS = [n for n in F.FUNCTIONAL_NAMES if "UV" in n]
 SPECTRAL_ONLY = ([n for n in F.FUNCTIONAL_NAMES if n.startswith(("loudness_sma3", "spectralFlux_sma3", "mfcc"))
                   and "V_" not in n] + ["loudnessPeaksPerSec", "equivalentSoundLevel_dBp"])
-NOT_COMPUTED = [n for n in F.FUNCTIONAL_NAMES if n.startswith("logRelF0-H1-A3") or "amplitudeLogRelF0" in n]
 
 
 def pcm(y):
@@ -105,10 +103,9 @@ def test_spectral_columns_match_opensmile(smile):
 
 
 def test_agreement_across_clips(smile):
-    """Correlation across clips with opensmile. The issue's goal is 70 of 88 columns at
-    >= 0.9; with openSMILE's F0, jitter, shimmer, HNR and H1-H2, Praat stand-ins for the
-    formants, and H1-A3 and formant amplitudes not computed, this set and the larger one
-    of benchmarks/compare_egemaps.py both reach 68 (docs/egemaps.md has the table)."""
+    """Correlation across clips with opensmile: the issue's goal is 70 of 88 columns at
+    >= 0.9; this set and the larger one of benchmarks/compare_egemaps.py reach all 88
+    (docs/egemaps.md has the table)."""
     rng = np.random.default_rng(5)
     clips = []
     for i in range(14):
@@ -129,7 +126,7 @@ def test_agreement_across_clips(smile):
             good.append(name)
     assert set(SPECTRAL_ONLY) <= set(good)
     assert all(name in good for name in ak.EGEMAPS_NAMES if name.startswith("F0") or "V_" in name or "Segment" in name)
-    assert len(good) >= 68, len(good)
+    assert len(good) == 88, sorted(set(ak.EGEMAPS_NAMES) - set(good))
 
 
 def test_table_types_batches_and_dtypes(monkeypatch):
@@ -149,16 +146,14 @@ def test_table_types_batches_and_dtypes(monkeypatch):
     assert array["loudness_sma3_amean"][0] == pytest.approx(table["loudness_sma3_amean"][0])
 
 
-def test_not_computed_columns_are_nan_and_the_rest_finite():
-    table = ak.egemaps(voice(), sr=16000)
-    assert table[NOT_COMPUTED].isna().all(axis=None)
-    assert np.isfinite(table.drop(columns=NOT_COMPUTED).to_numpy()).all()
+def test_every_column_is_finite():
+    assert np.isfinite(ak.egemaps(voice(), sr=16000).to_numpy()).all()
 
 
 @pytest.mark.parametrize("y", [np.zeros(16000), np.full(16000, 0.5), np.zeros(960)], ids=["silence", "dc", "60ms"])
 def test_silence_and_dc_have_no_voiced_frames(y):
     table = ak.egemaps(y, sr=16000)
-    assert np.isfinite(table.drop(columns=NOT_COMPUTED).to_numpy()).all()
+    assert np.isfinite(table.to_numpy()).all()
     for name in ("F0semitoneFrom27.5Hz_sma3nz_amean", "VoicedSegmentsPerSec", "mfcc1V_sma3nz_amean"):
         assert table[name][0] == 0.0
 
@@ -206,13 +201,13 @@ def test_fuzz(n, kind, sr, dtype, seed):
     except (ValueError, TypeError):
         return
     assert table.shape == (1, 88)
-    assert np.isfinite(table.drop(columns=NOT_COMPUTED).to_numpy()).all()
+    assert np.isfinite(table.to_numpy()).all()
 
 
 def test_voice_llds_are_opensmiles(smile):
-    """egemaps_voice's F0 (SHS + Viterbi), jitterLocal, shimmerLocaldB, HNRdBACF and
-    logRelF0-H1-H2 against openSMILE's unsmoothed voice level: the same voicing on every
-    frame, F0 semitones and H1-H2 within 1e-3 (measured: 4.3e-5 and 4.2e-5 dB), HNR
+    """egemaps_voice's 15 voice LLDs against openSMILE's unsmoothed voice level
+    (egemapsv02_lldsetF). F0 (SHS + Viterbi), jitterLocal, shimmerLocaldB, HNRdBACF and
+    logRelF0-H1-H2 on every frame: the same voicing, F0 semitones and H1-H2 within 1e-3 (measured: 4.3e-5 and 4.2e-5 dB), HNR
     within 2e-3 dB (measured 1.7e-3 on one 22.05 kHz frame, 2e-5 elsewhere), jitter
     within 1e-6 (measured 1.2e-8) and shimmer within 1e-5 dB (measured 4.9e-7)."""
     from affectkit import _core
@@ -229,6 +224,17 @@ def test_voice_llds_are_opensmiles(smile):
         np.testing.assert_allclose(ours[2], expected[2], atol=1e-5, rtol=0)  # shimmerLocaldB
         np.testing.assert_allclose(ours[3], expected[3], atol=2e-3, rtol=0)  # HNRdBACF
         np.testing.assert_allclose(ours[4], expected[4], atol=1e-3, rtol=0)  # logRelF0-H1-H2
+        # H1-A3 and the formant amplitudes: openSMILE's on >= 95% of voiced frames (measured
+        # 98-100%; the rest follow a formant that moved, below). Formant frequencies and
+        # bandwidths: median relative error < 1e-3 (measured 4e-6 to 4e-4) and >= 85% of
+        # voiced frames within 1% (measured 90-100%): openSMILE solves an ill-conditioned
+        # float32 LPC, where float rounding moves roots.
+        voiced = expected[0] > 0
+        for row in (5, 8, 11, 14):
+            assert np.mean(np.abs(ours[row] - expected[row])[voiced] < 1e-3) >= 0.95, row
+        for row in (6, 7, 9, 10, 12, 13):
+            relative = (np.abs(ours[row] - expected[row]) / np.maximum(np.abs(expected[row]), 1.0))[voiced]
+            assert np.median(relative) < 1e-3 and np.mean(relative < 0.01) >= 0.85, row
 
 
 def test_f0_kernel_equals_its_numpy_reference():

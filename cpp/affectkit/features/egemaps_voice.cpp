@@ -11,6 +11,7 @@
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/egemaps_lld.h"  // egemaps_framing
+#include "affectkit/prosody/formant.h"       // polynomial_roots
 
 namespace affectkit {
 
@@ -375,7 +376,7 @@ double semitones(double hz) {  // F0finalLog
 }
 
 // cHarmonics on the 60 ms Gaussian frame's magnitude spectrum, given the final F0.
-enum VoiceRow { kF0Row = 0, kJitterRow = 1, kShimmerRow = 2, kHnrRow = 3, kH1H2Row = 4 };
+enum VoiceRow { kF0Row = 0, kJitterRow = 1, kShimmerRow = 2, kHnrRow = 3, kH1H2Row = 4, kH1A3Row = 5, kFormantRow = 6 };
 
 bool is_peak(const double* x, std::int64_t n, std::int64_t i) {
   if (i < 0 || i >= n) return false;
@@ -415,25 +416,23 @@ std::int64_t nearest_bin(double hz, std::int64_t start, std::int64_t bins, doubl
   return 0;
 }
 
+// cHarmonics' harmonic list (nHarmonics 100): harmonic h (h = 0 is F0 itself) is the
+// local maximum of the magnitude spectrum found from the bin nearest (h+1) F0 outwards
+// (right first) within half an F0, searched from the previous harmonic's bin; its
+// frequency and level the vertex of a parabola through the peak and its neighbours.
+// level[h] is 20 log10 of that over the F0 peak's bin magnitude, floored at -200 dB; a
+// harmonic on the previous one's bin is a duplicate (-201 dB).
+constexpr int kHarmonicList = 100;
 struct Harmonic {
   std::int64_t bin = -1;
-  double magnitude = 0.0, interpolated = 0.0;
+  double magnitude = 0.0, hz = 0.0, interpolated = 0.0, level = -201.0;
 };
 
-// logRelF0-H1-H2 as cHarmonics computes it. Its harmonic list starts at F0 itself
-// (harmonics_[0]) and "H1-H2" indexes that list from 0: the level of the peak near 2 F0
-// minus that near 3 F0 (dB). Each harmonic is the local maximum of the magnitude
-// spectrum found from the bin nearest h F0 outwards (right first) within half an F0,
-// its level a parabola's vertex through the peak and its neighbours, relative to the
-// F0 peak's bin magnitude and floored at -200 dB; a harmonic on the previous one's bin
-// is a duplicate (-201 dB). 0 when unvoiced.
-double h1_h2_db(const double* magnitude, std::int64_t bins, double bin_hz, float f0) {
-  if (!(f0 > 0.0f)) return 0.0;
-  constexpr int kCount = 3;
-  Harmonic h[kCount];
+void harmonic_list(const double* magnitude, std::int64_t bins, double bin_hz, float f0, Harmonic* h) {
   std::int64_t last = nearest_bin(0.5f * f0, 1, bins, bin_hz);
   const std::int64_t first = nearest_bin(0.5f * f0, last, bins, bin_hz);
-  for (int i = 0; i < kCount; ++i) {
+  for (int i = 0; i < kHarmonicList; ++i) {
+    h[i] = Harmonic{};
     const std::int64_t candidate = nearest_bin(static_cast<float>(i + 1) * f0, last, bins, bin_hz);
     std::int64_t peak = -1;
     if (is_peak(magnitude, bins, candidate)) {
@@ -459,27 +458,156 @@ double h1_h2_db(const double* magnitude, std::int64_t bins, double bin_hz, float
       double x, y;
       parabola_peak(static_cast<double>(peak - 1) * bin_hz, magnitude[peak - 1], static_cast<double>(peak) * bin_hz,
                     magnitude[peak], static_cast<double>(peak + 1) * bin_hz, magnitude[peak + 1], &x, &y);
+      h[i].hz = static_cast<float>(x);
       h[i].interpolated = static_cast<float>(y);
     } else {
       h[i].bin = candidate;
     }
     last = candidate;
   }
-  double level[kCount] = {0.0, -201.0, -201.0};  // postProcessHarmonics
+  // postProcessHarmonics
   const bool relative = h[0].magnitude != 0.0;
   const double reference = relative ? static_cast<float>(std::log10(h[0].magnitude)) : 0.0;
-  for (int i = 1; i < kCount; ++i) {
+  h[0].level = 0.0;
+  for (int i = 1; i < kHarmonicList; ++i) {
     if (relative) {
-      level[i] = h[i].interpolated > 0.0 ? std::max(static_cast<double>(static_cast<float>(
-                                                        20.0 * (std::log10(h[i].interpolated) - reference))), -200.0)
-                                         : -200.0;
+      h[i].level = h[i].interpolated > 0.0
+                       ? std::max(static_cast<double>(static_cast<float>(20.0 * (std::log10(h[i].interpolated) - reference))), -200.0)
+                       : -200.0;
     }
     if (h[i].bin == h[i - 1].bin) {
       h[i].bin = 0;
-      level[i] = -201.0;
+      h[i].hz = h[i].magnitude = h[i].interpolated = 0.0;
+      h[i].level = -201.0;
     }
   }
-  return std::clamp(level[1] - level[2], -201.0, 201.0);
+}
+
+// getFormantAmplitudeIndices: the strongest harmonic (by its bin magnitude) within
+// 0.8-1.2 times the formant frequency, or -1.
+int formant_harmonic(const Harmonic* h, double formant_hz) {
+  const float lo = 0.8f * static_cast<float>(formant_hz), hi = 1.2f * static_cast<float>(formant_hz);
+  int best = -1;
+  float strongest = 0.0f;
+  for (int i = 0; i < kHarmonicList; ++i) {
+    if (h[i].hz >= lo && h[i].hz <= hi && h[i].magnitude > strongest) {
+      best = i;
+      strongest = static_cast<float>(h[i].magnitude);
+    }
+  }
+  return best;
+}
+
+
+// cSpecResample (to 11 kHz) + cLpc (autocorrelation, order 11) + cFormantLpc on the
+// 20 ms Hamming frames of the energy/spectral LLDs.
+constexpr int kLpcOrder = 11;
+constexpr int kFormants = 5;
+constexpr double kLpcRateHz = 11000.0;
+constexpr double kMinFormantHz = 50.0, kMaxFormantHz = 5450.0;
+
+struct FormantTables {
+  std::int64_t length = 0, n_fft = 0, offset = 0, out = 0, k_max = 0;
+  double rate = 0.0;  // the resampled frame's rate, after openSMILE rounds its length
+  std::vector<double> window;
+  std::vector<float> cosine, sine;  // (out, k_max / 2) cSpecResample's float tables
+};
+
+FormantTables make_formant_tables(double sr) {
+  const EgemapsFraming f = egemaps_framing(sr);
+  FormantTables ft;
+  ft.length = f.frame_length;
+  ft.n_fft = f.n_fft;
+  ft.offset = (ft.n_fft - ft.length) / 2;  // cTransformFFT centres the frame in its zero padding
+  ft.window.resize(ft.length);
+  for (std::int64_t i = 0; i < ft.length; ++i) ft.window[i] = 0.54 - 0.46 * std::cos(2.0 * M_PI * i / (ft.length - 1.0));
+  // cSpecResample on a zero-padded FFT: the frame's own length times the rate ratio,
+  // rounded; the sin/cos denominator n_fft times the adjusted ratio.
+  const double ratio = kLpcRateHz / sr;
+  const double frame_ratio = static_cast<double>(ft.length) / static_cast<double>(ft.n_fft);
+  ft.out = std::llround(static_cast<double>(ft.n_fft) * ratio * frame_ratio);
+  const double adjusted = static_cast<double>(ft.out) / (static_cast<double>(ft.n_fft) * frame_ratio);
+  const double denominator = static_cast<double>(ft.n_fft) * adjusted;
+  ft.rate = sr * adjusted;
+  ft.k_max = std::min(ft.n_fft, ft.out) & ~std::int64_t(1);  // antiAlias: bins below the new length
+  const std::int64_t half = ft.k_max / 2;
+  ft.cosine.assign(ft.out * half, 0.0f);
+  ft.sine.assign(ft.out * half, 0.0f);
+  for (std::int64_t i = 0; i < ft.out; ++i) {
+    for (std::int64_t k = 1; k < half; ++k) {
+      const double phase = 2.0 * M_PI * static_cast<double>(k * i) / denominator;
+      ft.cosine[i * half + k] = static_cast<float>(std::cos(phase));
+      ft.sine[i * half + k] = static_cast<float>(std::sin(phase));
+    }
+  }
+  return ft;
+}
+
+// Formant frequencies and bandwidths (Hz, ascending, 0 past the last found) of one
+// frame, from its FFT (frame centred in n_fft). openSMILE hands the LPC coefficients
+// a_k (x[n] ~ -sum a_k x[n-k]) to its root solver as z^p - a_1 z^(p-1) - ... - a_p:
+// the opposite of the predictor polynomial's signs; kept, as its formants come from it.
+void frame_formants(const FormantTables& ft, const std::complex<double>* spectrum, double* frequency, double* bandwidth) {
+  const std::int64_t half = ft.k_max / 2;
+  std::vector<float> x(ft.out);
+  for (std::int64_t i = 0; i < ft.out; ++i) {  // smileDsp_irdft in float on Ooura's packing
+    float v = static_cast<float>(spectrum[0].real());
+    for (std::int64_t k = 1; k < half; ++k) {
+      v += static_cast<float>(spectrum[k].real()) * ft.cosine[i * half + k];
+      v += static_cast<float>(-spectrum[k].imag()) * ft.sine[i * half + k];
+    }
+    x[i] = v / static_cast<float>(ft.n_fft / 2);
+  }
+  float r[kLpcOrder + 1];
+  for (int lag = 0; lag <= kLpcOrder; ++lag) {  // smileDsp_autoCorr
+    r[lag] = 0.0f;
+    for (std::int64_t i = lag; i < ft.out; ++i) r[lag] += x[i] * x[i - lag];
+  }
+  float a[kLpcOrder] = {};
+  if (r[0] != 0.0f) {  // smileDsp_calcLpcAcf (Durbin), in float
+    float e = r[0];
+    for (int m = 1; m <= kLpcOrder; ++m) {
+      float sum = r[m];
+      for (int i = 1; i < m; ++i) sum += a[i - 1] * r[m - i];
+      const float k_m = (-1.0f / e) * sum;
+      a[m - 1] = k_m;
+      for (int i = 1; i <= m / 2; ++i) {
+        const float prev = a[i - 1];
+        a[i - 1] += k_m * a[m - i - 1];
+        if (i < m / 2 || (m & 1) == 1) a[m - i - 1] += k_m * prev;
+      }
+      e *= 1.0f - k_m * k_m;
+    }
+  }
+  double c[kLpcOrder + 1];
+  for (int i = 0; i < kLpcOrder; ++i) c[i] = -static_cast<double>(a[kLpcOrder - 1 - i]);
+  c[kLpcOrder] = 1.0;
+  std::complex<double> roots[kLpcOrder];
+  int found = 0;
+  // A silent frame, or a recursion that broke down (its error reached 0), has no formants.
+  const bool finite = std::all_of(c, c + kLpcOrder, [](double v) { return std::isfinite(v); });
+  if (r[0] != 0.0f && finite && polynomial_roots(c, kLpcOrder, roots)) {
+    const double period = 1.0 / ft.rate;
+    for (int i = 0; i < kLpcOrder && found < kFormants; ++i) {
+      std::complex<double> z = roots[i];
+      if (std::abs(z) > 1.0) z = 1.0 / std::conj(z);  // smileMath_complexIntoUnitCircle
+      if (z.imag() < 0.0) continue;
+      const double hz = std::fabs(std::atan2(z.imag(), z.real())) / (2.0 * M_PI * period);
+      if (hz < kMinFormantHz || hz > kMaxFormantHz) continue;
+      frequency[found] = hz;
+      bandwidth[found] = -std::log(std::abs(z)) / (M_PI * period);
+      ++found;
+    }
+  }
+  for (int i = found; i < kFormants; ++i) frequency[i] = bandwidth[i] = 0.0;
+  for (int i = 0; i < found; ++i) {  // ascending, bandwidths alongside
+    for (int j = i + 1; j < found; ++j) {
+      if (frequency[j] < frequency[i]) {
+        std::swap(frequency[i], frequency[j]);
+        std::swap(bandwidth[i], bandwidth[j]);
+      }
+    }
+  }
 }
 
 // cPitchJitter (searchRangeRel 0.1, minNumPeriods 2, minCC 0.5, period lengths from the
@@ -668,27 +796,41 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       }
     }
   });
-  // cHarmonics, given the final F0 (the spectra are recomputed rather than kept).
+  // cFormantLpc on the 20 ms frames and cHarmonics on the 60 ms frames given the final
+  // F0 (the spectra are recomputed rather than kept).
   const RealFFT<double> inverse(tb.n_fft, 1);
+  const FormantTables ft = make_formant_tables(sr);
+  const RealFFT<double> fft20(ft.n_fft, 1);
   const double bin_hz = tb.bin_hz;
   parallel_for(offset.back(), num_threads, [&](std::int64_t begin, std::int64_t end) {
-    AlignedBuffer<double> frame(fft.real_distance()), acf(inverse.real_distance());
-    AlignedBuffer<std::complex<double>> spectrum(fft.complex_distance());
+    AlignedBuffer<double> frame(fft.real_distance()), acf(inverse.real_distance()), frame20(fft20.real_distance());
+    AlignedBuffer<std::complex<double>> spectrum(fft.complex_distance()), spectrum20(fft20.complex_distance());
     std::fill(frame.data(), frame.data() + fft.real_distance(), 0.0);
+    std::fill(frame20.data(), frame20.data() + fft20.real_distance(), 0.0);
     std::vector<double> magnitude(tb.bins);
+    std::vector<Harmonic> harmonics(kHarmonicList);
     std::int64_t clip = std::upper_bound(offset.begin(), offset.end(), begin) - offset.begin() - 1;
     for (std::int64_t k = begin; k < end; ++k) {
       if ((k - begin) % 64 == 0) interruption_point();
       while (k >= offset[clip + 1]) ++clip;
       const std::int64_t t = k - offset[clip], n = frames[clip];
       double* rows = out[clip];
+      const T* x = batch.signals[clip] + t * tb.hop;
+      // Formants: every frame, voiced or not (the functionals keep the voiced ones).
+      double frequency[kFormants], bandwidth[kFormants];
+      for (std::int64_t j = 0; j < ft.length; ++j) frame20[ft.offset + j] = static_cast<double>(x[j]) * ft.window[j];
+      fft20.forward(frame20.data(), spectrum20.data());
+      frame_formants(ft, spectrum20.data(), frequency, bandwidth);
+      for (int f = 0; f < 3; ++f) {
+        rows[(kFormantRow + 3 * f) * n + t] = frequency[f];
+        rows[(kFormantRow + 3 * f + 1) * n + t] = bandwidth[f];
+      }
       const float f0 = static_cast<float>(f0_hz[k]);
-      if (!(f0 > 0.0f)) {
-        rows[kHnrRow * n + t] = 0.0;
-        rows[kH1H2Row * n + t] = 0.0;
+      if (!(f0 > 0.0f)) {  // cHarmonics' unvoiced outputs
+        rows[kHnrRow * n + t] = rows[kH1H2Row * n + t] = rows[kH1A3Row * n + t] = 0.0;
+        for (int f = 0; f < 3; ++f) rows[(kFormantRow + 3 * f + 2) * n + t] = -201.0;
         continue;
       }
-      const T* x = batch.signals[clip] + t * tb.hop;
       for (std::int64_t j = 0; j < tb.length; ++j) frame[j] = static_cast<double>(x[j]) * tb.window[j];
       fft.forward(frame.data(), spectrum.data());
       for (std::int64_t j = 0; j < tb.bins; ++j) {
@@ -701,7 +843,15 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       const double sample_hz = bin_hz * static_cast<double>(tb.bins - 1) * 2.0;
       const std::int64_t lag = static_cast<std::int64_t>(std::floor(sample_hz / f0));
       rows[kHnrRow * n + t] = acf_hnr_db(acf.data(), tb.bins, lag > 0 ? closest_peak(acf.data(), tb.bins, lag) : 0);
-      rows[kH1H2Row * n + t] = h1_h2_db(magnitude.data(), tb.bins, bin_hz, f0);
+      harmonic_list(magnitude.data(), tb.bins, bin_hz, f0, harmonics.data());
+      // "H1-H2" and "H1-A3" index the list from 0 (F0 is "H0"): the levels of harmonics
+      // 1 and 2, and of harmonic 1 and the strongest harmonic near F3.
+      rows[kH1H2Row * n + t] = std::clamp(harmonics[1].level - harmonics[2].level, -201.0, 201.0);
+      int near[3];
+      for (int f = 0; f < 3; ++f) near[f] = formant_harmonic(harmonics.data(), frequency[f]);
+      rows[kH1A3Row * n + t] = std::clamp(near[2] >= 0 ? harmonics[1].level - harmonics[near[2]].level
+                                                       : harmonics[1].level - 201.0, -201.0, 201.0);
+      for (int f = 0; f < 3; ++f) rows[(kFormantRow + 3 * f + 2) * n + t] = near[f] >= 0 ? harmonics[near[f]].level : 0.0;
     }
   });
 }

@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from .. import _core
-from ..prosody.formants import formants as _formants
 from ._egemaps_functionals import FUNCTIONAL_NAMES, functionals
 from .._checks import num_threads as _num_threads
 from .spectrum import Signal, _signals
@@ -135,37 +134,6 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
 # openSMILE's frame step, which its functionals use as the time unit whatever the
 # rounding of the hop in samples (cFunctionals' input period).
 _FRAME_PERIOD = 0.010
-# The voice LLDs that are still Praat-family stand-ins (the rest of the 14 are NaN).
-_STAND_INS = ("F1frequency", "F1bandwidth", "F2frequency", "F2bandwidth", "F3frequency", "F3bandwidth")
-
-
-def _at(times: np.ndarray, values: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """values of the track frame nearest to each centre (NaN where the track is empty)."""
-    if times.size == 0:
-        return np.full(centres.shape, np.nan)
-    step = times[1] - times[0] if times.size > 1 else 1.0
-    index = np.clip(np.rint((centres - times[0]) / step).astype(np.int64), 0, times.size - 1)
-    return values[index]
-
-
-def _stand_ins(clip: np.ndarray, sr: float, voice: np.ndarray, hop: int, frame60: int) -> None:
-    """Fills the stand-in rows of voice (egemaps_voice's, 0 off voicing as openSMILE's):
-    F1-F3 and bandwidths from ak.formants (Praat's Burg), read at the centres of the
-    60 ms frames."""
-    n60 = voice.shape[1]
-    centres = (np.arange(n60) * hop + frame60 / 2.0) / sr
-    voiced = voice[0] > 0
-    rows = {}
-    track = _formants(clip, sr=sr, time_step=_FRAME_PERIOD, maximum_formant=min(5500.0, sr / 2.0), num_threads=1)
-    for k in range(3):
-        for kind, values in (("frequency", track.frequencies), ("bandwidth", track.bandwidths)):
-            column = values[:, k] if values.shape[-1] > k else np.full(track.times.shape, np.nan)
-            rows[f"F{k + 1}{kind}"] = _at(track.times, column, centres)
-    for name, values in rows.items():
-        voice[_VOICE_ROW[name]] = np.where(voiced & np.isfinite(values), values, 0.0)
-
-
-_VOICE_ROW = {name: i for i, name in enumerate(_core.EGEMAPS_VOICE_NAMES)}
 
 
 def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
@@ -187,16 +155,15 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
 
     - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
       Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
-    - F0 and voicing: openSMILE's subharmonic-summation pitch on 60 ms Gaussian frames
-      with its Viterbi smoother; ``jitterLocal`` and ``shimmerLocaldB``: its
-      waveform-matching cPitchJitter; ``HNRdBACF`` and ``logRelF0-H1-H2``: its
-      cHarmonics (all in the core; equal to openSMILE's frame by frame).
-    - **not yet openSMILE's**: ``F1-F3 frequency/bandwidth`` from :func:`ak.formants`
-      (Praat's Burg) instead of openSMILE's LPC formants on 11 kHz-resampled frames, read
-      at the centre of the 60 ms frames, on the frames our F0 calls voiced.
-      ``logRelF0-H1-A3`` and ``F1-F3 amplitudeLogRelF0`` (which need openSMILE's LPC
-      formants) are not computed: their 8 columns are NaN. docs/egemaps.md has the
-      agreement per column.
+    - the voice LLDs (computed in the core, :data:`affectkit._core.EGEMAPS_VOICE_NAMES`):
+      openSMILE's subharmonic-summation F0 on 60 ms Gaussian frames with its Viterbi
+      smoother, its waveform-matching jitter and shimmer (cPitchJitter), its ACF HNR
+      and harmonic differences (cHarmonics), and its LPC formants on 20 ms frames
+      resampled to 11 kHz (cSpecResample, cLpc, cFormantLpc). F0, jitter, shimmer, HNR,
+      H1-H2, H1-A3 and the formant amplitudes equal openSMILE's frame by frame; formant
+      frequencies and bandwidths to a median 1e-4 relative, with a few percent of frames
+      further off (openSMILE's float32 LPC is ill-conditioned there). docs/egemaps.md
+      has the agreement per column.
 
     Parameters
     ----------
@@ -218,7 +185,6 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
     """
     batch, _, batch_shape = _signals(y)
     rate = _sample_rate(sr)
-    hop, frame60 = _core.egemaps_framing(rate)[1:3]
     clips = list(batch)
     if not clips:
         _core.egemaps_framing(rate)
@@ -229,8 +195,7 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
         dtype = spectral[0].dtype
         voices = _core.egemaps_voice(batch, rate, _num_threads(num_threads))
         rows = []
-        for clip, values, voice, level in zip(clips, spectral, voices, leq):
-            _stand_ins(np.asarray(clip, np.float64), rate, voice, hop, frame60)
+        for values, voice, level in zip(spectral, voices, leq):
             rows.append(functionals(np.asarray(values, np.float64), voice[0], voice[1:], float(level), _FRAME_PERIOD))
     table = np.zeros(len(rows), dtype=[(name, dtype) for name in EGEMAPS_NAMES])
     for i, row in enumerate(rows):
