@@ -1,6 +1,6 @@
 // The voice low-level descriptors of eGeMAPSv02 as openSMILE 3 computes them (config
 // gemaps/v01b/GeMAPSv01b_core.lld.conf.inc), per 60 ms frame every 10 ms, unsmoothed
-// (the functionals smooth them after selecting voiced frames). So far:
+// (the functionals smooth them after selecting voiced frames):
 //   F0semitoneFrom27.5Hz  cFramer 60 ms -> cWindower gauss (sigma 0.4) -> |FFT| zero-padded
 //                         to a power of 2 -> cSpecScale (peak enhancement, [1 2 1]/4
 //                         smoothing, natural cubic spline onto a log2 axis from 25 Hz to
@@ -11,12 +11,13 @@
 //                         above 27.5 Hz (0 unvoiced).
 //   jitterLocal, shimmerLocaldB
 //                         cPitchJitter: waveform matching of consecutive periods in the
-//                         signal, streamed in F0 frame order (see egemaps_voice.cpp).
-//   HNRdBACF, logRelF0-H1-H2
-//                         cHarmonics on the same frames' magnitude spectrum given that F0:
-//                         the power spectrum's autocorrelation at the peak nearest the F0
-//                         period; the first two harmonic peaks' level difference (0 unvoiced).
-// The other rows (H1-A3 and the formants, which need openSMILE's LPC formants) are NaN.
+//                         signal, streamed in F0 frame order.
+//   HNRdBACF, logRelF0-H1-H2, logRelF0-H1-A3, F1-F3 amplitudeLogRelF0
+//                         cHarmonics on the 60 ms frames' magnitude spectrum given that F0.
+//   F1-F3 frequency and bandwidth
+//                         cSpecResample of the 20 ms Hamming frames' FFT to 11 kHz -> cLpc
+//                         (autocorrelation, order 11) -> cFormantLpc.
+// See egemaps_voice.cpp for each step and the openSMILE quirks it keeps.
 #pragma once
 
 #include <array>
