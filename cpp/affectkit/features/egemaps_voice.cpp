@@ -11,7 +11,17 @@
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/features/egemaps_lld.h"  // egemaps_framing
-#include "affectkit/prosody/formant.h"       // polynomial_roots
+
+// GCC 12 warns inside the AVX-512 intrinsics Eigen's kernels use (a false positive of
+// -Wmaybe-uninitialized, GCC bug 105593), placed in the headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Eigenvalues>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace affectkit {
 
@@ -407,13 +417,17 @@ double acf_hnr_db(const double* acf, std::int64_t n, std::int64_t lag) {
   return 10.0 * std::log10(ratio);
 }
 
-// cHarmonics::freqToBin on the bin axis k * bin_hz: the bin nearest hz above start, 0 past the end.
+// cHarmonics::freqToBin on the bin axis k * bin_hz: of the first bin from start (at least
+// 1) above hz and the one before it, the nearer (ties to the upper); 0 past the last bin.
+// openSMILE scans bin by bin; the first bin above hz is found here from hz / bin_hz.
 std::int64_t nearest_bin(double hz, std::int64_t start, std::int64_t bins, double bin_hz) {
-  for (std::int64_t k = std::max<std::int64_t>(start, 1); k < bins; ++k) {
-    const double f = static_cast<double>(k) * bin_hz;
-    if (f > hz) return f - hz > hz - static_cast<double>(k - 1) * bin_hz ? k - 1 : k;
-  }
-  return 0;
+  start = std::max<std::int64_t>(start, 1);
+  if (!(hz < static_cast<double>(bins) * bin_hz)) return 0;
+  std::int64_t k = std::max(start, static_cast<std::int64_t>(std::floor(hz / bin_hz)) - 1);
+  while (k < bins && static_cast<double>(k) * bin_hz <= hz) ++k;
+  if (k >= bins) return 0;
+  const double f = static_cast<double>(k) * bin_hz;
+  return f - hz > hz - static_cast<double>(k - 1) * bin_hz ? k - 1 : k;
 }
 
 // cHarmonics' harmonic list (nHarmonics 100): harmonic h (h = 0 is F0 itself) is the
@@ -510,7 +524,7 @@ struct FormantTables {
   std::int64_t length = 0, n_fft = 0, offset = 0, out = 0, k_max = 0;
   double rate = 0.0;  // the resampled frame's rate, after openSMILE rounds its length
   std::vector<double> window;
-  std::vector<float> cosine, sine;  // (out, k_max / 2) cSpecResample's float tables
+  std::vector<float> cosine, sine;  // (k_max / 2, out) cSpecResample's float tables
 };
 
 FormantTables make_formant_tables(double sr) {
@@ -533,14 +547,25 @@ FormantTables make_formant_tables(double sr) {
   const std::int64_t half = ft.k_max / 2;
   ft.cosine.assign(ft.out * half, 0.0f);
   ft.sine.assign(ft.out * half, 0.0f);
-  for (std::int64_t i = 0; i < ft.out; ++i) {
-    for (std::int64_t k = 1; k < half; ++k) {
+  for (std::int64_t k = 1; k < half; ++k) {  // [k][i]: the irdft runs over i innermost
+    for (std::int64_t i = 0; i < ft.out; ++i) {
       const double phase = 2.0 * M_PI * static_cast<double>(k * i) / denominator;
-      ft.cosine[i * half + k] = static_cast<float>(std::cos(phase));
-      ft.sine[i * half + k] = static_cast<float>(std::sin(phase));
+      ft.cosine[k * ft.out + i] = static_cast<float>(std::cos(phase));
+      ft.sine[k * ft.out + i] = static_cast<float>(std::sin(phase));
     }
   }
   return ft;
+}
+
+// The roots of c[0] + c[1] z + ... + z^11: eigenvalues of the fixed-size companion matrix.
+bool lpc_roots(const double* c, std::complex<double>* roots) {
+  Eigen::Matrix<double, kLpcOrder, kLpcOrder> companion = Eigen::Matrix<double, kLpcOrder, kLpcOrder>::Zero();
+  for (int j = 0; j < kLpcOrder; ++j) companion(0, j) = -c[kLpcOrder - 1 - j];
+  for (int j = 1; j < kLpcOrder; ++j) companion(j, j - 1) = 1.0;
+  const Eigen::EigenSolver<Eigen::Matrix<double, kLpcOrder, kLpcOrder>> solver(companion, false);
+  if (solver.info() != Eigen::Success) return false;
+  for (int i = 0; i < kLpcOrder; ++i) roots[i] = solver.eigenvalues()[i];
+  return true;
 }
 
 // Formant frequencies and bandwidths (Hz, ascending, 0 past the last found) of one
@@ -549,15 +574,19 @@ FormantTables make_formant_tables(double sr) {
 // the opposite of the predictor polynomial's signs; kept, as its formants come from it.
 void frame_formants(const FormantTables& ft, const std::complex<double>* spectrum, double* frequency, double* bandwidth) {
   const std::int64_t half = ft.k_max / 2;
-  std::vector<float> x(ft.out);
-  for (std::int64_t i = 0; i < ft.out; ++i) {  // smileDsp_irdft in float on Ooura's packing
-    float v = static_cast<float>(spectrum[0].real());
-    for (std::int64_t k = 1; k < half; ++k) {
-      v += static_cast<float>(spectrum[k].real()) * ft.cosine[i * half + k];
-      v += static_cast<float>(-spectrum[k].imag()) * ft.sine[i * half + k];
+  // smileDsp_irdft in float on Ooura's packing. Each output sums its terms in openSMILE's
+  // order (k ascending); looping over the outputs innermost lets that vectorise.
+  std::vector<float> x(ft.out, static_cast<float>(spectrum[0].real()));
+  for (std::int64_t k = 1; k < half; ++k) {
+    const float re = static_cast<float>(spectrum[k].real()), im = static_cast<float>(-spectrum[k].imag());
+    const float* cosine = ft.cosine.data() + k * ft.out;
+    const float* sine = ft.sine.data() + k * ft.out;
+    for (std::int64_t i = 0; i < ft.out; ++i) {
+      x[i] += re * cosine[i];
+      x[i] += im * sine[i];
     }
-    x[i] = v / static_cast<float>(ft.n_fft / 2);
   }
+  for (float& v : x) v /= static_cast<float>(ft.n_fft / 2);
   float r[kLpcOrder + 1];
   for (int lag = 0; lag <= kLpcOrder; ++lag) {  // smileDsp_autoCorr
     r[lag] = 0.0f;
@@ -586,7 +615,7 @@ void frame_formants(const FormantTables& ft, const std::complex<double>* spectru
   int found = 0;
   // A silent frame, or a recursion that broke down (its error reached 0), has no formants.
   const bool finite = std::all_of(c, c + kLpcOrder, [](double v) { return std::isfinite(v); });
-  if (r[0] != 0.0f && finite && polynomial_roots(c, kLpcOrder, roots)) {
+  if (r[0] != 0.0f && finite && lpc_roots(c, roots)) {
     const double period = 1.0 / ft.rate;
     for (int i = 0; i < kLpcOrder && found < kFormants; ++i) {
       std::complex<double> z = roots[i];
@@ -773,7 +802,7 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       }
       rms[k] = std::sqrt(energy / static_cast<double>(tb.length));
       fft.forward(frame.data(), spectrum.data());
-      for (std::int64_t j = 0; j < tb.bins; ++j) scratch.magnitude[j] = std::abs(spectrum[j]);
+      for (std::int64_t j = 0; j < tb.bins; ++j) scratch.magnitude[j] = std::sqrt(std::norm(spectrum[j]));  // not std::abs: hypot is slow
       candidates[k] = frame_candidates(tb, scratch);
     }
   });
@@ -834,7 +863,7 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       for (std::int64_t j = 0; j < tb.length; ++j) frame[j] = static_cast<double>(x[j]) * tb.window[j];
       fft.forward(frame.data(), spectrum.data());
       for (std::int64_t j = 0; j < tb.bins; ++j) {
-        magnitude[j] = std::abs(spectrum[j]);
+        magnitude[j] = std::sqrt(std::norm(spectrum[j]));
         spectrum[j] = magnitude[j] * magnitude[j];
       }
       // Ooura's inverse rdft, as cHarmonics calls it, is half FFTW's unnormalised c2r.
