@@ -557,12 +557,14 @@ FormantTables make_formant_tables(double sr) {
   return ft;
 }
 
-// The roots of c[0] + c[1] z + ... + z^11: eigenvalues of the fixed-size companion matrix.
+// The roots of c[0] + c[1] z + ... + z^11: eigenvalues of the companion matrix. A heap
+// matrix: Eigen's fixed 11x11 one is not 16-byte aligned, so its vectorised paths (and
+// their rounding) would depend on where it lands on the thread's stack.
 bool lpc_roots(const double* c, std::complex<double>* roots) {
-  Eigen::Matrix<double, kLpcOrder, kLpcOrder> companion = Eigen::Matrix<double, kLpcOrder, kLpcOrder>::Zero();
+  Eigen::MatrixXd companion = Eigen::MatrixXd::Zero(kLpcOrder, kLpcOrder);
   for (int j = 0; j < kLpcOrder; ++j) companion(0, j) = -c[kLpcOrder - 1 - j];
   for (int j = 1; j < kLpcOrder; ++j) companion(j, j - 1) = 1.0;
-  const Eigen::EigenSolver<Eigen::Matrix<double, kLpcOrder, kLpcOrder>> solver(companion, false);
+  const Eigen::EigenSolver<Eigen::MatrixXd> solver(companion, false);
   if (solver.info() != Eigen::Success) return false;
   for (int i = 0; i < kLpcOrder; ++i) roots[i] = solver.eigenvalues()[i];
   return true;
