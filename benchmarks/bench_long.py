@@ -23,6 +23,7 @@ CASES: Dict[str, str] = {
     "fbank, 80 bins, float32": "ak.fbank(y32, num_mel_bins=80)",
     "log-mel, 64 bands, n_fft 512, float32": "ak.log_mel(y32, sr=SR, n_fft=512, hop_length=160, n_mels=64)",
     "eGeMAPS LLDs (opensmile's energy/spectral set), float32": "ak.egemaps_lld(y32, sr=SR)",
+    "eGeMAPSv02, the 88 functionals, float32": "ak.egemaps(y32, sr=SR)",
     "pitch, Praat ac, float64": "ak.pitch(y64, sr=SR)",
     "harmonicity, Praat cc, float64": "ak.harmonicity(y64, sr=SR)",
     "pYIN, librosa defaults at 16 kHz, float64": "ak.pyin(y64, sr=SR, fmin=65.0, fmax=1000.0)",

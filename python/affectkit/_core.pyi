@@ -132,7 +132,7 @@ def pyin_viterbi(
 EGEMAPS_LLD_NAMES: Tuple[str, ...]
 def egemaps_framing(sr: float) -> Tuple[int, int, int, int]: ...
 def egemaps_lld(
-    y: _Signals, sr: float, num_threads: int,
+    y: _Signals, sr: float, smooth: bool, num_threads: int,
 ) -> Tuple[Union[np.ndarray, List[np.ndarray]], np.ndarray]: ...
 
 class TransformerEncoder:
@@ -188,3 +188,5 @@ def mamba_stack(
     weights: Dict[str, np.ndarray], x: np.ndarray, conv_state: Optional[np.ndarray], ssm_state: Optional[np.ndarray],
     n_layer: int, d_inner: int, d_state: int, d_conv: int, dt_rank: int, norm_eps: float, num_threads: int,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+EGEMAPS_VOICE_NAMES: Tuple[str, ...]
+def egemaps_voice(y: _Signals, sr: float, num_threads: int) -> Union[np.ndarray, List[np.ndarray]]: ...

@@ -25,7 +25,7 @@ Result run(const std::vector<double>& y, double sr = 16000.0) {
   const double* signal = y.data();
   const std::int64_t length = static_cast<std::int64_t>(y.size());
   double* out = r.lld.data();
-  egemaps_lld(SignalBatch<double>{&signal, &length, 1}, sr, &out, &r.leq, 1);
+  egemaps_lld(SignalBatch<double>{&signal, &length, 1}, sr, true, &out, &r.leq, 1);
   return r;
 }
 
@@ -130,8 +130,8 @@ TEST(EgemapsLld, BatchesPrecisionsAndThreadsAgree) {
   }
   std::vector<double> leq(3);
   std::vector<float> leq32(3);
-  egemaps_lld(SignalBatch<double>{signals.data(), lengths.data(), 3}, 16000.0, dst.data(), leq.data(), 4);
-  egemaps_lld(SignalBatch<float>{signals32.data(), lengths.data(), 3}, 16000.0, dst32.data(), leq32.data(), 1);
+  egemaps_lld(SignalBatch<double>{signals.data(), lengths.data(), 3}, 16000.0, true, dst.data(), leq.data(), 4);
+  egemaps_lld(SignalBatch<float>{signals32.data(), lengths.data(), 3}, 16000.0, true, dst32.data(), leq32.data(), 1);
   for (int i = 0; i < 3; ++i) {
     const Result alone = run(clips[i]);
     EXPECT_EQ(out[i], alone.lld) << i;

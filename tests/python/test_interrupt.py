@@ -58,6 +58,7 @@ CALLS = {
     "log_mel": lambda y: ak.log_mel(y, sr=SR, n_fft=512, hop_length=160, num_threads=1),
     "cochleagram": lambda y: ak.cochleagram(y[: 600 * SR], sr=SR),
     "egemaps_lld": lambda y: ak.egemaps_lld(y, sr=SR),
+    "egemaps": lambda y: ak.egemaps(y[: 600 * SR], sr=SR),
     "pitch": lambda y: ak.pitch(y, sr=SR),
     "pitch_cc": lambda y: ak.pitch(y, sr=SR, method="cc"),
     "harmonicity": lambda y: ak.harmonicity(y, sr=SR),

@@ -250,17 +250,22 @@ std::int64_t egemaps_num_frames(std::int64_t n_samples, const EgemapsFraming& f)
   return std::min(frames, (n_samples - f.pitch_frame_length) / f.hop_length + 2);
 }
 
+std::int64_t egemaps_num_raw_frames(std::int64_t n_samples, const EgemapsFraming& f) {
+  egemaps_num_frames(n_samples, f);
+  return (n_samples - f.frame_length) / f.hop_length + 1;
+}
+
 template <typename T>
-void egemaps_lld(const SignalBatch<T>& batch, double sr, T* const* out, T* leq_db, int num_threads) {
+void egemaps_lld(const SignalBatch<T>& batch, double sr, bool smooth, T* const* out, T* leq_db,
+                 int num_threads) {
   const Tables<T> tb = make_tables<T>(sr);
   const EgemapsFraming& f = tb.framing;
   AK_CHECK(batch.count >= 0, "y", "batch size must be non-negative, got " << batch.count);
   // Raw (unsmoothed) rows per clip, [row][frame], over all 20 ms frames.
   std::vector<std::int64_t> raw_frames(batch.count), raw_offset(batch.count + 1, 0), first_block(batch.count + 1, 0);
   for (std::int64_t i = 0; i < batch.count; ++i) {
-    egemaps_num_frames(batch.lengths[i], f);
+    raw_frames[i] = egemaps_num_raw_frames(batch.lengths[i], f);
     check_finite(batch.signals[i], batch.lengths[i], "y");
-    raw_frames[i] = (batch.lengths[i] - f.frame_length) / f.hop_length + 1;
     raw_offset[i + 1] = raw_offset[i] + kRawRows * raw_frames[i];
     first_block[i + 1] = first_block[i] + (raw_frames[i] + kBlock - 1) / kBlock;
   }
@@ -314,14 +319,15 @@ void egemaps_lld(const SignalBatch<T>& batch, double sr, T* const* out, T* leq_d
   // first and last frame standing in for the missing ones.
   parallel_for(batch.count, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      const std::int64_t frames = raw_frames[i], rows = egemaps_num_frames(batch.lengths[i], f);
+      const std::int64_t frames = raw_frames[i];
+      const std::int64_t rows = smooth ? egemaps_num_frames(batch.lengths[i], f) : frames;
       const double* values = raw.data() + raw_offset[i];
       for (int r = 0; r < kEgemapsLldCount; ++r) {
         const double* x = values + r * frames;
         T* dst = out[i] + r * rows;
         for (std::int64_t t = 0; t < rows; ++t) {
           const double sum = x[std::max<std::int64_t>(t - 1, 0)] + x[t] + x[std::min(t + 1, frames - 1)];
-          dst[t] = static_cast<T>(sum / 3.0);
+          dst[t] = static_cast<T>(smooth ? sum / 3.0 : x[t]);
         }
       }
       // cEnergy energy2 -> cFunctionals amean over all frames -> cVectorOperation dBp.
@@ -333,7 +339,7 @@ void egemaps_lld(const SignalBatch<T>& batch, double sr, T* const* out, T* leq_d
   });
 }
 
-template void egemaps_lld<float>(const SignalBatch<float>&, double, float* const*, float*, int);
-template void egemaps_lld<double>(const SignalBatch<double>&, double, double* const*, double*, int);
+template void egemaps_lld<float>(const SignalBatch<float>&, double, bool, float* const*, float*, int);
+template void egemaps_lld<double>(const SignalBatch<double>&, double, bool, double* const*, double*, int);
 
 }  // namespace affectkit

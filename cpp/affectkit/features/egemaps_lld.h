@@ -48,10 +48,18 @@ EgemapsFraming egemaps_framing(double sr);
 // the clip holds one 60 ms frame (openSMILE returns no row for shorter clips).
 std::int64_t egemaps_num_frames(std::int64_t n_samples, const EgemapsFraming& framing);
 
-// out[i] is (kEgemapsLldCount, egemaps_num_frames(lengths[i])) row-major for clip i;
-// leq_db[i] its equivalentSoundLevel_dBp. Spectra are computed in T; every sum and
-// reduction in double.
+// All 20 ms frames of a clip: (n_samples - frame_length) / hop_length + 1 (checks, as
+// egemaps_num_frames, that the clip holds one 60 ms frame).
+std::int64_t egemaps_num_raw_frames(std::int64_t n_samples, const EgemapsFraming& framing);
+
+// smooth: out[i] is (kEgemapsLldCount, egemaps_num_frames(lengths[i])) row-major for
+// clip i, the "_sma3" values of openSMILE's LLD table; otherwise out[i] is
+// (kEgemapsLldCount, egemaps_num_raw_frames(lengths[i])), the unsmoothed values of every
+// 20 ms frame (what eGeMAPS's functionals start from: its voiced/unvoiced selections are
+// made before smoothing). leq_db[i] is the clip's equivalentSoundLevel_dBp. Spectra are
+// computed in T; every sum and reduction in double.
 template <typename T>
-void egemaps_lld(const SignalBatch<T>& batch, double sr, T* const* out, T* leq_db, int num_threads);
+void egemaps_lld(const SignalBatch<T>& batch, double sr, bool smooth, T* const* out, T* leq_db,
+                 int num_threads);
 
 }  // namespace affectkit

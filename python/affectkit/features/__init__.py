@@ -4,6 +4,7 @@ cochleagram; resampling; openSMILE's eGeMAPS energy/spectral low-level descripto
 
 from .cochleagram import cochleagram, erb_frequencies, gammatone_coefficients
 from .egemaps import EGEMAPS_LLD_NAMES, egemaps_lld
+from .egemaps import EGEMAPS_NAMES, egemaps
 from .descriptors import (rms, spectral_bandwidth, spectral_centroid, spectral_contrast, spectral_flatness,
                           spectral_flux, spectral_rolloff, spectral_slope, zero_crossing_rate)
 from .kaldi import KaldiFbankStream, fbank, kaldi_mfcc
@@ -18,4 +19,5 @@ __all__ = [
     "mel_frequencies", "mel_to_hz", "melspectrogram", "mfcc", "power_spectrogram", "power_to_db",
     "stft", "pad_batch", "preset", "Preset", "PRESETS", "cochleagram", "erb_frequencies", "gammatone_coefficients", "resample", "RESAMPLE_PRESETS", "rms", "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
     "spectral_flux", "spectral_rolloff", "spectral_slope", "zero_crossing_rate",
+    "EGEMAPS_NAMES", "egemaps",
 ]

@@ -1,9 +1,10 @@
-"""openSMILE's eGeMAPSv02 energy and spectral low-level descriptors, batched over clips.
+"""openSMILE's eGeMAPSv02 set, batched over clips: the energy and spectral low-level
+descriptors (:func:`egemaps_lld`) and the 88 functionals (:func:`egemaps`).
 
 These are openSMILE's measures (Eyben et al. 2016, as openSMILE 3 / the ``opensmile``
 package computes them), not Praat's: loudness is openSMILE's auditory-spectrum
-loudness, the MFCCs are its HTK-style MFCCs, and so on. The voicing-dependent
-eGeMAPS LLDs (F0, jitter, shimmer, HNR, formants, harmonic differences) are not here.
+loudness, the MFCCs are its HTK-style MFCCs, F0 is its subharmonic summation, and so
+on. docs/egemaps.md lists what is not yet openSMILE's computation.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from .. import _core
+from ._egemaps_functionals import FUNCTIONAL_NAMES, functionals
 from .._checks import num_threads as _num_threads
 from .spectrum import Signal, _signals
 
-__all__ = ["egemaps_lld", "EGEMAPS_LLD_NAMES"]
+__all__ = ["egemaps", "egemaps_lld", "EGEMAPS_LLD_NAMES", "EGEMAPS_NAMES"]
 
 #: The per-frame columns of :func:`egemaps_lld`, as openSMILE names them.
 EGEMAPS_LLD_NAMES = tuple(_core.EGEMAPS_LLD_NAMES)
+
+#: The 88 columns of :func:`egemaps`, named and ordered as openSMILE's eGeMAPSv02 functionals.
+EGEMAPS_NAMES = FUNCTIONAL_NAMES
 
 LLDs = Dict[str, Any]
 
@@ -113,7 +118,7 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
     if batch_shape is None and not batch:
         _core.egemaps_framing(rate)  # still refuse a bad sr
         return []
-    llds, leq = _core.egemaps_lld(batch, rate, _num_threads(num_threads))
+    llds, leq = _core.egemaps_lld(batch, rate, True, _num_threads(num_threads))
 
     def named(values: np.ndarray, level) -> LLDs:
         result: LLDs = {name: values[..., i, :] for i, name in enumerate(EGEMAPS_LLD_NAMES)}
@@ -124,3 +129,80 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
         return [named(values, leq[i]) for i, values in enumerate(llds)]
     stacked = np.asarray(llds)  # a 2-D input gives one (rows, 10, n_frames) array
     return named(stacked.reshape(tuple(batch_shape) + stacked.shape[1:]), leq.reshape(tuple(batch_shape))[()])
+
+
+# openSMILE's frame step, which its functionals use as the time unit whatever the
+# rounding of the hop in samples (cFunctionals' input period).
+_FRAME_PERIOD = 0.010
+
+
+def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
+    """The 88 eGeMAPSv02 functionals per clip, with openSMILE's column names and order.
+
+    One row per clip of ``opensmile.Smile(feature_set=eGeMAPSv02,
+    feature_level=Functionals)``'s table (:data:`EGEMAPS_NAMES`). The functionals are
+    openSMILE's, as its source computes them: 3-frame smoothing (``_sma3``; ``_sma3nz``
+    smooths over non-zero frames only), means and ``stddevNorm`` (population standard
+    deviation over the signed mean) over voiced frames for ``nz`` contours, linearly
+    interpolated 20/50/80th percentiles and their range, Peaks2's rising/falling slopes
+    (per second) and loudness peaks per second, voiced/unvoiced segment statistics
+    (segments of at least 3 frames, lengths in seconds as openSMILE counts them),
+    voiced (V) and unvoiced (UV) means of the spectral LLDs split before smoothing, and
+    the equivalent sound level. Given openSMILE's own LLDs these reproduce its
+    functionals (see tests/python/test_egemaps.py and docs/egemaps.md).
+
+    The LLDs they start from:
+
+    - energy/spectral (loudness, alpha ratio, Hammarberg index, slopes, flux, MFCC 1-4,
+      Leq): :func:`egemaps_lld`'s, equal to openSMILE's.
+    - the voice LLDs (computed in the core, :data:`affectkit._core.EGEMAPS_VOICE_NAMES`):
+      openSMILE's subharmonic-summation F0 on 60 ms Gaussian frames with its Viterbi
+      smoother, its waveform-matching jitter and shimmer (cPitchJitter), its ACF HNR
+      and harmonic differences (cHarmonics), and its LPC formants on 20 ms frames
+      resampled to 11 kHz (cSpecResample, cLpc, cFormantLpc). F0, jitter, shimmer, HNR,
+      H1-H2, H1-A3 and the formant amplitudes equal openSMILE's frame by frame; formant
+      frequencies and bandwidths to a median 1e-4 relative, with a few percent of frames
+      further off (openSMILE's float32 LPC is ill-conditioned there). docs/egemaps.md
+      has the agreement per column.
+
+    Parameters
+    ----------
+    y : ndarray (..., n_samples) or list of 1-D arrays
+        float32 or float64 audio, full scale +-1, at least 60 ms per clip (openSMILE
+        gives no row for shorter clips); 16-bit PCM scaled as ``opensmile`` does it:
+        see :func:`egemaps_lld`.
+    sr : float
+        Sample rate (Hz), 8000 to 768000.
+    num_threads : int, optional
+        Threads for the LLDs of a batch (default: all cores).
+
+    Returns
+    -------
+    pandas.DataFrame, or a numpy structured array if pandas is not installed
+        One row per clip (in order, a batch's leading axes flattened), the 88 columns
+        of :data:`EGEMAPS_NAMES` in the input's dtype. Silence or a clip with no voiced
+        frame gives openSMILE's fills: 0 for the functionals of an empty contour.
+    """
+    batch, _, batch_shape = _signals(y)
+    rate = _sample_rate(sr)
+    clips = list(batch)
+    if not clips:
+        _core.egemaps_framing(rate)
+        dtype = np.float64
+        rows: List[Dict[str, float]] = []
+    else:
+        spectral, leq = _core.egemaps_lld(batch, rate, False, _num_threads(num_threads))
+        dtype = spectral[0].dtype
+        voices = _core.egemaps_voice(batch, rate, _num_threads(num_threads))
+        rows = []
+        for values, voice, level in zip(spectral, voices, leq):
+            rows.append(functionals(np.asarray(values, np.float64), voice[0], voice[1:], float(level), _FRAME_PERIOD))
+    table = np.zeros(len(rows), dtype=[(name, dtype) for name in EGEMAPS_NAMES])
+    for i, row in enumerate(rows):
+        for name in EGEMAPS_NAMES:
+            table[name][i] = row[name]
+    try:
+        import pandas as pd
+    except ImportError:
+        return table
+    return pd.DataFrame({name: table[name] for name in EGEMAPS_NAMES}, columns=list(EGEMAPS_NAMES))
