@@ -318,6 +318,10 @@ def cauchy_schwarz_divergence(x: torch.Tensor, y: torch.Tensor, bandwidth: float
                          f"got {tuple(y.shape)} {y.dtype}")
     return _divergence_math.cauchy_schwarz(ot_dist(x, y), ot_dist(x, x), ot_dist(y, y), sigma, _TorchOps)
 
+
+# ---------------------------------------------------------------- selective scan
+
+
 def selective_scan(
     u: torch.Tensor,
     delta: torch.Tensor,
