@@ -188,8 +188,13 @@ def test_bad_input_names_the_argument():
     encoder = MambaEncoder(8, 1, input_dim=5, d_state=4)
     with pytest.raises(ValueError, match="'features'"):
         encoder(torch.randn(2, 10, 8))
+    x = torch.randn(2, 10, 5)
+    torch.testing.assert_close(encoder(x, torch.tensor([1, 2], dtype=torch.int32))[0],
+                               encoder(x, torch.tensor([1, 2]))[0])  # any integer dtype, as AttentionEncoder
+    with pytest.raises(TypeError, match="'lengths'"):
+        encoder(x, torch.tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="'lengths'"):
-        encoder(torch.randn(2, 10, 5), torch.tensor([1, 2], dtype=torch.int32))
+        encoder(x, torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="'lengths'"):
         encoder(torch.randn(2, 10, 5), torch.tensor([1, 11]))
     with pytest.raises(ValueError, match="'hidden_states'"):
