@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reference import sinkhorn_log_ref
@@ -377,6 +377,28 @@ def AF():
     import affectkit.nn.functional as functional
 
     return functional
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ot_inputs())
+def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs):
+    """The torch op on the numpy fuzz's problems: a finite value, plan and gradient of M,
+    or an error naming the argument."""
+    import torch
+
+    a, b, M, reg = (torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for v in inputs)
+    M = M.clone().requires_grad_()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            value, plan = AF.sinkhorn(a, b, M, reg, numItermax=50)
+            value.sum().backward()
+    except (ValueError, TypeError, RuntimeError) as error:
+        assert "invalid argument '" in str(error)
+        return
+    assert plan.shape == M.shape
+    for t in (value, plan, M.grad):
+        assert torch.isfinite(t).all()
 
 
 def torch_problem(n, m, seed=0, dtype=None):
