@@ -248,6 +248,12 @@ void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, 
           o[t0 + i] = (y[i] + row.D * row.u[t0 + i]) * row.gate(t0 + i);
         }
       }
+      // exp(delta * A) > 1 (A > 0, or delta < 0 without softplus) grows the state without
+      // bound: its overflow is an error, never an Inf or a NaN (0 * Inf) in the output.
+      AK_CHECK(all_finite(o, L) && all_finite(h.data(), s.state), "delta",
+               "the scan's state overflowed " << (sizeof(T) == 4 ? "float32" : "float64")
+                                              << ": exp(delta * A) > 1 makes it grow without bound (A must be "
+                                                 "negative and delta positive, e.g. delta_softplus=True)");
       if (last_state) std::copy(h.begin(), h.end(), last_state + r * s.state);
     }
   });

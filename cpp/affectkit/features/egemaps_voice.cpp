@@ -410,7 +410,7 @@ std::int64_t closest_peak(const double* x, std::int64_t n, std::int64_t i) {
 // HarmonicsToNoiseRatioACFLogdB: 10 log10(r(T0) / (r(0) - r(T0))) of the power spectrum's
 // autocorrelation at the peak nearest the F0 period, clamped to [-90, 110] dB; 0 unvoiced.
 double acf_hnr_db(const double* acf, std::int64_t n, std::int64_t lag) {
-  if (lag <= 0) return 0.0;
+  if (lag <= 0 || lag >= n) return 0.0;  // no period inside the autocorrelation: as unvoiced
   const double noise = acf[0] - acf[lag];
   double ratio = noise == 0.0 ? 10e10 : acf[lag] / noise;
   ratio = std::clamp(ratio, 10e-10, 10e10);
