@@ -39,9 +39,9 @@ def as_int(name: str, value: Any, minimum: Optional[int] = None, maximum: Option
 
 
 def as_float(name: str, value: Any) -> float:
-    """``value`` as a Python float, or a TypeError naming ``name`` (bools are refused,
-    as by :func:`as_int`: a flag passed where a number belongs is a mistake)."""
-    if isinstance(value, (bool, np.bool_)):
+    """``value`` as a Python float, or a TypeError naming ``name`` (bools and strings
+    are refused, as by :func:`as_int`: a flag or text where a number belongs is a mistake)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"invalid argument '{name}': must be a number, got {value!r}")
     try:
         return float(value)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from ._egemaps_functionals import FUNCTIONAL_NAMES, functionals
-from .._checks import num_threads as _num_threads
+from .._checks import as_float, num_threads as _num_threads
 from .spectrum import Signal, _signals
 
 __all__ = ["egemaps", "egemaps_lld", "EGEMAPS_LLD_NAMES", "EGEMAPS_NAMES"]
@@ -27,15 +27,6 @@ EGEMAPS_LLD_NAMES = tuple(_core.EGEMAPS_LLD_NAMES)
 EGEMAPS_NAMES = FUNCTIONAL_NAMES
 
 LLDs = Dict[str, Any]
-
-
-def _sample_rate(sr: Any) -> float:
-    if isinstance(sr, (bool, np.bool_, str, bytes)):
-        raise TypeError(f"invalid argument 'sr': must be a number (Hz), got {sr!r}")
-    try:
-        return float(sr)
-    except (TypeError, ValueError):
-        raise TypeError(f"invalid argument 'sr': must be a number (Hz), got {sr!r}") from None
 
 
 def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> Union[LLDs, List[LLDs]]:
@@ -114,7 +105,7 @@ def egemaps_lld(y: Signal, *, sr: float, num_threads: Optional[int] = None) -> U
     >>> frame = pd.DataFrame({k: lld[k] for k in ak.EGEMAPS_LLD_NAMES})
     """
     batch, _, batch_shape = _signals(y)
-    rate = _sample_rate(sr)
+    rate = as_float("sr", sr)
     if batch_shape is None and not batch:
         _core.egemaps_framing(rate)  # still refuse a bad sr
         return []
@@ -184,7 +175,7 @@ def egemaps(y: Signal, *, sr: float, num_threads: Optional[int] = None):
         frame gives openSMILE's fills: 0 for the functionals of an empty contour.
     """
     batch, _, batch_shape = _signals(y)
-    rate = _sample_rate(sr)
+    rate = as_float("sr", sr)
     clips = list(batch)
     if not clips:
         _core.egemaps_framing(rate)

@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._checks import as_bool, as_int, finite_array, num_threads as _num_threads
+from .._checks import as_bool, as_float, as_int, finite_array, num_threads as _num_threads
 from .spectrum import Signal, _framing, _maybe_pad, _run, map_frames
 
 __all__ = [
@@ -176,14 +176,13 @@ def _signal_dtype(y) -> Any:
 def _filterbank(y, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
                 n_mels, fmin, fmax, htk, norm, decibels, ref, amin, top_db, num_threads):
     n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, pad_mode)
-    if not isinstance(power, (int, float, np.integer, np.floating)) or isinstance(power, bool):
-        raise TypeError(f"invalid argument 'power': must be a number, got {power!r}")
+    power = as_float("power", power)
     basis = _mel_basis(_signal_dtype(y), sr, n_fft, n_mels, fmin, fmax, htk, norm)
     threads = _num_threads(num_threads)
     return _run(
         y,
         lambda batch, w: _core.filterbank_spectrogram(
-            batch, w, basis, n_fft, hop_length, center, pad_mode, float(power), decibels,
+            batch, w, basis, n_fft, hop_length, center, pad_mode, power, decibels,
             float(amin), float(ref), None if top_db is None else float(top_db), threads),
         window, n_fft, win_length,
     )

@@ -12,7 +12,7 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 
 from .. import _core
-from .._checks import INT64_MAX, as_bool, as_int, num_threads as _num_threads
+from .._checks import INT64_MAX, as_bool, as_float, as_int, num_threads as _num_threads
 
 __all__ = ["stft", "istft", "power_spectrogram", "get_window", "pad_batch"]
 
@@ -281,13 +281,12 @@ def power_spectrogram(
     input's dtype (a list for a list input).
     """
     n_fft, hop_length, win_length, center = _framing(n_fft, hop_length, win_length, center, pad_mode)
-    if not isinstance(power, (int, float, np.integer, np.floating)) or isinstance(power, bool):
-        raise TypeError(f"invalid argument 'power': must be a number, got {power!r}")
+    power = as_float("power", power)
     threads = _num_threads(num_threads)
     return _maybe_pad(_run(
         y,
         lambda batch, w: _core.power_spectrogram(
-            batch, w, n_fft, hop_length, center, pad_mode, float(power), threads
+            batch, w, n_fft, hop_length, center, pad_mode, power, threads
         ),
         window, n_fft, win_length, center,
     ), pad)
