@@ -344,7 +344,16 @@ def load(out: PathLike) -> ExtractionResult:
     except (OSError, ValueError) as error:
         raise ValueError(f"invalid argument 'out': {str(out)!r} holds no manifest written by "
                          f"affectkit.corpus.extract: {error}") from None
-    root, directory = about["root"], out / SHARDS
+    try:
+        paths, features = _read_shards(about, out / SHARDS)
+    except (OSError, ValueError, KeyError, TypeError) as error:  # a shard deleted or damaged after the run
+        raise ValueError(f"invalid argument 'out': the store {str(out)!r} is damaged ({type(error).__name__}: "
+                         f"{error}); run extract again to redo the missing shards") from None
+    return ExtractionResult(paths, features, dict(about["failed"]), 0, sum(f is not None for f in features), str(out))
+
+
+def _read_shards(about: Dict[str, Any], directory: Path):
+    root = about["root"]
     paths: List[str] = []
     features: List[Optional[np.ndarray]] = []
     for shard in about["shards"]:
@@ -363,4 +372,4 @@ def load(out: PathLike) -> ExtractionResult:
         for name in shard["files"]:
             paths.append(os.path.join(root, name))
             features.append(stored.get(name))
-    return ExtractionResult(paths, features, dict(about["failed"]), 0, sum(f is not None for f in features), str(out))
+    return paths, features

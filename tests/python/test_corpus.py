@@ -258,6 +258,12 @@ def test_bad_arguments(demo, tmp_path):
         load(tmp_path / "nothing")
     with pytest.raises(TypeError, match="'out'"):
         load(3)
+    extract(corpus, extractor, out=tmp_path / "store", progress=False)
+    next((tmp_path / "store" / "shards").glob("*.parquet")).unlink()
+    with pytest.raises(ValueError, match="'out': the store .* is damaged"):
+        load(tmp_path / "store")
+    assert extract(corpus, extractor, out=tmp_path / "store", progress=False).computed == 1  # redone
+    assert load(tmp_path / "store").ok.all()
 
 
 def constant(y, sr, *, shape, dtype, fill):
