@@ -212,8 +212,9 @@ def extract(corpus, extractor, *, out: PathLike, client=None, shard_size: int = 
     corpus : affectkit.data.Corpus
         The files (``corpus.path``) and their root (``corpus.root``; the store keeps paths
         relative to it).
-    extractor : affectkit.cache.Extractor or affectkit.eval.EncoderAdapter
-        Its function gets ``num_threads`` when it takes that keyword.
+    extractor : affectkit.cache.Extractor
+        A feature function or, through ``EncoderAdapter.extractor(params)``, an encoder's
+        scene embeddings; its function gets ``num_threads`` when it takes that keyword.
     out : path
         The store's directory (created). One run at a time per directory.
     client : dask.distributed.Client, optional
@@ -238,15 +239,13 @@ def extract(corpus, extractor, *, out: PathLike, client=None, shard_size: int = 
     computed again on the next run. Nothing finished is recomputed.
     """
     from .data import Corpus
-    from .eval import EncoderAdapter
 
     if not isinstance(corpus, Corpus):
         raise TypeError(f"invalid argument 'corpus': must be an affectkit.data.Corpus, got {type(corpus).__name__}")
-    if isinstance(extractor, EncoderAdapter):
-        extractor = extractor.extractor()
     if not isinstance(extractor, Extractor):
-        raise TypeError(f"invalid argument 'extractor': must be an affectkit.cache.Extractor or "
-                        f"affectkit.eval.EncoderAdapter, got {type(extractor).__name__}")
+        # An EncoderAdapter needs params naming the encoder (checkpoint, layer): they key the store.
+        raise TypeError(f"invalid argument 'extractor': must be an affectkit.cache.Extractor (for an encoder: "
+                        f"EncoderAdapter.extractor(params)), got {type(extractor).__name__}")
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"invalid argument 'out': must be a path, got {type(out).__name__}")
     shard_size = as_int("shard_size", shard_size, minimum=1)

@@ -180,6 +180,22 @@ def test_dask_equals_in_process_on_the_demo_corpus(demo, client, tmp_path, capsy
     assert about["scheduler"] == "dask" and about["succeeded"] == demo.path
 
 
+def frame_energies(audio):
+    """A small encoder for EncoderAdapter: (n, 25 ms frames, 2) of log energy and zero crossings."""
+    frames = audio[:, : audio.shape[1] // 400 * 400].reshape(audio.shape[0], -1, 400)
+    crossings = np.mean(np.diff(np.signbit(frames), axis=-1), axis=-1)
+    return np.stack([np.log(np.mean(frames ** 2, axis=-1) + 1e-10), crossings], axis=-1)
+
+
+def test_an_encoder_adapter_on_dask_equals_the_cache_path(demo, client, tmp_path):
+    adapter = ak.eval.EncoderAdapter(frame_energies, sample_rate=SR, hop_seconds=0.025, name="energy")
+    extractor = adapter.extractor({"frame": 400})
+    extract(demo, extractor, out=tmp_path / "dask", client=client, shard_size=30, progress=False)
+    assert_same(load(tmp_path / "dask"), cache_extract(demo.path, extractor, progress=False))
+    # Each worker's core threads: the host's cores shared by the 2 single-threaded workers.
+    assert set(ak.corpus._worker_threads(client).values()) == {max(1, ak.corpus.available_cores() // 2)}
+
+
 def test_dask_frames_equal_in_process_and_a_corrupt_file_is_reported(clips, client, tmp_path):
     broken = clips.path[-1]
     here = extract(clips, counting_extractor(tmp_path / "c1"), out=tmp_path / "here", shard_size=N_CLIPS + 1,
@@ -216,6 +232,25 @@ def test_a_killed_worker_loses_only_its_shard_and_a_rerun_completes(clips, clien
     assert_same(load(out), load(tmp_path / "here"))
 
 
+def test_a_killed_worker_s_shard_is_retried_in_the_same_run(clips, tmp_path):
+    """Dask's default: the task of a dead worker runs again (allowed-failures 3)."""
+    calls = tmp_path / "calls"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        manifest = extract(clips, counting_extractor(calls, kill_samples=ODD_SAMPLES), out=tmp_path / "store",
+                           client=client, shard_size=20, progress=False)
+    assert os.path.exists(calls / "killed")
+    assert list(manifest.failed) == [clips.path[-1]] and manifest.skipped + manifest.computed == len(manifest.shards)
+    counts = calls_per_file(calls, clips)
+    odd = clips.path[N_CLIPS // 2]
+    assert counts[odd] == 1  # killed before its call was logged, then analysed once
+    # Only the files of the killed shard (up to the odd clip) may have been analysed twice.
+    twice = {p for p, n in counts.items() if n == 2}
+    assert set(counts.values()) <= {1, 2} and twice <= set(clips.path[N_CLIPS // 2 // 20 * 20:N_CLIPS // 2])
+    extract(clips, counting_extractor(tmp_path / "c2"), out=tmp_path / "here", progress=False)
+    assert_same(load(tmp_path / "store"), load(tmp_path / "here"))
+
+
 def test_cli_features_on_a_local_cluster(demo, tmp_path, capsys):
     listing = os.path.join(demo.root, "metadata.csv")
     assert main(["features", "csv", listing, "--out", str(tmp_path / "one"), "--no-cache", "--quiet"]) == 0
@@ -224,6 +259,7 @@ def test_cli_features_on_a_local_cluster(demo, tmp_path, capsys):
     assert main(command) == 0
     captured = capsys.readouterr()
     assert "Dask dashboard: http" in captured.err and "4 shard(s) computed, 0 already complete" in captured.out
+    assert "utterance-features: 100%" in captured.err  # the tqdm bar
     with np.load(tmp_path / "one" / "features.npz") as one, np.load(tmp_path / "dask" / "features.npz") as dask:
         assert np.array_equal(one["X"], dask["X"]) and list(one["path"]) == list(dask["path"])
     assert main(command + ["--quiet"]) == 0
@@ -242,6 +278,8 @@ def test_bad_arguments(demo, tmp_path):
         extract(demo.path, extractor, out=tmp_path)
     with pytest.raises(TypeError, match="'extractor'"):
         extract(corpus, ak.mfcc, out=tmp_path)
+    with pytest.raises(TypeError, match="'extractor'.*EncoderAdapter.extractor"):
+        extract(corpus, ak.eval.EncoderAdapter(frame_energies, sample_rate=SR, hop_seconds=0.025), out=tmp_path)
     with pytest.raises(TypeError, match="'out'"):
         extract(corpus, extractor, out=None)
     with pytest.raises(ValueError, match="'shard_size'"):
