@@ -235,8 +235,8 @@ def test_a_killed_worker_loses_only_its_shard_and_a_rerun_completes(clips, clien
 def test_a_killed_worker_s_shard_is_retried_in_the_same_run(clips, tmp_path):
     """Dask's default: the task of a dead worker runs again (allowed-failures 3)."""
     calls = tmp_path / "calls"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    with cluster, distributed.Client(cluster) as client:
         manifest = extract(clips, counting_extractor(calls, kill_samples=ODD_SAMPLES), out=tmp_path / "store",
                            client=client, shard_size=20, progress=False)
     assert os.path.exists(calls / "killed")
