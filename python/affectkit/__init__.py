@@ -24,7 +24,7 @@ __all__ = ["__version__", "build_info", "features", "prosody", "SyntheticVoice",
            *encoders.__all__]
 
 # The research layer (docs/research.md) is imported on first use: ak.data, ak.metrics, ...
-_RESEARCH_MODULES = ("augment", "cache", "data", "eval", "metrics")
+_RESEARCH_MODULES = ("augment", "cache", "data", "eval", "metrics", "corpus")
 
 
 def __getattr__(name):

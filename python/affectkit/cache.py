@@ -16,6 +16,7 @@ skipped; the others finish.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -30,7 +31,7 @@ import numpy as np
 from ._checks import as_int
 from .data.audio import load_audio
 
-__all__ = ["Extractor", "ExtractionResult", "FeatureCache", "extract", "file_hash"]
+__all__ = ["ANALYSIS_ERRORS", "Extractor", "ExtractionResult", "FeatureCache", "analyse", "extract", "file_hash"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -39,7 +40,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 class Extractor:
     """A named function ``function(y, sr) -> ndarray`` of a mono float32 signal at
     ``sr`` Hz; ``params`` must hold everything that changes its output (it keys the
-    cache, together with ``name`` and ``sr``) and be JSON-serialisable."""
+    cache, together with ``name`` and ``sr``) and be JSON-serialisable. A function that
+    also takes a ``num_threads`` keyword gets the core threads it may use (its result
+    must not depend on them)."""
 
     name: str
     function: Callable[[np.ndarray, int], np.ndarray]
@@ -99,6 +102,29 @@ class FeatureCache:
     @property
     def failures_file(self) -> Path:
         return self.directory / "failures.json"
+
+
+def _takes_num_threads(function: Callable) -> bool:
+    try:
+        return "num_threads" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
+# What a bad file or a failing extractor raises: reported per file, the run goes on.
+ANALYSIS_ERRORS = (ValueError, TypeError, RuntimeError, OSError)
+
+
+def analyse(path: PathLike, extractor: Extractor, num_threads: Optional[int] = None) -> np.ndarray:
+    """``extractor`` on one file (read with :func:`affectkit.data.load_audio` at
+    ``extractor.sr``, mono); ``num_threads`` is passed on when the extractor's function
+    takes that keyword. Raises one of ``ANALYSIS_ERRORS`` for a bad file or result."""
+    y, sr = load_audio(path, sr=extractor.sr)
+    threads = {"num_threads": num_threads} if num_threads is not None and _takes_num_threads(extractor.function) else {}
+    value = np.asarray(extractor.function(y, sr, **threads))
+    if not np.isfinite(value).all():
+        raise ValueError(f"the extractor returned non-finite values (shape {value.shape})")
+    return value
 
 
 @dataclass
@@ -177,11 +203,8 @@ def extract(paths: Sequence[PathLike], extractor: Extractor, *, cache_dir: Optio
                 count("hits")
                 return
         try:
-            y, sr = load_audio(names[i], sr=extractor.sr)
-            value = np.asarray(extractor.function(y, sr))
-            if not np.isfinite(value).all():
-                raise ValueError(f"the extractor returned non-finite values (shape {value.shape})")
-        except (ValueError, TypeError, RuntimeError, OSError) as error:  # reported, and the run goes on
+            value = analyse(names[i], extractor)
+        except ANALYSIS_ERRORS as error:  # reported, and the run goes on
             failures[names[i]] = f"{type(error).__name__}: {error}"
             return
         if cache is not None:

@@ -5,6 +5,7 @@ demo       the main job: generate the bundled demo corpus, extract features (cac
            evaluate the linear and kNN probes on leave-one-speaker-out folds, write the
            report (markdown, JSON, PNG plots) into --out (default ./affectkit-demo)
 features   extract the baseline features of a corpus on disk into --out/features.npz
+           (with --scheduler: on a Dask cluster, sharded and resumable; docs/cluster.md)
 eval       the same evaluation as demo, on a corpus on disk or a features.npz
 zeroshot   prompt ensembling of saved zero-shot logits or embeddings (affectkit.prompts)
 bench      run the benchmark scripts of an affectkit source tree (benchmarks/)
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("root", type=Path, help="corpus root (for 'csv': the CSV file)")
     features.add_argument("--out", type=Path, required=True, help="output directory")
     _add_extraction(features)
+    features.add_argument("--scheduler", metavar="ADDRESS|local", default=None,
+                          help="run the extraction on Dask (affectkit.corpus.extract): a scheduler address "
+                               "(tcp://host:8786) or 'local' for a local cluster of --workers processes; the sharded "
+                               "store and manifest.json go into --out and replace the feature cache (docs/cluster.md)")
+    features.add_argument("--workers", type=int, default=None,
+                          help="with --scheduler local: worker processes, one thread each (default: the cores)")
+    features.add_argument("--shard-size", type=int, default=None, help="with --scheduler: files per Dask task "
+                          "(default: affectkit.corpus.extract's, 64)")
 
     evaluation = commands.add_parser("eval", help="evaluate the probes on a corpus or a features.npz")
     source = evaluation.add_mutually_exclusive_group(required=True)
@@ -264,12 +273,66 @@ def _run_demo(args, command: str) -> int:
     return 0
 
 
+def _dask_client(args):
+    """A Dask client for --scheduler: a LocalCluster of --workers single-threaded
+    processes, or the scheduler at that address."""
+    from distributed import Client, LocalCluster
+
+    from .corpus import available_cores
+
+    if args.scheduler == "local":
+        workers = available_cores() if args.workers is None else args.workers
+        if workers < 1:
+            raise ValueError(f"invalid argument '--workers': must be >= 1, got {workers}")
+        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"))
+    if args.workers is not None:
+        raise ValueError("invalid argument '--workers': only with --scheduler local (a running scheduler has its "
+                         "own workers)")
+    return Client(args.scheduler, timeout="30s")
+
+
+def _extract_on_dask(corpus, args):
+    """affectkit.corpus.extract on the --scheduler cluster into --out; the stored
+    results as an ExtractionResult, and the info of _extract."""
+    from . import corpus as sharded
+
+    if args.shard_size is not None and args.shard_size < 1:
+        raise ValueError(f"invalid argument '--shard-size': must be >= 1, got {args.shard_size}")
+    shards = {} if args.shard_size is None else {"shard_size": args.shard_size}
+    extractor = _extractor(args)
+    start = time.perf_counter()
+    try:
+        client = _dask_client(args)
+    except OSError as error:  # no scheduler at that address
+        raise ValueError(f"invalid argument '--scheduler': cannot connect to {args.scheduler!r}: {error}") from None
+    try:
+        manifest = sharded.extract(corpus, extractor, out=args.out, client=client, progress=not args.quiet,
+                                   **shards)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and args.scheduler == "local":
+            cluster.close()
+    info = {"name": extractor.name, "params": dict(extractor.params, sr=extractor.sr), "hits": 0,
+            "computed": len(manifest.succeeded), "seconds": time.perf_counter() - start, "cache_dir": str(args.out),
+            "shards": {"computed": manifest.computed, "skipped": manifest.skipped}}
+    return sharded.load(args.out), info
+
+
 def _run_features(args) -> int:
     from .data import load_corpus
     from .eval import UTTERANCE_FEATURE_NAMES
 
+    if args.scheduler is None and (args.workers is not None or args.shard_size is not None):
+        raise ValueError("invalid argument '--workers'/'--shard-size': only with --scheduler")
     corpus = load_corpus(args.corpus, args.root)
-    result, info = _extract(corpus, args)
+    result, info = _extract(corpus, args) if args.scheduler is None else _extract_on_dask(corpus, args)
+    if args.scheduler is not None:
+        print(f"{info['shards']['computed']} shard(s) computed, {info['shards']['skipped']} already complete "
+              f"(store and manifest.json in {args.out})")
+        if any(f is not None and f.ndim != 1 for f in result.features):  # frame features stay in the store
+            print(f"frame features: read them with affectkit.corpus.load({str(args.out)!r})")
+            return 0
     kept, X = _corpus_with_features(corpus, result)
     args.out.mkdir(parents=True, exist_ok=True)
     names = UTTERANCE_FEATURE_NAMES if args.extractor is None else [f"{info['name']}_{i}" for i in range(X.shape[1])]
@@ -400,9 +463,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (CorpusError, AudioError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"affectkit {args.command}: {error}", file=sys.stderr)
         return 1
-    except ModuleNotFoundError as error:  # soundfile, tqdm, matplotlib or scikit-learn missing
+    except ModuleNotFoundError as error:  # soundfile, tqdm, matplotlib or scikit-learn missing; dask for --scheduler
+        extra = "cluster" if error.name in ("dask", "distributed") else "research"
         print(f"affectkit {args.command}: {error}; the research layer needs its extra: "
-              f"pip install 'affectkit[research]'", file=sys.stderr)
+              f"pip install 'affectkit[{extra}]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"affectkit {args.command}: interrupted; finished files are cached, rerun to continue",

@@ -87,7 +87,9 @@ def utterance_extractor(sr: int = 16000, *, num_threads: int = 1) -> Extractor:
     threads = as_int("num_threads", num_threads, minimum=1)
     from ._version import __version__
 
-    return Extractor("utterance-features", lambda y, rate: utterance_features(y, rate, num_threads=threads),
+    # num_threads is a keyword so that affectkit.corpus.extract can match it to a Dask worker's cores.
+    return Extractor("utterance-features",
+                     lambda y, rate, num_threads=threads: utterance_features(y, rate, num_threads=num_threads),
                      {"names": list(UTTERANCE_FEATURE_NAMES), "affectkit": __version__}, sr)
 
 
