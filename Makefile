@@ -1,8 +1,10 @@
 # Two commands do everything on a fresh Debian machine (see README):
 #   make run    install system and Python dependencies, build, install, run the main job
 #   make test   the same set-up, then every test: ctest (plain and ASan/UBSan), pytest, and
-#               the fuzz and bad-input tests against an ASan/UBSan build of the numpy module
-# Other targets: setup (set-up only), install (rebuild the package), clean.
+#               the fuzz and bad-input tests against an ASan/UBSan build of the numpy module,
+#               the documentation site (warnings as errors) and every benchmark once, small
+# Other targets: setup (set-up only), install (rebuild the package), docs (the site in
+# build/docs), bench-quick, bench (regenerate docs/benchmarks.md: long), clean.
 
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
@@ -18,12 +20,13 @@ BUILD_TOOLS := "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.18" ninja
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: run test setup system-deps python-deps install ctest ctest-sanitize pytest pytest-sanitize clean
+.PHONY: run test setup system-deps python-deps install ctest ctest-sanitize pytest pytest-sanitize docs bench-quick \
+  bench clean
 
 run: setup
 	$(PYTHON) -m affectkit $(ARGS)
 
-test: setup ctest ctest-sanitize pytest pytest-sanitize
+test: setup ctest ctest-sanitize pytest pytest-sanitize docs bench-quick
 
 setup: system-deps python-deps install
 
@@ -39,7 +42,7 @@ python-deps:
 
 # No build isolation: the torch op library must link the torch installed above.
 install:
-	$(PIP) install --quiet --no-build-isolation ".[test,research]"
+	$(PIP) install --quiet --no-build-isolation ".[test,research,bench,docs]"
 
 ctest:
 	cmake -S . -B build/ctest -G Ninja -DAFFECTKIT_BUILD_TESTS=ON
@@ -75,6 +78,18 @@ pytest-sanitize:
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(PYTHON) -m pytest -p no:cacheprovider --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
 	  $(addprefix $(CURDIR)/,$(SANITIZED_TESTS)) -k "not causal_conv1d and not torch_ops"
+
+# The site documents the installed package (autodoc imports it): install first. -E: read
+# every page again, so that no warning hides in an unchanged page.
+docs:
+	$(PYTHON) -m sphinx -E -W --keep-going -b html docs build/docs
+
+# Every benchmark once on small inputs, tables into a temporary file (so none can rot).
+bench-quick:
+	$(PYTHON) benchmarks/run_all --quick
+
+bench:
+	$(PYTHON) benchmarks/run_all
 
 clean:
 	rm -rf build

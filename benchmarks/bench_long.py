@@ -97,7 +97,7 @@ def main() -> None:
     )
     print(section)
     if not args.no_write:
-        write_section(title, section)
+        write_section(title, section, args.output)
 
 
 if __name__ == "__main__":

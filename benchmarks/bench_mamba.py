@@ -124,7 +124,7 @@ def hf_run(module, x):
 
 def main():
     args = arguments(__doc__.split("\n\n")[0])
-    frames = 200 if args.quick else 1000
+    frames = 20 if args.quick else 1000
     a = scan_inputs(frames)
     ours, hf, hf_mambapy, x = encoders(frames)
     with torch.no_grad():  # never time a wrong answer

@@ -51,6 +51,8 @@ def arguments(description: str) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=15, help="timed rounds per case")
     parser.add_argument("--quick", action="store_true", help="small inputs, few rounds (smoke test)")
     parser.add_argument("--no-write", action="store_true", help=f"print only; do not append to {RESULTS.name}")
+    parser.add_argument("--output", type=Path, default=RESULTS,
+                        help=f"the Markdown file to write the sections into (default: docs/{RESULTS.name})")
     args = parser.parse_args()
     if args.quick:
         args.repeats = min(args.repeats, 3)
@@ -145,14 +147,14 @@ def report(title: str, results: List[Result], args: argparse.Namespace, notes: O
     )
     print(section)
     if not args.no_write:
-        write_section(title, section)
+        write_section(title, section, args.output)
     return section
 
 
-def write_section(title: str, section: str) -> None:
-    """Replaces the section headed ``## title`` in docs/benchmarks.md (up to the next
-    ``## `` heading), or appends it when there is none."""
-    text = RESULTS.read_text() if RESULTS.exists() else INTRO
+def write_section(title: str, section: str, path: Path = RESULTS) -> None:
+    """Replaces the section headed ``## title`` in ``path`` (docs/benchmarks.md; up to the
+    next ``## `` heading), or appends it when there is none."""
+    text = path.read_text() if path.exists() else INTRO
     heading = f"## {title}\n"
     start = 0 if text.startswith(heading) else text.find("\n" + heading) + 1  # 0: not found
     if start or text.startswith(heading):
@@ -160,4 +162,4 @@ def write_section(title: str, section: str) -> None:
         text = text[:start] + section + ("" if end < 0 else text[end + 1:])
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    path.write_text(text)

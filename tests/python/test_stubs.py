@@ -14,3 +14,13 @@ def test_core_stub_matches_the_compiled_module():
     result = subprocess.run([sys.executable, "-m", "mypy.stubtest", "affectkit._core", "--allowlist", str(allowlist)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_typing_files_ship_with_the_package():
+    """PEP 561: py.typed marks the inline annotations of the Python modules as the types
+    (they need no .pyi); the compiled module's types are in _core.pyi."""
+    from importlib.resources import files
+
+    package = files("affectkit")
+    assert package.joinpath("py.typed").is_file()
+    assert package.joinpath("_core.pyi").is_file()

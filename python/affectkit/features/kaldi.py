@@ -121,8 +121,7 @@ def fbank(
         Milliseconds (Kaldi rounds ``sample_frequency * ms / 1000`` down to samples).
     dither, seed : float, int
         Gaussian dither of standard deviation ``dither`` (see the module docs).
-    preemphasis_coefficient, remove_dc_offset, window_type, round_to_power_of_two,
-    blackman_coeff, snip_edges :
+    preemphasis_coefficient, remove_dc_offset, window_type, round_to_power_of_two, blackman_coeff, snip_edges :
         Kaldi's frame-extraction options; ``window_type`` is 'povey', 'hamming',
         'hanning', 'rectangular' or 'blackman'. ``snip_edges=False`` centres frames
         and reflects the signal at its ends.

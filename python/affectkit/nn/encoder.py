@@ -15,10 +15,13 @@ class FrameEncoder(Protocol):
     """``forward(features, lengths) -> (embeddings, lengths)``.
 
     features : float tensor, shape (batch, frames, dim)
+
     lengths : int64 tensor, shape (batch,), the valid frames of each sequence (the
         rest is padding), or None when every frame is valid
+
     embeddings : float tensor, shape (batch, out_frames, d_model); frames past a
         sequence's output length are padding (zero for affectkit's encoders)
+
     lengths : int64 tensor, shape (batch,), the output lengths
     """
 

@@ -116,8 +116,7 @@ def pitch(
         Seconds between frames; 0 = a quarter window (0.01 s for 3 periods of 75 Hz).
     pitch_floor, pitch_ceiling : float
         Hz. The ceiling is clipped to Nyquist.
-    max_candidates, very_accurate, silence_threshold, voicing_threshold, octave_cost,
-    octave_jump_cost, voiced_unvoiced_cost :
+    max_candidates, very_accurate, silence_threshold, voicing_threshold, octave_cost, octave_jump_cost, voiced_unvoiced_cost :
         Praat's analysis and path-finder settings.
     periods_per_window : float, optional
         Window length in periods of the floor; Praat's commands use 3 ('ac') and 1 ('cc').

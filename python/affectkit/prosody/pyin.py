@@ -103,8 +103,7 @@ def pyin(
         Deprecated in librosa 0.11 and ignored (a FutureWarning when given).
     hop_length : int, optional
         Samples between frames; default ``frame_length // 4``.
-    n_thresholds, beta_parameters, boltzmann_parameter, resolution,
-    max_transition_rate, switch_prob, no_trough_prob :
+    n_thresholds, beta_parameters, boltzmann_parameter, resolution, max_transition_rate, switch_prob, no_trough_prob :
         librosa's pYIN parameters.
     fill_na : float or None
         F0 of unvoiced frames; None keeps the decoded (best guess) pitch.
