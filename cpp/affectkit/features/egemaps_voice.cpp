@@ -79,8 +79,11 @@ Tables make_tables(double sr) {
     const double x = (i - (tb.length - 1.0) / 2.0) / (0.4 * (tb.length - 1.0) / 2.0);
     tb.window[i] = std::exp(-0.5 * x * x);
   }
-  // cTransformFFT's frame duration (stored as float) includes the zero padding.
-  tb.bin_hz = 1.0 / static_cast<double>(static_cast<float>(tb.n_fft / sr));
+  // The bins are 1 / frame duration apart, as cSpecScale reads it (as float) from the
+  // level: cFramer's configured 60 ms (not the rounded frame length: 661.5 samples at
+  // 11025 Hz become 662), stretched by cTransformFFT's zero padding n_fft / length.
+  tb.bin_hz = 1.0 / static_cast<double>(static_cast<float>(0.060 * (static_cast<double>(tb.n_fft) /
+                                                                    static_cast<double>(tb.length))));
   const double bin_hz = tb.bin_hz;
   const double max_hz = bin_hz * static_cast<double>(n - 1);
   tb.axis.resize(n);
