@@ -242,12 +242,13 @@ def test_voice_llds_are_opensmiles(smile):
 
 def test_voice_llds_at_11025_hz_are_opensmiles():
     """At 11025 Hz a 60 ms frame is 661.5 samples (cFramer makes it 662), but openSMILE's
-    bins stay 1 / 60 ms apart after zero padding (its configured frame size, not 662 / sr).
-    With that axis F0 (the same voicing, within 1e-3 semitones; measured 3.6e-6), HNR
-    (2e-3 dB; measured 4.8e-6), H1-H2 (1e-3 dB; measured 3.5e-6), and H1-A3 and the
-    formant amplitudes (within 1e-3 on >= 95% of voiced frames; measured 97-98%) are
-    openSMILE's. Jitter, shimmer and the formant frequencies and bandwidths still differ
-    at this rate (docs/egemaps.md)."""
+    bins stay 1 / 60 ms apart after zero padding (its configured frame size, not 662 / sr),
+    and its jitter reads ceil(110.25) = 111 new samples per 110-sample frame step. With
+    those, F0 (the same voicing, within 1e-3 semitones; measured 3.6e-6), jitter (1e-6;
+    measured 7e-8), shimmer (1e-5 dB; measured 1.8e-6), HNR (2e-3 dB; measured 4.8e-6),
+    H1-H2 (1e-3 dB; measured 3.5e-6), and H1-A3 and the formant amplitudes (within 1e-3
+    on >= 95% of voiced frames; measured 97-98%) are openSMILE's. The formant
+    frequencies and bandwidths still differ at this rate (docs/egemaps.md)."""
     from affectkit import _core
     y, sr = espeak("The quick brown fox jumps over the lazy dog.", pitch=20)
     y = ak.resample(y, orig_sr=sr, target_sr=11025)
@@ -257,6 +258,8 @@ def test_voice_llds_at_11025_hz_are_opensmiles():
     assert voiced.sum() > 100
     np.testing.assert_array_equal(ours[0] > 0, voiced)
     np.testing.assert_allclose(ours[0], expected[0], atol=1e-3, rtol=0)
+    np.testing.assert_allclose(ours[1], expected[1], atol=1e-6, rtol=0)  # jitterLocal
+    np.testing.assert_allclose(ours[2], expected[2], atol=1e-5, rtol=0)  # shimmerLocaldB
     np.testing.assert_allclose(ours[3], expected[3], atol=2e-3, rtol=0)  # HNRdBACF
     np.testing.assert_allclose(ours[4], expected[4], atol=1e-3, rtol=0)  # logRelF0-H1-H2
     for row in (5, 8, 11, 14):

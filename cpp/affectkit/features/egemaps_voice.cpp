@@ -821,11 +821,14 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       for (std::int64_t t = 0; t < n; ++t) f0_hz[offset[i] + t] = rms[offset[i] + t] < kGateRms ? 0.0 : rows[t];
       for (std::int64_t t = 0; t < n; ++t) rows[t] = semitones(f0_hz[offset[i] + t]);
       JitterState state;
+      // cPitchJitter reads ceil(frame period / sample period) new samples per F0 frame
+      // (ppLen): 111 at 11025 Hz, where the frames are round(110.25) = 110 apart.
+      const auto jitter_step = static_cast<std::int64_t>(std::ceil(0.010 / (1.0 / sr)));
       const std::int64_t length = batch.lengths[i];
       std::vector<double> samples(batch.signals[i], batch.signals[i] + length);
       for (std::int64_t t = 0; t < n; ++t) {
         if (t % 256 == 0) interruption_point();  // one clip's frames run in sequence
-        jitter_shimmer_frame(samples.data(), length, t * tb.hop, tb.hop, tb.length, sr,
+        jitter_shimmer_frame(samples.data(), length, t * tb.hop, jitter_step, tb.length, sr,
                              static_cast<float>(f0_hz[offset[i] + t]), state, rows + kJitterRow * n + t,
                              rows + kShimmerRow * n + t);
       }
