@@ -525,7 +525,7 @@ constexpr double kMinFormantHz = 50.0, kMaxFormantHz = 5450.0;
 
 struct FormantTables {
   std::int64_t length = 0, n_fft = 0, offset = 0, out = 0, k_max = 0;
-  double rate = 0.0;  // the resampled frame's rate, after openSMILE rounds its length
+  double rate = 0.0;  // the rate the formants assume (cSpecResample's targetFs)
   std::vector<double> window;
   std::vector<float> cosine, sine;  // (k_max / 2, out) cSpecResample's float tables
 };
@@ -545,7 +545,9 @@ FormantTables make_formant_tables(double sr) {
   ft.out = std::llround(static_cast<double>(ft.n_fft) * ratio * frame_ratio);
   const double adjusted = static_cast<double>(ft.out) / (static_cast<double>(ft.n_fft) * frame_ratio);
   const double denominator = static_cast<double>(ft.n_fft) * adjusted;
-  ft.rate = sr * adjusted;
+  // The formants convert angles with the level's sample rate, which cSpecResample set to
+  // targetFs before it adjusted the ratio (differs from sr * adjusted at 11025 Hz only).
+  ft.rate = kLpcRateHz;
   ft.k_max = std::min(ft.n_fft, ft.out) & ~std::int64_t(1);  // antiAlias: bins below the new length
   const std::int64_t half = ft.k_max / 2;
   ft.cosine.assign(ft.out * half, 0.0f);
