@@ -54,7 +54,7 @@ def spec_smooth(a):
 
 def octave_spectrum(mag, sr, n_fft):
     n = len(mag)
-    fs_sec = np.float32(n_fft / sr)
+    fs_sec = np.float32(0.060 * (n_fft / _core.egemaps_framing(sr)[2]))  # configured 60 ms, not length / sr
     df = 1.0 / float(fs_sec)
     max_f = df * (n - 1); min_f = 25.0
     f_t = np.empty(n); f_t[1:] = np.log2(np.arange(1, n) * df); f_t[0] = 2 * f_t[1] - f_t[2]

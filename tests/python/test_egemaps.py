@@ -240,10 +240,41 @@ def test_voice_llds_are_opensmiles(smile):
             assert np.median(relative) < 1e-3 and np.mean(relative < 0.01) >= 0.85, row
 
 
+def test_voice_llds_at_11025_hz_are_opensmiles():
+    """At 11025 Hz a 60 ms frame is 661.5 samples (cFramer makes it 662), but openSMILE's
+    bins stay 1 / 60 ms apart after zero padding (its configured frame size, not 662 / sr),
+    its jitter reads ceil(110.25) = 111 new samples per 110-sample frame step, and its
+    formants take cSpecResample's target rate 11000 Hz (not the 10975 Hz of its rounded
+    220-sample frames). With those, F0 (the same voicing, within 1e-3 semitones; measured 3.6e-6), jitter (1e-6;
+    measured 7e-8), shimmer (1e-5 dB; measured 1.8e-6), HNR (2e-3 dB; measured 4.8e-6),
+    H1-H2 (1e-3 dB; measured 3.5e-6), and H1-A3 and the formant amplitudes (within 1e-3
+    on >= 95% of voiced frames; measured 97-98%) are openSMILE's, and the formant
+    frequencies and bandwidths agree as at other rates (median relative < 1e-3, >= 85%
+    of voiced frames within 1%)."""
+    from affectkit import _core
+    y, sr = espeak("The quick brown fox jumps over the lazy dog.", pitch=20)
+    y = ak.resample(y, orig_sr=sr, target_sr=11025)
+    expected = opensmile_level(y, 11025, "egemapsv02_lldsetF")
+    ours = _core.egemaps_voice([pcm(y)], 11025.0, 1)[0]
+    voiced = expected[0] > 0
+    assert voiced.sum() > 100
+    np.testing.assert_array_equal(ours[0] > 0, voiced)
+    np.testing.assert_allclose(ours[0], expected[0], atol=1e-3, rtol=0)
+    np.testing.assert_allclose(ours[1], expected[1], atol=1e-6, rtol=0)  # jitterLocal
+    np.testing.assert_allclose(ours[2], expected[2], atol=1e-5, rtol=0)  # shimmerLocaldB
+    np.testing.assert_allclose(ours[3], expected[3], atol=2e-3, rtol=0)  # HNRdBACF
+    np.testing.assert_allclose(ours[4], expected[4], atol=1e-3, rtol=0)  # logRelF0-H1-H2
+    for row in (5, 8, 11, 14):
+        assert np.mean(np.abs(ours[row] - expected[row])[voiced] < 1e-3) >= 0.95, row
+    for row in (6, 7, 9, 10, 12, 13):  # formant frequencies and bandwidths, as at other rates
+        relative = (np.abs(ours[row] - expected[row]) / np.maximum(np.abs(expected[row]), 1.0))[voiced]
+        assert np.median(relative) < 1e-3 and np.mean(relative < 0.01) >= 0.85, row
+
+
 def test_f0_kernel_equals_its_numpy_reference():
     from affectkit import _core
     from egemaps_voice_ref import f0_semitones
     y, sr = espeak("Seven slow seals swam south.", pitch=70)
-    for clip, rate in ((voice(seed=3, vowel="u"), 16000), (y, sr)):
+    for clip, rate in ((voice(seed=3, vowel="u"), 16000), (y, sr), (ak.resample(y, orig_sr=sr, target_sr=11025), 11025)):
         ours = _core.egemaps_voice([clip], float(rate), 1)[0][0]
         np.testing.assert_allclose(ours, f0_semitones(clip, rate), atol=1e-6, rtol=0)

@@ -79,8 +79,11 @@ Tables make_tables(double sr) {
     const double x = (i - (tb.length - 1.0) / 2.0) / (0.4 * (tb.length - 1.0) / 2.0);
     tb.window[i] = std::exp(-0.5 * x * x);
   }
-  // cTransformFFT's frame duration (stored as float) includes the zero padding.
-  tb.bin_hz = 1.0 / static_cast<double>(static_cast<float>(tb.n_fft / sr));
+  // The bins are 1 / frame duration apart, as cSpecScale reads it (as float) from the
+  // level: cFramer's configured 60 ms (not the rounded frame length: 661.5 samples at
+  // 11025 Hz become 662), stretched by cTransformFFT's zero padding n_fft / length.
+  tb.bin_hz = 1.0 / static_cast<double>(static_cast<float>(0.060 * (static_cast<double>(tb.n_fft) /
+                                                                    static_cast<double>(tb.length))));
   const double bin_hz = tb.bin_hz;
   const double max_hz = bin_hz * static_cast<double>(n - 1);
   tb.axis.resize(n);
@@ -522,7 +525,7 @@ constexpr double kMinFormantHz = 50.0, kMaxFormantHz = 5450.0;
 
 struct FormantTables {
   std::int64_t length = 0, n_fft = 0, offset = 0, out = 0, k_max = 0;
-  double rate = 0.0;  // the resampled frame's rate, after openSMILE rounds its length
+  double rate = 0.0;  // the rate the formants assume (cSpecResample's targetFs)
   std::vector<double> window;
   std::vector<float> cosine, sine;  // (k_max / 2, out) cSpecResample's float tables
 };
@@ -542,7 +545,9 @@ FormantTables make_formant_tables(double sr) {
   ft.out = std::llround(static_cast<double>(ft.n_fft) * ratio * frame_ratio);
   const double adjusted = static_cast<double>(ft.out) / (static_cast<double>(ft.n_fft) * frame_ratio);
   const double denominator = static_cast<double>(ft.n_fft) * adjusted;
-  ft.rate = sr * adjusted;
+  // The formants convert angles with the level's sample rate, which cSpecResample set to
+  // targetFs before it adjusted the ratio (differs from sr * adjusted at 11025 Hz only).
+  ft.rate = kLpcRateHz;
   ft.k_max = std::min(ft.n_fft, ft.out) & ~std::int64_t(1);  // antiAlias: bins below the new length
   const std::int64_t half = ft.k_max / 2;
   ft.cosine.assign(ft.out * half, 0.0f);
@@ -818,11 +823,14 @@ void egemaps_voice(const SignalBatch<T>& batch, double sr, double* const* out, i
       for (std::int64_t t = 0; t < n; ++t) f0_hz[offset[i] + t] = rms[offset[i] + t] < kGateRms ? 0.0 : rows[t];
       for (std::int64_t t = 0; t < n; ++t) rows[t] = semitones(f0_hz[offset[i] + t]);
       JitterState state;
+      // cPitchJitter reads ceil(frame period / sample period) new samples per F0 frame
+      // (ppLen): 111 at 11025 Hz, where the frames are round(110.25) = 110 apart.
+      const auto jitter_step = static_cast<std::int64_t>(std::ceil(0.010 / (1.0 / sr)));
       const std::int64_t length = batch.lengths[i];
       std::vector<double> samples(batch.signals[i], batch.signals[i] + length);
       for (std::int64_t t = 0; t < n; ++t) {
         if (t % 256 == 0) interruption_point();  // one clip's frames run in sequence
-        jitter_shimmer_frame(samples.data(), length, t * tb.hop, tb.hop, tb.length, sr,
+        jitter_shimmer_frame(samples.data(), length, t * tb.hop, jitter_step, tb.length, sr,
                              static_cast<float>(f0_hz[offset[i] + t]), state, rows + kJitterRow * n + t,
                              rows + kShimmerRow * n + t);
       }

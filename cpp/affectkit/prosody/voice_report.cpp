@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/interrupt.h"
@@ -134,6 +135,44 @@ double find_extremum(const Sound& s, double tmin, double tmax) {
   return (tmin + tmax) / 2;
 }
 
+// Over the pairs (a[i], b[i]), i < n: the sums of a^2, b^2 and a b, and the largest
+// |b|. Eight lanes of partial sums (vectorised): the sums differ from Praat's one running
+// sum in the last bits only; this loop was most of the pulse search.
+struct PairSums {
+  double norm1, norm2, product, peak;
+};
+
+PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
+  using Lanes = double __attribute__((vector_size(64)));
+  constexpr std::int64_t kLanes = 8;
+  Lanes norm1 = {}, norm2 = {}, product = {}, peak = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes u, v;
+    std::memcpy(&u, a + i, sizeof(u));
+    std::memcpy(&v, b + i, sizeof(v));
+    norm1 += u * u;
+    norm2 += v * v;
+    product += u * v;
+    const Lanes magnitude = v < 0 ? -v : v;
+    peak = magnitude > peak ? magnitude : peak;
+  }
+  PairSums sums{0.0, 0.0, 0.0, 0.0};
+  for (int j = 0; j < kLanes; ++j) {
+    sums.norm1 += norm1[j];
+    sums.norm2 += norm2[j];
+    sums.product += product[j];
+    sums.peak = std::max(sums.peak, peak[j]);
+  }
+  for (; i < n; ++i) {
+    sums.norm1 += a[i] * a[i];
+    sums.norm2 += b[i] * b[i];
+    sums.product += a[i] * b[i];
+    sums.peak = std::max(sums.peak, std::fabs(b[i]));
+  }
+  return sums;
+}
+
 // Sound_findMaximumCorrelation: slides a window of one period starting in
 // [tmin2, tmax2] (minus half a window) along the signal and correlates it with
 // the window centred at t1. Returns the largest local maximum of the normalised
@@ -150,19 +189,13 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   const std::int64_t ileft2max = high_index(tmax2 - half_window, s.x1, s.dx);
   *peak = 0.0;
   for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max; ++ileft2) {
-    // Sample pairs with either sample outside the signal are skipped: sum over the
-    // rest, in Praat's order.
+    // Sample pairs with either sample outside the signal are skipped: sum over the rest.
     const std::int64_t shift = ileft2 - ileft1;
     const std::int64_t first = std::max({ileft1, std::int64_t{1}, 1 - shift});
     const std::int64_t last = std::min({iright1, s.nx, s.nx - shift});
-    double norm1 = 0.0, norm2 = 0.0, product = 0.0, local_peak = 0.0;
-    for (std::int64_t i1 = first; i1 <= last; ++i1) {
-      const double amp1 = s.at(i1), amp2 = s.at(i1 + shift);
-      norm1 += amp1 * amp1;
-      norm2 += amp2 * amp2;
-      product += amp1 * amp2;
-      if (std::fabs(amp2) > local_peak) local_peak = std::fabs(amp2);
-    }
+    const PairSums sums = last >= first ? pair_sums(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1)
+                                        : PairSums{0.0, 0.0, 0.0, 0.0};
+    const double norm1 = sums.norm1, norm2 = sums.norm2, product = sums.product, local_peak = sums.peak;
     r1 = r2;
     r2 = r3;
     r3 = product != 0.0 ? product / std::sqrt(norm1 * norm2) : 0.0;
