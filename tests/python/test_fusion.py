@@ -470,3 +470,77 @@ def test_fuzz_sinkhorn_plan_backward(data):
     plan = sinkhorn_plan(M, data.draw(st.sampled_from([0.05, 1.0])), n_sizes, m_sizes, 1000, 1e-9, warn=False)
     grad, = torch.autograd.grad((plan * torch.randn(plan.shape, dtype=plan.dtype, generator=g)).sum(), M)
     assert plan.shape == M.shape and torch.isfinite(plan).all() and torch.isfinite(grad).all()
+
+
+# ---------------------------------------------------------------- the training recipe
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    from affectkit.data import demo_corpus
+
+    return demo_corpus(tmp_path_factory.mktemp("demo") / "corpus", utterances_per_class=1)
+
+
+def test_recipe_end_to_end_on_the_demo_corpus(tiny_corpus, tmp_path):
+    from affectkit.data import make_folds
+    from affectkit.recipes import fusion
+
+    x, y = fusion.demo_embeddings(tiny_corpus, d_model=16, cache_dir=tmp_path, progress=False)
+    assert len(x) == len(y) == len(tiny_corpus) == 24
+    assert all(a.shape == b.shape and a.shape[1] == 16 and a.dtype == np.float32 for a, b in zip(x, y))
+    again, _ = fusion.demo_embeddings(tiny_corpus, d_model=16, cache_dir=tmp_path, progress=False)
+    assert all(np.array_equal(a, b) for a, b in zip(x, again))  # read back from the cache
+    assert len(list(tmp_path.glob("fusion-demo-mamba-*/*.npy"))) == 24
+    folds = make_folds(tiny_corpus, "speaker-kfold", n_splits=2)
+    seen = []
+    results = fusion.compare_fusions(x, y, tiny_corpus.y, folds, seeds=(0,), epochs=1, dim=8, progress=False,
+                                     on_result=lambda name, run: seen.append(name))
+    assert list(results) == list(fusion.FUSIONS) and len(seen) == 2 * len(fusion.FUSIONS)
+    for result in results.values():
+        assert len(result["runs"]) == 2
+        assert all(0 <= result["summary"][k]["mean"] <= 1 for k in ("ua", "wa", "macro_f1"))
+    table = fusion.results_table(results)
+    assert table.count("\n") == len(results) + 1 and "hadamard-ot -ot" in table
+
+
+def test_recipe_on_npy_files(tiny_corpus, tmp_path):
+    """Embeddings read from .npy files per utterance; classes separated by their mean, so
+    every fusion must learn them (UA 1 on held-out speakers)."""
+    import os
+
+    from affectkit.data import make_folds
+    from affectkit.recipes import fusion
+
+    rng = np.random.default_rng(0)
+    for directory, dim in (("model_x", 5), ("model_y", 3)):
+        for path, label in zip(tiny_corpus.path, tiny_corpus.y):
+            file = (tmp_path / directory / os.path.relpath(path, tiny_corpus.root)).with_suffix(".npy")
+            file.parent.mkdir(parents=True, exist_ok=True)
+            frames = int(rng.integers(3, 9))
+            np.save(file, (4.0 * np.eye(dim)[label % dim] + 0.3 * rng.standard_normal((frames, dim))).astype(np.float64))
+    x = fusion.load_embeddings(tmp_path / "model_x", tiny_corpus)
+    y = fusion.load_embeddings(tmp_path / "model_y", tiny_corpus)
+    assert x[0].dtype == np.float32 and x[0].shape[1] == 5 and y[0].shape[1] == 3
+    results = fusion.compare_fusions(x, y, tiny_corpus.y, make_folds(tiny_corpus, "speaker-kfold", n_splits=2),
+                                     fusions=("x only", "concat", "hadamard-ot", "renyi"), seeds=(0,), epochs=60,
+                                     dim=8, lr=1e-2, progress=False)
+    for name, result in results.items():
+        assert result["summary"]["ua"]["mean"] == 1.0, name
+    # bad directories and inputs name the argument
+    (tmp_path / "model_x" / os.path.relpath(tiny_corpus.path[3], tiny_corpus.root)).with_suffix(".npy").unlink()
+    with pytest.raises(ValueError, match="'directory'"):
+        fusion.load_embeddings(tmp_path / "model_x", tiny_corpus)
+    with pytest.raises(ValueError, match="'directory'"):
+        fusion.load_embeddings(tmp_path / "absent", tiny_corpus)
+    np.save((tmp_path / "model_y" / os.path.relpath(tiny_corpus.path[5], tiny_corpus.root)).with_suffix(".npy"),
+            np.zeros((4, 7)))
+    with pytest.raises(ValueError, match="'directory'"):
+        fusion.load_embeddings(tmp_path / "model_y", tiny_corpus)
+    folds = make_folds(tiny_corpus, "speaker-kfold", n_splits=2)
+    with pytest.raises(ValueError, match="'y'"):
+        fusion.compare_fusions(x, y[:-1], tiny_corpus.y, folds)
+    with pytest.raises(ValueError, match="'fusions'"):
+        fusion.compare_fusions(x, y, tiny_corpus.y, folds, fusions=("attention only",))
+    with pytest.raises(ValueError, match="'labels'"):
+        fusion.compare_fusions(x, y, tiny_corpus.y[:-1], folds)

@@ -126,6 +126,8 @@ class _SinkhornPlan(torch.autograd.Function):
         schur = (torch.diag_embed(b) - plan.transpose(-1, -2) @ (plan / a[..., None])
                  + column_valid[..., :, None] * column_valid[..., None, :])
         rhs = columns - (plan.transpose(-1, -2) @ (rows / a)[..., None]).squeeze(-1)
+        # least squares (SVD): deterministic, and still defined if a tiny reg makes the plan so
+        # sparse that S is singular
         w = torch.linalg.lstsq(schur, rhs[..., None], driver="gelsd" if plan.device.type == "cpu" else None)
         w = w.solution.squeeze(-1)
         z = (rows - (plan @ w[..., None]).squeeze(-1)) / a
