@@ -50,8 +50,8 @@ def timing_cases(args, x, y):
     d = x[0].shape[1]
     for batch in (1, 16):
         rows = np.arange(batch)
-        xb, xl = fusion._padded(x, rows)
-        yb, yl = fusion._padded(y, rows)
+        xb, xl = fusion.padded_batch(x, rows)
+        yb, yl = fusion.padded_batch(y, rows)
         torch.manual_seed(0)
         hot = HadamardOTFusion(d, d, dim=64, warn=False).eval()
         concat = PooledFusion(d, d, dim=64).eval()

@@ -494,9 +494,11 @@ def test_recipe_end_to_end_on_the_demo_corpus(tiny_corpus, tmp_path):
     assert len(list(tmp_path.glob("fusion-demo-mamba-*/*.npy"))) == 24
     folds = make_folds(tiny_corpus, "speaker-kfold", n_splits=2)
     seen = []
+    threads = torch.get_num_threads()
     results = fusion.compare_fusions(x, y, tiny_corpus.y, folds, seeds=(0,), epochs=1, dim=8, progress=False,
                                      on_result=lambda name, run: seen.append(name))
     assert list(results) == list(fusion.FUSIONS) and len(seen) == 2 * len(fusion.FUSIONS)
+    assert torch.get_num_threads() == threads  # restored
     for result in results.values():
         assert len(result["runs"]) == 2
         assert all(0 <= result["summary"][k]["mean"] <= 1 for k in ("ua", "wa", "macro_f1"))

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -41,7 +42,8 @@ from ..features import log_mel
 from ..nn import AttentionEncoder, HadamardOTFusion, MambaEncoder, PooledFusion, RenyiAlignedFusion
 from ..nn.fusion import _pool, _project  # the masked projection and pooling the fusion modules use
 
-__all__ = ["FUSIONS", "demo_embeddings", "load_embeddings", "make_model", "compare_fusions", "results_table"]
+__all__ = ["FUSIONS", "demo_embeddings", "load_embeddings", "padded_batch", "make_model", "compare_fusions",
+           "results_table"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -210,8 +212,10 @@ def make_model(name: str, x_dim: int, y_dim: int, n_classes: int, dim: int = 64,
 # ---------------------------------------------------------------- training and evaluation
 
 
-def _padded(embeddings: Sequence[np.ndarray], rows: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(len(rows), max frames, dim) zero-padded and the lengths."""
+def padded_batch(embeddings: Sequence[np.ndarray], rows: Sequence[int]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The utterances ``rows`` of a list of (frames, dim) arrays as one float32 tensor
+    (len(rows), max frames, dim), zero-padded, and their lengths (int64), as the fusion
+    modules take them."""
     chosen = [embeddings[i] for i in rows]
     lengths = torch.tensor([len(e) for e in chosen], dtype=torch.int64)
     out = torch.zeros(len(chosen), int(lengths.max()), chosen[0].shape[1])
@@ -240,7 +244,7 @@ def _train_and_predict(model: nn.Module, x: Embeddings, y: Embeddings, labels: n
         order = generator.permutation(fold.train)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            (xb, xl), (yb, yl) = _padded(x, rows), _padded(y, rows)
+            (xb, xl), (yb, yl) = padded_batch(x, rows), padded_batch(y, rows)
             _, loss = model(xb, yb, xl, yl, torch.from_numpy(labels[rows]))
             optimiser.zero_grad()
             loss.backward()
@@ -250,14 +254,24 @@ def _train_and_predict(model: nn.Module, x: Embeddings, y: Embeddings, labels: n
     with torch.no_grad():
         for start in range(0, len(fold.test), batch_size):
             rows = fold.test[start:start + batch_size]
-            (xb, xl), (yb, yl) = _padded(x, rows), _padded(y, rows)
+            (xb, xl), (yb, yl) = padded_batch(x, rows), padded_batch(y, rows)
             predictions.append(model(xb, yb, xl, yl)[0].argmax(-1).numpy())
     return np.concatenate(predictions)
 
 
+@contextmanager
+def _torch_threads(n: int):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def compare_fusions(x: Embeddings, y: Embeddings, labels, folds: Sequence[Fold], *,
                     fusions: Sequence[str] = tuple(FUSIONS), seeds: Sequence[int] = (0, 1, 2), epochs: int = 20,
-                    batch_size: int = 16, lr: float = 3e-3, dim: int = 64, progress: bool = True,
+                    batch_size: int = 16, lr: float = 3e-3, dim: int = 64, num_threads: int = 1, progress: bool = True,
                     on_result: Optional[Callable[[str, Mapping[str, object]], None]] = None) -> Dict[str, dict]:
     """Trains and tests a classifier for each fusion on each fold and seed.
 
@@ -270,6 +284,8 @@ def compare_fusions(x: Embeddings, y: Embeddings, labels, folds: Sequence[Fold],
     seeds : one training per seed (initialisation and batch order) and fold
     epochs, batch_size, lr : AdamW (weight decay 0.01) on the training part, no early stopping
     dim : common width of the fusions' projections
+    num_threads : torch threads while training (restored afterwards); these models are
+        small, and one thread is fastest unless the machine is idle
     progress : tqdm bar over the trainings
     on_result : called with (fusion, run) after each training
 
@@ -292,11 +308,13 @@ def compare_fusions(x: Embeddings, y: Embeddings, labels, folds: Sequence[Fold],
     if not seeds:
         raise ValueError("invalid argument 'seeds': is empty")
     epochs, batch_size = as_int("epochs", epochs, minimum=1), as_int("batch_size", batch_size, minimum=1)
+    num_threads = as_int("num_threads", num_threads, minimum=1)
     n_classes = int(labels.max()) + 1
     from tqdm.auto import tqdm
 
     results: Dict[str, dict] = {}
-    with tqdm(total=len(fusions) * len(folds) * len(seeds), desc="fusion trainings", disable=not progress) as bar:
+    bar = tqdm(total=len(fusions) * len(folds) * len(seeds), desc="fusion trainings", disable=not progress)
+    with _torch_threads(num_threads), bar:
         for name in fusions:
             runs = []
             for fold in folds:
