@@ -546,3 +546,32 @@ def test_recipe_on_npy_files(tiny_corpus, tmp_path):
         fusion.compare_fusions(x, y, tiny_corpus.y, folds, fusions=("attention only",))
     with pytest.raises(ValueError, match="'labels'"):
         fusion.compare_fusions(x, y, tiny_corpus.y[:-1], folds)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_fuzz_compare_fusions_inputs(data):
+    """Embedding lists of any shapes (empty, ragged dims, zero frames, NaN), labels of any
+    length: a result for every fusion asked for, or ValueError/TypeError."""
+    from affectkit.data import Fold
+    from affectkit.recipes import fusion
+
+    n = data.draw(st.integers(0, 6))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+
+    def embeddings(dim):
+        return [rng.standard_normal((data.draw(st.integers(0, 4)), data.draw(st.sampled_from([dim, dim, dim + 1]))))
+                .astype(data.draw(st.sampled_from([np.float32, np.float64]))) for _ in range(n)]
+
+    x, y = embeddings(3), embeddings(2)
+    if n and data.draw(st.booleans()):
+        x[0][...] = np.nan
+    labels = rng.integers(-1 if data.draw(st.booleans()) else 0, 3, data.draw(st.sampled_from([n, max(n - 1, 0)])))
+    folds = [Fold("f", np.arange(n // 2, dtype=np.int64), np.arange(n // 2, n, dtype=np.int64))]
+    name = data.draw(st.sampled_from(list(fusion.FUSIONS)))
+    try:
+        results = fusion.compare_fusions(x, y, labels, folds, fusions=(name,), seeds=(0,), epochs=1, dim=4,
+                                         progress=False)
+    except (ValueError, TypeError):
+        return
+    assert list(results) == [name] and all(np.isfinite(results[name]["summary"][k]["mean"]) for k in ("ua", "wa"))
