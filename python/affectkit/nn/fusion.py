@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._checks import as_float, as_int
 from .attention import MultiHeadSelfAttention
 from .encoder import check_lengths, padding_mask
 from .functional import ot_dist, renyi_divergence, sinkhorn
@@ -70,16 +71,11 @@ def _project(projection: nn.Module, features: torch.Tensor, lengths: torch.Tenso
     return projection(features).masked_fill(padding_mask(lengths, features.shape[1])[..., None], 0.0)
 
 
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"invalid argument '{name}': must be a positive int, got {value!r}")
-    return value
-
-
 def _positive_float(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ValueError(f"invalid argument '{name}': must be a positive finite number, got {value!r}")
-    return float(value)
+    value = as_float(name, value)
+    if not 0 < value < math.inf:
+        raise ValueError(f"invalid argument '{name}': must be positive and finite, got {value!r}")
+    return value
 
 
 # ---------------------------------------------------------------- differentiable transport plan
@@ -212,10 +208,10 @@ class HadamardOTFusion(nn.Module):
         if metric not in ("cosine", "sqeuclidean", "euclidean"):
             raise ValueError(f"invalid argument 'metric': must be 'cosine', 'sqeuclidean' or 'euclidean', "
                              f"got {metric!r}")
-        self.x_dim, self.y_dim = _positive_int("x_dim", x_dim), _positive_int("y_dim", y_dim)
-        dim = _positive_int("dim", dim)
+        self.x_dim, self.y_dim = as_int("x_dim", x_dim, minimum=1), as_int("y_dim", y_dim, minimum=1)
+        dim = as_int("dim", dim, minimum=1)
         self.reg = _positive_float("reg", reg)
-        self.numItermax = _positive_int("numItermax", numItermax)
+        self.numItermax = as_int("numItermax", numItermax, minimum=1)
         self.stopThr = _positive_float("stopThr", stopThr)
         self.metric, self.branches, self.warn = metric, tuple(branches), warn
         self.x_proj = nn.Linear(x_dim, dim)
@@ -292,8 +288,8 @@ class PooledFusion(nn.Module):
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f"invalid argument 'mode': must be one of {self.MODES}, got {mode!r}")
-        self.x_dim, self.y_dim = _positive_int("x_dim", x_dim), _positive_int("y_dim", y_dim)
-        dim = _positive_int("dim", dim)
+        self.x_dim, self.y_dim = as_int("x_dim", x_dim, minimum=1), as_int("y_dim", y_dim, minimum=1)
+        dim = as_int("dim", dim, minimum=1)
         self.mode = mode
         self.x_proj = nn.Linear(x_dim, dim)
         self.y_proj = nn.Linear(y_dim, dim)
@@ -363,13 +359,12 @@ class RenyiAlignedFusion(nn.Module):
     def __init__(self, x_dim: int, y_dim: int, n_classes: int, dim: int = 256, alpha: float = 0.5,
                  weight: float = 0.1, num_heads: int = 4, dropout: float = 0.0) -> None:
         super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < math.inf:
-            raise ValueError(f"invalid argument 'alpha': must be a number in (0, inf), got {alpha!r}")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
+        self.alpha = _positive_float("alpha", alpha)
+        self.weight = as_float("weight", weight)
+        if not 0 <= self.weight < math.inf:
             raise ValueError(f"invalid argument 'weight': must be a finite number >= 0, got {weight!r}")
-        self.x_dim, self.y_dim = _positive_int("x_dim", x_dim), _positive_int("y_dim", y_dim)
-        n_classes, dim = _positive_int("n_classes", n_classes), _positive_int("dim", dim)
-        self.alpha, self.weight = float(alpha), float(weight)
+        self.x_dim, self.y_dim = as_int("x_dim", x_dim, minimum=1), as_int("y_dim", y_dim, minimum=1)
+        n_classes, dim = as_int("n_classes", n_classes, minimum=1), as_int("dim", dim, minimum=1)
         self.x_proj, self.y_proj = nn.Linear(x_dim, dim), nn.Linear(y_dim, dim)
         self.x_attention = MultiHeadSelfAttention(dim, num_heads, dropout)
         self.y_attention = MultiHeadSelfAttention(dim, num_heads, dropout)
