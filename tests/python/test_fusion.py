@@ -521,7 +521,7 @@ def test_recipe_on_npy_files(tiny_corpus, tmp_path):
             file = (tmp_path / directory / os.path.relpath(path, tiny_corpus.root)).with_suffix(".npy")
             file.parent.mkdir(parents=True, exist_ok=True)
             frames = int(rng.integers(3, 9))
-            np.save(file, (4.0 * np.eye(dim)[label % dim] + 0.3 * rng.standard_normal((frames, dim))).astype(np.float64))
+            np.save(file, 4.0 * np.eye(dim)[label % dim] + 0.3 * rng.standard_normal((frames, dim)))  # float64
     x = fusion.load_embeddings(tmp_path / "model_x", tiny_corpus)
     y = fusion.load_embeddings(tmp_path / "model_y", tiny_corpus)
     assert x[0].dtype == np.float32 and x[0].shape[1] == 5 and y[0].shape[1] == 3
