@@ -143,7 +143,9 @@ def test_padded_frames_never_change_the_output(dtype):
             longer = output(module, with_garbage(x), with_garbage(y, extra=2), x_lengths, y_lengths)
             scrambled = output(module, scrambled_padding(x, x_lengths), scrambled_padding(y, y_lengths), x_lengths,
                                y_lengths)
+            strided = output(module, x.transpose(1, 2).contiguous().transpose(1, 2), y[:, ::1], x_lengths, y_lengths)
         assert torch.isfinite(reference).all()
+        torch.testing.assert_close(strided, reference, **TOL[dtype], msg=repr(module))  # non-contiguous x
         torch.testing.assert_close(longer, reference, **TOL[dtype], msg=repr(module))
         torch.testing.assert_close(scrambled, reference, **TOL[dtype], msg=repr(module))
 

@@ -18,7 +18,7 @@
 
     corpus = demo_corpus()
     x, y = fusion.demo_embeddings(corpus)
-    results = fusion.compare_fusions(x, y, corpus.y, make_folds(corpus, "loso"), seeds=(0, 1, 2))
+    results = fusion.compare_fusions(x, y, corpus.y, make_folds(corpus, "speaker-kfold", n_splits=3))
     print(fusion.results_table(results))
 """
 
