@@ -26,6 +26,7 @@ from torch.func import functional_call  # noqa: E402
 
 from affectkit.nn import HadamardOTFusion, PooledFusion, RenyiAlignedFusion  # noqa: E402
 from affectkit.nn.fusion import sinkhorn_plan  # noqa: E402
+from affectkit.nn.functional import renyi_divergence  # noqa: E402
 
 TOL = {torch.float32: dict(rtol=1e-6, atol=1e-6), torch.float64: dict(rtol=1e-12, atol=1e-12)}
 
@@ -304,6 +305,19 @@ def test_renyi_alignment_equals_closed_form(alpha):
                         for i in range(3)])
     assert float(module.alignment(a, b)) == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert float(module.alignment(a, a)) == pytest.approx(0.0, abs=1e-12)
+    package = 0.5 * (renyi_divergence(a.softmax(-1), b.softmax(-1), alpha)
+                     + renyi_divergence(b.softmax(-1), a.softmax(-1), alpha)).mean()
+    torch.testing.assert_close(module.alignment(a, b), package, rtol=1e-12, atol=1e-12)
+
+
+def test_renyi_alignment_stays_finite_where_softmax_underflows():
+    a = torch.tensor([[0.0, 200.0, -200.0]])  # float32 softmax: exactly 0 in two classes
+    b = torch.tensor([[200.0, 0.0, 0.0]])
+    for alpha in (0.5, 1.0, 2.0, 10.0):
+        module = RenyiAlignedFusion(2, 2, n_classes=3, dim=4, num_heads=1, alpha=alpha)
+        value = module.alignment(a.requires_grad_(), b)
+        assert torch.isfinite(value) and value > 100
+        assert torch.isfinite(torch.autograd.grad(value, a)[0]).all()
 
 
 def test_renyi_tends_to_kl():

@@ -17,7 +17,7 @@ from torch import nn
 from .._checks import as_float, as_int
 from .attention import MultiHeadSelfAttention
 from .encoder import check_lengths, padding_mask
-from .functional import ot_dist, renyi_divergence, sinkhorn
+from .functional import ot_dist, sinkhorn
 from .pooling import AttentiveStatisticsPooling
 
 __all__ = ["HadamardOTFusion", "RenyiAlignedFusion", "RenyiFusionOutput", "PooledFusion", "sinkhorn_plan"]
@@ -49,6 +49,15 @@ def _checked_pair(module: nn.Module, x: torch.Tensor, y: torch.Tensor, x_lengths
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"invalid argument 'y': must have the batch size of x ({x.shape[0]}), got {y.shape[0]}")
     return lengths[0], lengths[1]
+
+
+def _finite(result: torch.Tensor) -> torch.Tensor:
+    """result, or a ValueError if finite inputs overflowed on the way (squares of
+    values near the dtype's limit in the cost or the pooled standard deviation)."""
+    if not bool(torch.isfinite(result).all()):
+        raise ValueError(f"invalid argument 'x' or 'y': values too large in magnitude, the fused result "
+                         f"overflows {result.dtype}")
+    return result
 
 
 def _pooling(pooling: str, dim: int) -> Optional[nn.Module]:
@@ -264,7 +273,7 @@ class HadamardOTFusion(nn.Module):
         pooled = [_pool(self.y_pooling, y_frames, y_lengths)]
         if "inputs" in self.branches:
             pooled.append(_pool(self.x_pooling, X, x_lengths))
-        return torch.cat(pooled, dim=-1)
+        return _finite(torch.cat(pooled, dim=-1))
 
 
 # ---------------------------------------------------------------- baselines over pooled embeddings
@@ -305,11 +314,11 @@ class PooledFusion(nn.Module):
         px = _pool(self.x_pooling, _project(self.x_proj, x, x_lengths), x_lengths)
         py = _pool(self.y_pooling, _project(self.y_proj, y, y_lengths), y_lengths)
         if self.mode == "concat":
-            return torch.cat([px, py], dim=-1)
+            return _finite(torch.cat([px, py], dim=-1))
         if self.mode == "sum":
-            return px + py
+            return _finite(px + py)
         gate = torch.sigmoid(self.gate(torch.cat([px, py], dim=-1)))
-        return gate * px + (1 - gate) * py
+        return _finite(gate * px + (1 - gate) * py)
 
 
 # ---------------------------------------------------------------- Renyi-aligned fusion
@@ -379,10 +388,18 @@ class RenyiAlignedFusion(nn.Module):
         return _pool(None, norm(p + attention(p, mask)).masked_fill(mask[..., None], 0.0), lengths)
 
     def alignment(self, x_logits: torch.Tensor, y_logits: torch.Tensor) -> torch.Tensor:
-        """The symmetrised Renyi term (scalar) between the posteriors of two logits (batch, classes)."""
-        px, py = x_logits.softmax(-1), y_logits.softmax(-1)
-        both = renyi_divergence(px, py, self.alpha) + renyi_divergence(py, px, self.alpha)
-        return 0.5 * both.mean()
+        """The symmetrised Renyi term (scalar) between the posteriors of two logits (batch, classes).
+
+        :func:`affectkit.nn.functional.renyi_divergence`'s formula on log-posteriors
+        (log_softmax): a softmax that underflows to 0 would make the term infinite for
+        alpha > 1, its log-probability stays finite."""
+        log_px, log_py = x_logits.log_softmax(-1), y_logits.log_softmax(-1)
+        return 0.5 * (self._renyi(log_px, log_py) + self._renyi(log_py, log_px)).mean()
+
+    def _renyi(self, log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+        if self.alpha == 1:  # the limit alpha -> 1: KL(p | q)
+            return (log_p.exp() * (log_p - log_q)).sum(-1)
+        return torch.logsumexp(self.alpha * log_p + (1 - self.alpha) * log_q, dim=-1) / (self.alpha - 1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, x_lengths: Optional[torch.Tensor] = None,
                 y_lengths: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> RenyiFusionOutput:
@@ -392,7 +409,7 @@ class RenyiAlignedFusion(nn.Module):
         hx = self._branch(x, x_lengths, self.x_proj, self.x_attention, self.x_norm)
         hy = self._branch(y, y_lengths, self.y_proj, self.y_attention, self.y_norm)
         x_logits, y_logits = self.x_head(hx), self.y_head(hy)
-        logits = self.head(torch.cat([hx, hy], dim=-1))
+        logits = _finite(self.head(torch.cat([hx, hy], dim=-1)))
         alignment = self.alignment(x_logits, y_logits)
         if labels is None:
             return RenyiFusionOutput(logits, x_logits, y_logits, alignment, None, None)
