@@ -13,6 +13,8 @@ from .attention import AttentionEncoder  # noqa: E402
 from .encoder import FrameEncoder  # noqa: E402
 from .mamba import Mamba, MambaEncoder, RMSNorm  # noqa: E402
 from .pooling import AttentiveStatisticsPooling, FrameAttentionPooling, StatisticsPooling  # noqa: E402
+from .fusion import HadamardOTFusion, PooledFusion, RenyiAlignedFusion  # noqa: E402
 
 __all__ = ["functional", "AttentionEncoder", "FrameEncoder", "StatisticsPooling", "AttentiveStatisticsPooling",
-           "FrameAttentionPooling", "Mamba", "MambaEncoder", "RMSNorm"]
+           "FrameAttentionPooling", "Mamba", "MambaEncoder", "RMSNorm",
+           "HadamardOTFusion", "PooledFusion", "RenyiAlignedFusion"]

@@ -42,29 +42,30 @@ def padding_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 def check_lengths(features: torch.Tensor, lengths: Optional[torch.Tensor], module: Optional[torch.nn.Module] = None,
-                  dim: Optional[int] = None) -> torch.Tensor:
+                  dim: Optional[int] = None, *, name: str = "features", lengths_name: str = "lengths") -> torch.Tensor:
     """Checks features (batch, frames, dim) (with the dtype of ``module``'s parameters
     and ``dim`` features when given) and lengths (batch,) in [0, frames]; returns int64
-    lengths (all frames when None)."""
+    lengths (all frames when None). Errors call the two arguments ``name`` and
+    ``lengths_name``."""
     parameter = next(module.parameters(), None) if module is not None else None
     dtype = parameter.dtype if parameter is not None else None
     if not isinstance(features, torch.Tensor) or not features.is_floating_point():
-        raise TypeError(f"invalid argument 'features': must be a floating-point tensor, got "
+        raise TypeError(f"invalid argument '{name}': must be a floating-point tensor, got "
                         f"{getattr(features, 'dtype', type(features).__name__)}")
     if dtype is not None and features.dtype != dtype:
-        raise TypeError(f"invalid argument 'features': must have the module's dtype {dtype}, got {features.dtype}")
+        raise TypeError(f"invalid argument '{name}': must have the module's dtype {dtype}, got {features.dtype}")
     if features.dim() != 3 or (dim is not None and features.shape[2] != dim):
-        raise ValueError(f"invalid argument 'features': must have shape (batch, frames, "
+        raise ValueError(f"invalid argument '{name}': must have shape (batch, frames, "
                          f"{'dim' if dim is None else dim}), got {tuple(features.shape)}")
     if lengths is None:
         return full_lengths(features)
     if not isinstance(lengths, torch.Tensor) or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
-        raise TypeError(f"invalid argument 'lengths': must be an integer tensor, got "
+        raise TypeError(f"invalid argument '{lengths_name}': must be an integer tensor, got "
                         f"{getattr(lengths, 'dtype', type(lengths).__name__)}")
     if lengths.shape != (features.shape[0],):
-        raise ValueError(f"invalid argument 'lengths': must have shape (batch,) = ({features.shape[0]},), "
+        raise ValueError(f"invalid argument '{lengths_name}': must have shape (batch,) = ({features.shape[0]},), "
                          f"got {tuple(lengths.shape)}")
     if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > features.shape[1]):
-        raise ValueError(f"invalid argument 'lengths': must lie in [0, frames = {features.shape[1]}], "
+        raise ValueError(f"invalid argument '{lengths_name}': must lie in [0, frames = {features.shape[1]}], "
                          f"got {lengths.tolist()}")
     return lengths.to(torch.int64)
