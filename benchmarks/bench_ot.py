@@ -2,7 +2,8 @@
 per problem and POT's batched solver) and GeomLoss (tensorized, no KeOps), in float32.
 
 (a) 64 problems of 200 x 300 points with d = 256, batched, costs from the points included,
-    at reg 0.1 (a few iterations) and 0.01 (hundreds; float32 kernels underflow);
+    at reg 0.1 (a few iterations) and 0.01 (hundreds; float32 kernels underflow); also split:
+    the cost matrices alone, and Sinkhorn alone on the same precomputed costs;
 (b) one 2000 x 2000 problem in the log domain, 100 iterations;
 (c) reg = 0.01 on costs normalised to [0, 1], to convergence (stopThr 1e-6): who converges;
 and nanoseconds per matrix entry per iteration next to this core's exp and memory floors.
@@ -32,38 +33,75 @@ if hasattr(os, "sched_setaffinity"):  # one core: the numbers are per core
 STOP = 1e-6  # stopThr / tol of every library that has one (POT: ||P^T 1 - b||_2, as affectkit)
 
 
-def case_a(args, reg):
-    """64 problems of 200 x 300 tokens (d = 256), squared Euclidean costs (range about 3.3).
-    Implementations whose answer is not within 1e-3 of affectkit's (2e-2 for GeomLoss's
-    annealed objective) are not timed; the returned note says which and why."""
+def points_a(args):
+    """64 problems of 200 x 300 tokens (d = 256); squared Euclidean costs range about 3.3."""
     batch, n, m, d = (8, 50, 70, 64) if args.quick else (64, 200, 300, 256)
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((batch, n, d)) / np.sqrt(d)).astype(np.float32)
     y = (rng.standard_normal((batch, m, d)) / np.sqrt(d) + 0.1).astype(np.float32)
+    return x, y
+
+
+def case_a_costs(args):
+    """(a)'s cost matrices alone: 64 x 200 x 300 x 256 = 1 G multiply-adds, a matrix product
+    (GEMM) bound; numpy's batched x @ y^T is BLAS's GEMM without the norm terms."""
+    x, y = points_a(args)
+    batch, n, m, d = x.shape[0], x.shape[1], y.shape[1], x.shape[2]
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    group = {
+        "affectkit dist": lambda: ak.ot.dist(x, y, num_threads=1),
+        "POT ot.dist numpy, loop": lambda: np.array([ot.dist(x[k], y[k]) for k in range(batch)]),
+        "POT dist_batch torch": lambda: ot.batch.dist_batch(xt, yt).numpy(),
+        "numpy x @ y^T only (BLAS GEMM, no norms)": lambda: x @ y.transpose(0, 2, 1),
+    }
+    expected = group["affectkit dist"]()
+    for name in ("POT ot.dist numpy, loop", "POT dist_batch torch"):
+        error = np.max(np.abs(group[name]() - expected)) / expected.max()
+        assert error < 1e-4, f"{name} differs from affectkit by {error:.2e}"
+    return compare(f"(a) costs only: {batch} x ({n} x {m}), d={d}", group, args.repeats)
+
+
+def case_a(args, reg, precomputed):
+    """(a) at reg, costs from the points inside each timing or (precomputed) the same float32
+    cost array, made once by affectkit, for every library. Implementations whose answer is
+    not within 1e-3 of affectkit's (2e-2 for GeomLoss's annealed objective) are not timed;
+    the returned note says which and why. GeomLoss takes points, so it has no
+    precomputed-costs row."""
+    x, y = points_a(args)
+    batch, n, m, d = x.shape[0], x.shape[1], y.shape[1], x.shape[2]
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     a_t, b_t = torch.full((n,), 1 / n), torch.full((m,), 1 / m)
     options = dict(stopThr=STOP, numItermax=10_000)
+    M = ak.ot.dist(x, y)
+    Mt = torch.from_numpy(M)
+    if precomputed:
+        costs, costs_k = (lambda: M), (lambda k: M[k])
+        costs_t, costs_t_k = (lambda: Mt), (lambda k: Mt[k])
+    else:
+        costs, costs_k = (lambda: ak.ot.dist(x, y, num_threads=1)), (lambda k: ot.dist(x[k], y[k]))
+        costs_t, costs_t_k = (lambda: ot.batch.dist_batch(xt, yt)), (lambda k: ot.dist(xt[k], yt[k]))
     group = {
-        "affectkit": lambda: ak.ot.sinkhorn2(None, None, ak.ot.dist(x, y, num_threads=1), reg, num_threads=1, **options),
-        "POT numpy, loop": lambda: np.array([ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, **options)
-                                             for k in range(batch)]),
+        "affectkit": lambda: ak.ot.sinkhorn2(None, None, costs(), reg, num_threads=1, **options),
+        "POT numpy, loop": lambda: np.array([ot.sinkhorn2([], [], costs_k(k), reg, **options) for k in range(batch)]),
         "POT numpy sinkhorn_log, loop": lambda: np.array([
-            ot.sinkhorn2([], [], ot.dist(x[k], y[k]), reg, method="sinkhorn_log", **options) for k in range(batch)]),
-        "POT torch, loop": lambda: torch.stack([ot.sinkhorn2(a_t, b_t, ot.dist(xt[k], yt[k]), reg, **options)
+            ot.sinkhorn2([], [], costs_k(k), reg, method="sinkhorn_log", **options) for k in range(batch)]),
+        "POT torch, loop": lambda: torch.stack([ot.sinkhorn2(a_t, b_t, costs_t_k(k), reg, **options)
                                                 for k in range(batch)]).numpy(),
         "POT torch sinkhorn_log, loop": lambda: torch.stack([
-            ot.sinkhorn2(a_t, b_t, ot.dist(xt[k], yt[k]), reg, method="sinkhorn_log", **options)
+            ot.sinkhorn2(a_t, b_t, costs_t_k(k), reg, method="sinkhorn_log", **options)
             for k in range(batch)]).numpy(),
         "POT solve_batch torch, sinkhorn": lambda: ot.batch.solve_batch(
-            ot.batch.dist_batch(xt, yt), reg, method="sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
+            costs_t(), reg, method="sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
         "POT solve_batch torch, log_sinkhorn": lambda: ot.batch.solve_batch(
-            ot.batch.dist_batch(xt, yt), reg, method="log_sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
-        # cost |x - y|^2 / 2 and epsilon = blur^2: reg / 2 on half the cost; its own annealing (scaling 0.5)
-        "GeomLoss tensorized": lambda: 2 * SamplesLoss("sinkhorn", p=2, blur=np.sqrt(reg / 2), debias=False,
-                                                       backend="tensorized")(xt, yt).numpy(),
+            costs_t(), reg, method="log_sinkhorn", tol=STOP, max_iter=10_000).value_linear.numpy(),
     }
-    _, log = ak.ot.sinkhorn(None, None, ak.ot.dist(x, y), reg, log=True, **options)
-    notes = [f"(a) reg {reg}: affectkit {int(log['niter'].min())}-{int(log['niter'].max())} iterations, "
+    if not precomputed:
+        # cost |x - y|^2 / 2 and epsilon = blur^2: reg / 2 on half the cost; its own annealing (scaling 0.5)
+        group["GeomLoss tensorized"] = lambda: 2 * SamplesLoss("sinkhorn", p=2, blur=np.sqrt(reg / 2), debias=False,
+                                                               backend="tensorized")(xt, yt).numpy()
+    _, log = ak.ot.sinkhorn(None, None, M, reg, log=True, **options)
+    label = f"(a) reg {reg}{', costs precomputed' if precomputed else ''}"
+    notes = [f"{label}: affectkit {int(log['niter'].min())}-{int(log['niter'].max())} iterations, "
              f"finished by {', '.join(sorted(set(log['method'])))}"]
     for name in list(group):
         with warnings.catch_warnings():
@@ -76,7 +114,9 @@ def case_a(args, reg):
             notes.append(f"{name}: not timed, {'NaN/Inf' if not np.all(np.isfinite(got)) else f'off by {error:.1e}'}")
             del group[name]
     print("; ".join(notes))
-    return compare(f"(a) {batch} x ({n} x {m}), d={d}, reg {reg}", group, args.repeats), "; ".join(notes)
+    case = f"(a) {batch} x ({n} x {m}), d={d}, reg {reg}" + (", Sinkhorn only (costs precomputed)" if precomputed
+                                                             else "")
+    return compare(case, group, args.repeats), "; ".join(notes)
 
 
 def case_b(args):
@@ -185,11 +225,26 @@ def ns_per_entry(args):
 
 def main():
     args = arguments(__doc__.split("\n\n")[0])
-    results, notes_a = [], []
+    results, notes_a = [case_a_costs(args)], []
     for reg in (0.1, 0.01):
-        result, note = case_a(args, reg)
-        results.append(result)
-        notes_a.append(note)
+        for precomputed in (False, True):
+            result, note = case_a(args, reg, precomputed)
+            results.append(result)
+            notes_a.append(note)
+    costs, with_costs, sinkhorn_only = results[0], results[1], results[2]
+    x, y = points_a(args)
+    split = (f"Split of (a) at reg 0.1 (medians): affectkit costs {1e3 * costs.median('affectkit dist'):.1f} ms + "
+             f"Sinkhorn {1e3 * sinkhorn_only.median('affectkit'):.1f} ms (together "
+             f"{1e3 * with_costs.median('affectkit'):.1f} ms); POT numpy costs "
+             f"{1e3 * costs.median('POT ot.dist numpy, loop'):.1f} ms + Sinkhorn "
+             f"{1e3 * sinkhorn_only.median('POT numpy, loop'):.1f} ms (together "
+             f"{1e3 * with_costs.median('POT numpy, loop'):.1f} ms); BLAS's GEMM alone "
+             f"{1e3 * costs.median('numpy x @ y^T only (BLAS GEMM, no norms)'):.1f} ms. The costs are "
+             f"{x.size * y.shape[1] / 1e9:.2f} G multiply-adds, "
+             f"{x.size * y.shape[1] / costs.median('affectkit dist') / 1e9:.0f} G per second in affectkit: even a "
+             "Sinkhorn that took no time would make the with-costs ratio at most "
+             f"{with_costs.median('POT numpy, loop') / costs.median('affectkit dist'):.2f}x POT numpy.")
+    print(split)
     results.append(case_b(args))
     result_c, outcome_c = case_c(args)
     results.append(result_c)
@@ -200,7 +255,7 @@ def main():
            "(POT every 10 iterations, affectkit every iteration), numItermax 10000; GeomLoss runs its own annealing "
            "schedule (scaling 0.5, blur^2 = reg / 2 on |x - y|^2 / 2; a fixed number of iterations, not to stopThr) "
            "and returns the entropic objective; values checked against affectkit (1e-3, GeomLoss 2e-2), wrong ones "
-           "not timed: " + "; ".join(notes_a) + ". (b) exactly 100 log-domain iterations each (stopThr 0), plans "
+           "not timed: " + "; ".join(notes_a) + ". " + split + " (b) exactly 100 log-domain iterations each (stopThr 0), plans "
            "checked to 1e-3 (affectkit's method='auto' would finish in the scaling form instead). "
            "(c) float64, 500 x 500, reg 0.01 of the cost range, numItermax 5000, one timed run each; outcomes:\n\n"
            + outcome_c + "\n\nNanoseconds per matrix entry per iteration (2000 x 2000, float32, one core, CPU time of "

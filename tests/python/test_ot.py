@@ -380,10 +380,10 @@ def AF():
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ot_inputs())
-def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs):
-    """The torch op on the numpy fuzz's problems: a finite value, plan and gradient of M,
-    or an error naming the argument."""
+@given(ot_inputs(), st.sampled_from(["envelope", "unrolled"]))
+def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs, grad):
+    """The torch op (and the unrolled loop) on the numpy fuzz's problems: a finite value,
+    plan and gradient of M, or an error naming the argument."""
     import torch
 
     a, b, M, reg = (torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for v in inputs)
@@ -391,7 +391,7 @@ def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            value, plan = AF.sinkhorn(a, b, M, reg, numItermax=50)
+            value, plan = AF.sinkhorn(a, b, M, reg, numItermax=50, grad=grad)
             value.sum().backward()
     except (ValueError, TypeError, RuntimeError) as error:
         assert "invalid argument '" in str(error)
@@ -529,6 +529,109 @@ def test_backward_memory_does_not_depend_on_iterations(AF):
 
     assert saved_bytes(few) == saved_bytes(many)
     assert few.grad_fn.name() == many.grad_fn.name()
+
+
+def test_unrolled_gradients_equal_envelope_gradients_at_convergence(AF):
+    """grad='unrolled' (autograd through the PyTorch loop) and the default envelope
+    backward agree once both have converged: values to 1e-12, plans to 1e-10, gradients
+    of a, b (up to a constant, as above), x, y to 1e-9; the unrolled plan is differentiable."""
+    import torch
+
+    for metric in ("sqeuclidean", "cosine"):
+        a, b, x, y = torch_problem(8, 6, seed=11)
+        leaves = (a, b, x, y)
+        value, plan = AF.sinkhorn(a, b, AF.ot_dist(x, y, metric), 0.3, **TIGHT)
+        expected = torch.autograd.grad(value, leaves)
+        unrolled, unrolled_plan = AF.sinkhorn(a, b, AF.ot_dist(x, y, metric), 0.3, grad="unrolled", **TIGHT)
+        torch.testing.assert_close(unrolled, value, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(unrolled_plan, plan, rtol=1e-10, atol=1e-12)
+        got = torch.autograd.grad(unrolled, leaves, retain_graph=True)
+        for k, (g_got, g_exp) in enumerate(zip(got, expected)):
+            if k < 2:
+                g_got, g_exp = g_got - g_got.mean(), g_exp - g_exp.mean()
+            torch.testing.assert_close(g_got, g_exp, rtol=1e-9, atol=1e-9)
+        (plan_grad,) = torch.autograd.grad(unrolled_plan[0, 0], x)
+        assert torch.isfinite(plan_grad).all() and plan_grad.abs().max() > 0
+
+
+def test_unrolled_padded_batch_equals_single_problems(AF):
+    """Padding (NaN there, which the core ignores) and zero weights in the unrolled loop."""
+    import torch
+
+    problems = [torch_problem(5, 3, seed=12), torch_problem(2, 6, seed=13)]
+    M = torch.full((2, 5, 6), float("nan"), dtype=torch.float64)
+    a, b = torch.zeros(2, 5, dtype=torch.float64), torch.zeros(2, 6, dtype=torch.float64)
+    for k, (ak_, bk, xk, yk) in enumerate(problems):
+        n, m = len(ak_), len(bk)
+        M[k, :n, :m] = AF.ot_dist(xk, yk).detach()
+        a[k, :n], b[k, :m] = ak_.detach(), bk.detach()
+    a[0, 1] = 0  # a zero weight inside a problem
+    a[0] /= a[0].sum()
+    M.requires_grad_()
+    sizes = dict(n_sizes=torch.tensor([5, 2]), m_sizes=torch.tensor([3, 6]))
+    value, plan = AF.sinkhorn(a, b, M, 0.4, grad="unrolled", **sizes, **TIGHT)
+    (grad_M,) = torch.autograd.grad(value.sum(), M)
+    for k in range(2):
+        n, m = int(sizes["n_sizes"][k]), int(sizes["m_sizes"][k])
+        Mk = M.detach()[k, :n, :m].clone().requires_grad_()
+        single, single_plan = AF.sinkhorn(a[k, :n], b[k, :m], Mk, 0.4, grad="unrolled", **TIGHT)
+        (g_M,) = torch.autograd.grad(single, Mk)
+        torch.testing.assert_close(value[k], single, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(plan[k, :n, :m], single_plan, rtol=1e-10, atol=1e-14)
+        torch.testing.assert_close(grad_M[k, :n, :m], g_M, rtol=1e-10, atol=1e-12)
+        assert torch.all(grad_M[k, n:] == 0) and torch.all(grad_M[k, :, m:] == 0)
+    assert torch.all(plan[0, 1] == 0) and torch.isfinite(grad_M).all()
+
+
+def test_unrolled_graph_grows_with_iterations(AF):
+    """Why the envelope backward is the default: the unrolled graph holds every
+    iteration's tensors (ten times the iterations, about ten times the saved bytes),
+    the envelope graph does not grow (test_backward_memory_does_not_depend_on_iterations)."""
+    import torch
+
+    a, b, x, y = torch_problem(6, 6, seed=14)
+
+    def saved_bytes(value):
+        seen, stack, total = set(), [value.grad_fn], 0
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            for name in dir(node):
+                if name.startswith("_saved_"):
+                    item = getattr(node, name)
+                    for tensor in item if isinstance(item, (list, tuple)) else [item]:
+                        if isinstance(tensor, torch.Tensor):
+                            total += tensor.numel() * tensor.element_size()
+            stack.extend(next_node for next_node, _ in node.next_functions)
+        return total
+
+    def unrolled_bytes(iterations):
+        value, _ = AF.sinkhorn(a, b, AF.ot_dist(x, y), 0.01, numItermax=iterations, stopThr=0, warn=False,
+                               grad="unrolled")
+        return saved_bytes(value)
+
+    per_iteration = (unrolled_bytes(20) - unrolled_bytes(10)) / 10
+    assert unrolled_bytes(110) - unrolled_bytes(10) == pytest.approx(100 * per_iteration, rel=0.05)
+    assert 2 <= per_iteration / (6 * 6 * 8) <= 3  # two to three (n, m) float64 tensors per iteration
+
+
+def test_unrolled_bad_input(AF):
+    import torch
+
+    a, b, x, y = torch_problem(4, 3, seed=15)
+    M = AF.ot_dist(x, y).detach()
+    for reg, kwargs, argument in [(0.1, dict(grad="autograd"), "grad"),
+                                  (0.1, dict(grad="unrolled", method="sinkhorn_stabilized"), "method"),
+                                  (0.1, dict(grad="unrolled", epsilon_scaling=0.5), "epsilon_scaling"),
+                                  (0.0, dict(grad="unrolled"), "reg")]:
+        with pytest.raises(ValueError, match=f"'{argument}'"):
+            AF.sinkhorn(a, b, M, reg, **kwargs)
+    with pytest.raises(ValueError, match="'M'"):
+        AF.sinkhorn(a, b, M.masked_fill(M > M.mean(), float("nan")), 0.1, grad="unrolled")
+    with pytest.raises(ValueError, match="'b'"):
+        AF.sinkhorn(a, 2 * b, M, 0.1, grad="unrolled")
 
 
 def test_only_the_value_is_differentiable(AF):

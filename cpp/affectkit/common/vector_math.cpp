@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace affectkit {
 
@@ -30,8 +32,9 @@ template void power_to_db_inplace<double>(double*, std::int64_t, double, double)
 
 namespace affectkit {
 
-float exp_scaled_sum_inplace(float* x, std::int64_t n, float scale, float shift) {
-  float sum = 0.0f;
+template <typename T>
+T exp_scaled_sum_inplace(T* x, std::int64_t n, T scale, T shift) {
+  T sum = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(scale * (x[i] - shift));
     sum += x[i];
@@ -39,23 +42,61 @@ float exp_scaled_sum_inplace(float* x, std::int64_t n, float scale, float shift)
   return sum;
 }
 
+template float exp_scaled_sum_inplace<float>(float*, std::int64_t, float, float);
+template double exp_scaled_sum_inplace<double>(double*, std::int64_t, double, double);
+
 void gelu_inplace(float* x, std::int64_t n) {
   constexpr float inv_sqrt2 = 0.70710678118654752440f;
   for (std::int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
 }
+
+namespace {
+
+// Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two, applied by
+// explicit fmas that -ffast-math cannot merge, so that r is exact), exp(r) by a
+// degree-6 minimax polynomial, 2^n built in the exponent bits. Clamped to [-87, 88]
+// so that 2^n stays a normal float: exp(-87) = 1.6e-38 is the smallest value
+// returned (a log-sum-exp term that small is far below the sum's rounding).
+// Branch-free and inline, so that a loop over it vectorises.
+inline float exp_cephes(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = std::fma(n, 2.12194440e-4f, std::fma(n, -0.693359375f, x));
+  float p = 1.9875691500e-4f;
+  p = std::fma(p, r, 1.3981999507e-3f);
+  p = std::fma(p, r, 8.3334519073e-3f);
+  p = std::fma(p, r, 4.1665795894e-2f);
+  p = std::fma(p, r, 1.6666665459e-1f);
+  p = std::fma(p, r, 5.0000001201e-1f);
+  p = std::fma(p, r * r, r) + 1.0f;
+  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// The exps of the Sinkhorn kernels: float uses the polynomial above (faster than
+// glibc's vector expf, the log-domain loop's bound), with 0 below its range so that
+// zero weights (log -1e4) still give exactly zero mass; double keeps glibc's.
+inline float ot_exp(float x) { return x < -87.0f ? 0.0f : exp_cephes(x); }
+inline double ot_exp(double x) { return std::exp(x); }
+
+}  // namespace
+
+float exp_polynomial(float x) { return exp_cephes(x); }
 
 template <typename T>
 T log_sum_exp_difference(const T* g, const T* row, T inv_eps, std::int64_t n) {
   T shift = g[0] - row[0];
   for (std::int64_t j = 1; j < n; ++j) shift = std::max(shift, g[j] - row[j]);
   T sum = 0;
-  for (std::int64_t j = 0; j < n; ++j) sum += std::exp((g[j] - row[j] - shift) * inv_eps);
+  for (std::int64_t j = 0; j < n; ++j) sum += ot_exp((g[j] - row[j] - shift) * inv_eps);
   return shift * inv_eps + std::log(sum);  // sum >= 1: the maximum contributes exp(0)
 }
 
 template <typename T>
 void exp_difference(T f, const T* g, const T* row, T inv_eps, T* out, std::int64_t n) {
-  for (std::int64_t j = 0; j < n; ++j) out[j] = std::exp((f + g[j] - row[j]) * inv_eps);
+  for (std::int64_t j = 0; j < n; ++j) out[j] = ot_exp((f + g[j] - row[j]) * inv_eps);
 }
 
 template float log_sum_exp_difference<float>(const float*, const float*, float, std::int64_t);

@@ -10,6 +10,7 @@
 #include "affectkit/common/eigen.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/thread_pool.h"
+#include "affectkit/common/vector_math.h"
 
 namespace affectkit {
 namespace {
@@ -85,8 +86,9 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
     logp[c] *= inv_tau;
     top = std::max(top, logp[c]);
   }
-  double total = 0;
-  for (std::int64_t c = 0; c < C; ++c) total += (dz[c] = std::exp(logp[c] - top));  // one exp per class
+  std::copy(logp, logp + C, dz);
+  // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass
+  const double total = exp_scaled_sum_inplace(dz, C, 1.0, top);
   const double lse = top + std::log(total);
   double entropy = 0, cross = 0;
   for (std::int64_t c = 0; c < C; ++c) {
@@ -101,6 +103,14 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
   }
   Eigen::Map<Eigen::VectorXd>(g, P).noalias() += Li * Eigen::Map<const Eigen::VectorXd>(dz, C);
   return entropy + p.lambda_zs * (yhat_negentropy - cross);
+}
+
+// Asks for the next sample's logits while this one computes: the first product
+// with L_i otherwise waits on memory (the hardware prefetcher does not run that far ahead).
+template <typename T>
+void prefetch_block(const T* data, std::int64_t count) {
+  const char* bytes = reinterpret_cast<const char*>(data);
+  for (std::int64_t offset = 0; offset < count * std::int64_t(sizeof(T)); offset += 64) __builtin_prefetch(bytes + offset);
 }
 
 double weights_entropy(const std::vector<double>& beta, const std::vector<std::int64_t>& kept) {
@@ -196,15 +206,18 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
   // One pass over the logits gives J_data and g together.
   auto objective = [&](const std::vector<double>& beta, std::vector<double>& g) {
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<double> work(static_cast<std::size_t>(2 * C + P * C));
+      // The block's g is summed in this thread's own buffer and stored once: the
+      // neighbouring blocks' sums share cache lines, which two threads would fight over.
+      std::vector<double> work(static_cast<std::size_t>(2 * C + P * C)), gb(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
-        double* gb = block_g.data() + b * P;  // all P: pruned prompts get (unused) sums too
-        std::fill(gb, gb + P, 0.0);
+        std::fill(gb.begin(), gb.end(), 0.0);  // all P: pruned prompts get (unused) sums too
         double jb = 0;
         for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
-          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(), gb,
-                            predictions + i * C);
+          if (i + 1 < s.samples) prefetch_block(logits + (i + 1) * P * C, P * C);
+          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(),
+                            gb.data(), predictions + i * C);
         }
+        std::copy(gb.begin(), gb.end(), block_g.begin() + b * P);
         block_j[b] = jb;
       }
     });
