@@ -25,7 +25,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 from torch.func import functional_call  # noqa: E402
 
 from affectkit.nn import HadamardOTFusion, PooledFusion, RenyiAlignedFusion  # noqa: E402
-from affectkit.nn.fusion import sinkhorn_plan  # noqa: E402
+from affectkit.nn.functional import sinkhorn_plan  # noqa: E402
 from affectkit.nn.functional import renyi_divergence  # noqa: E402
 
 TOL = {torch.float32: dict(rtol=1e-6, atol=1e-6), torch.float64: dict(rtol=1e-12, atol=1e-12)}

@@ -17,10 +17,10 @@ from torch import nn
 from .._checks import as_float, as_int
 from .attention import MultiHeadSelfAttention
 from .encoder import check_lengths, padding_mask
-from .functional import ot_dist, sinkhorn
+from .functional import ot_dist, sinkhorn_plan
 from .pooling import AttentiveStatisticsPooling
 
-__all__ = ["HadamardOTFusion", "RenyiAlignedFusion", "RenyiFusionOutput", "PooledFusion", "sinkhorn_plan"]
+__all__ = ["HadamardOTFusion", "RenyiAlignedFusion", "RenyiFusionOutput", "PooledFusion"]
 
 BRANCHES = ("ot", "hadamard", "inputs")
 POOLINGS = ("mean", "attentive")
@@ -81,81 +81,6 @@ def _positive_float(name: str, value: float) -> float:
     if not 0 < value < math.inf:
         raise ValueError(f"invalid argument '{name}': must be positive and finite, got {value!r}")
     return value
-
-
-# ---------------------------------------------------------------- differentiable transport plan
-
-
-class _SinkhornPlan(torch.autograd.Function):
-    """The entropic plan P(M) with the exact derivative of the converged plan
-    (implicit function theorem on the marginal constraints P 1 = a, P^T 1 = b).
-
-    With P_ij = a_i b_j exp((f_i + g_j - M_ij) / reg), a change dM moves the potentials
-    so that the marginals stay fixed; for an upstream gradient G = dL/dP this gives
-
-        dL/dM_ij = P_ij (z_i + w_j - G_ij) / reg,
-
-    where (z, w) solves [[diag(a), P], [P^T, diag(b)]] (z, w) = ((G*P) 1, (G*P)^T 1).
-    The system has the null vector (1, -1), orthogonal to the right-hand side; it is
-    solved through its Schur complement S = diag(b) - P^T diag(1/a) P, made regular by
-    adding the valid-column indicator v v^T (S v = 0, and the right-hand side is
-    orthogonal to v, so the solution is the one with sum_j w_j = 0). Padded rows and
-    columns (a_i = 0, b_j = 0) get unit diagonals and zero gradient."""
-
-    @staticmethod
-    def forward(M, n_sizes, m_sizes, reg, numItermax, stopThr, warn):
-        _, plan = sinkhorn(None, None, M.detach(), reg, numItermax=numItermax, stopThr=stopThr, n_sizes=n_sizes,
-                           m_sizes=m_sizes, warn=warn)
-        return plan
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        _, n_sizes, m_sizes, reg, _, _, _ = inputs
-        ctx.save_for_backward(output, n_sizes, m_sizes)
-        ctx.reg = reg
-
-    @staticmethod
-    def backward(ctx, grad_plan):
-        plan, n_sizes, m_sizes = ctx.saved_tensors
-        n, m = plan.shape[-2:]
-        row_valid = ~padding_mask(n_sizes, n)
-        column_valid = (~padding_mask(m_sizes, m)).to(plan.dtype)
-        a = torch.where(row_valid, plan.sum(-1), torch.ones_like(plan[..., 0]))
-        b = torch.where(column_valid > 0, plan.sum(-2), torch.ones_like(plan[..., 0, :]))
-        weighted = grad_plan * plan
-        rows, columns = weighted.sum(-1), weighted.sum(-2)
-        schur = (torch.diag_embed(b) - plan.transpose(-1, -2) @ (plan / a[..., None])
-                 + column_valid[..., :, None] * column_valid[..., None, :])
-        rhs = columns - (plan.transpose(-1, -2) @ (rows / a)[..., None]).squeeze(-1)
-        # least squares (SVD): deterministic, and still defined if a tiny reg makes the plan so
-        # sparse that S is singular
-        w = torch.linalg.lstsq(schur, rhs[..., None], driver="gelsd" if plan.device.type == "cpu" else None)
-        w = w.solution.squeeze(-1)
-        z = (rows - (plan @ w[..., None]).squeeze(-1)) / a
-        grad_M = plan * (z[..., :, None] + w[..., None, :] - grad_plan) / ctx.reg
-        return grad_M, None, None, None, None, None, None
-
-
-def sinkhorn_plan(M: torch.Tensor, reg: float, n_sizes: torch.Tensor, m_sizes: torch.Tensor, numItermax: int = 200,
-                  stopThr: float = 1e-6, warn: bool = True) -> torch.Tensor:
-    """The entropic OT plan between uniform weights over each problem's valid rows and
-    columns (:func:`affectkit.nn.functional.sinkhorn`), differentiable with respect to
-    ``M``: the backward is the exact derivative of the converged plan (implicit
-    function theorem; see ``_SinkhornPlan``), so it is exact as far as Sinkhorn has
-    converged (``stopThr``). Costs one (m, m) least-squares solve per problem.
-
-    Parameters
-    ----------
-    M : Tensor (batch, n, m), float32 or float64
-    reg : float > 0
-    n_sizes, m_sizes : int64 Tensor (batch,), valid rows and columns (>= 1)
-
-    Returns
-    -------
-    Tensor (batch, n, m), zero in padded rows and columns; rows sum to 1 / n_sizes,
-    columns to 1 / m_sizes.
-    """
-    return _SinkhornPlan.apply(M, n_sizes, m_sizes, reg, numItermax, stopThr, warn)
 
 
 # ---------------------------------------------------------------- Hadamard-OT fusion
