@@ -33,6 +33,20 @@ def problem(n, m, seed=0, d=3, dtype=np.float64, zero_weights=False):
     return a.astype(dtype), b.astype(dtype), ot.dist(x, y).astype(dtype)
 
 
+def saved_bytes(node):
+    """Bytes of the tensors an autograd node saved for its backward."""
+    import torch
+
+    total = 0
+    for name in dir(node):
+        if name.startswith("_saved_"):
+            item = getattr(node, name)
+            for tensor in item if isinstance(item, (list, tuple)) else [item]:
+                if isinstance(tensor, torch.Tensor):
+                    total += tensor.numel() * tensor.element_size()
+    return total
+
+
 def relative(got, expected):
     return np.max(np.abs(got - expected)) / np.max(np.abs(expected))
 
@@ -517,17 +531,7 @@ def test_backward_memory_does_not_depend_on_iterations(AF):
     few, _ = AF.sinkhorn(a, b, M, 0.01, numItermax=10, warn=False, epsilon_scaling=0)
     many, _ = AF.sinkhorn(a, b, M, 0.01, numItermax=5000, warn=False, epsilon_scaling=0)
 
-    def saved_bytes(t):
-        node, total = t.grad_fn, 0
-        for name in dir(node):
-            if name.startswith("_saved_"):
-                item = getattr(node, name)
-                for tensor in item if isinstance(item, (list, tuple)) else [item]:
-                    if isinstance(tensor, torch.Tensor):
-                        total += tensor.numel() * tensor.element_size()
-        return total
-
-    assert saved_bytes(few) == saved_bytes(many)
+    assert saved_bytes(few.grad_fn) == saved_bytes(many.grad_fn)
     assert few.grad_fn.name() == many.grad_fn.name()
 
 
@@ -591,26 +595,21 @@ def test_unrolled_graph_grows_with_iterations(AF):
 
     a, b, x, y = torch_problem(6, 6, seed=14)
 
-    def saved_bytes(value):
+    def graph_saved_bytes(value):
         seen, stack, total = set(), [value.grad_fn], 0
         while stack:
             node = stack.pop()
             if node is None or node in seen:
                 continue
             seen.add(node)
-            for name in dir(node):
-                if name.startswith("_saved_"):
-                    item = getattr(node, name)
-                    for tensor in item if isinstance(item, (list, tuple)) else [item]:
-                        if isinstance(tensor, torch.Tensor):
-                            total += tensor.numel() * tensor.element_size()
+            total += saved_bytes(node)
             stack.extend(next_node for next_node, _ in node.next_functions)
         return total
 
     def unrolled_bytes(iterations):
         value, _ = AF.sinkhorn(a, b, AF.ot_dist(x, y), 0.01, numItermax=iterations, stopThr=0, warn=False,
                                grad="unrolled")
-        return saved_bytes(value)
+        return graph_saved_bytes(value)
 
     per_iteration = (unrolled_bytes(20) - unrolled_bytes(10)) / 10
     assert unrolled_bytes(110) - unrolled_bytes(10) == pytest.approx(100 * per_iteration, rel=0.05)
