@@ -57,9 +57,11 @@ def _reverse_within_lengths(x: torch.Tensor, lengths: Optional[torch.Tensor]) ->
 
 def _linear_over_channels(weight: torch.Tensor, bias: Optional[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """A linear layer over the channels of x (batch, in, length) -> a contiguous
-    (batch, out, length). weight @ x lets BLAS read x in its own layout (x may be
-    a transposed view): no copy of x, and the result is what the scan reads in place."""
-    y = weight @ x
+    (batch, out, length), what the conv and the scan read in place. A batched matmul
+    with the weight expanded (stride 0): BLAS reads x in its own layout (x may be a
+    transposed view). weight @ x would fold the batch into rows when the weight
+    requires grad, and copy x and the result to and from (batch, length, channels)."""
+    y = torch.bmm(weight.expand(x.shape[0], -1, -1), x)
     return y if bias is None else y + bias[:, None]
 
 
@@ -178,8 +180,9 @@ class Mamba(nn.Module):
         x = AF.causal_conv1d(x, conv.weight.squeeze(1), conv.bias, "silu")
         # x_proj by its row blocks, so that dt, B and C each come out contiguous.
         w_dt, w_B, w_C = x_proj.weight.split([self.dt_rank, self.d_state, self.d_state])
-        dt = dt_proj.weight @ (w_dt @ x)  # (batch, d_inner, length); the bias goes into the scan
-        return AF.selective_scan(x, dt, -torch.exp(A_log), w_B @ x, w_C @ x, D, z,
+        dt = _linear_over_channels(dt_proj.weight, None, _linear_over_channels(w_dt, None, x))  # bias: in the scan
+        B, C = _linear_over_channels(w_B, None, x), _linear_over_channels(w_C, None, x)
+        return AF.selective_scan(x, dt, -torch.exp(A_log), B, C, D, z,
                                  delta_bias=dt_proj.bias, delta_softplus=True)
 
     def forward(self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
