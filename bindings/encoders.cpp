@@ -113,12 +113,37 @@ Array<T> state_copy(const py::object& state, const char* argument, const std::ve
   return copy;
 }
 
+MambaCombine combine_of(const std::string& combine) {
+  if (combine == "none") return MambaCombine::none;
+  if (combine == "sum") return MambaCombine::sum;
+  if (combine == "mean") return MambaCombine::mean;
+  if (combine == "concat") return MambaCombine::concat;
+  value_error("combine", "must be 'none', 'sum', 'mean' or 'concat', got '" + combine + "'");
+}
+
+// One scan direction's weights under mamba-ssm's keys (suffix "" or, for the
+// time-reversed direction of a bidirectional layer, affectkit.nn.Mamba's "_b").
+template <typename T>
+MambaScanWeights<T> scan_weights(const WeightTable<T>& t, const std::string& suffix, std::int64_t E, std::int64_t N,
+                                 std::int64_t d_conv, std::int64_t dt_rank) {
+  MambaScanWeights<T> w;
+  w.conv_weight = t.get("mixer.conv1d" + suffix + ".weight", {E, 1, d_conv});
+  w.conv_bias = t.get("mixer.conv1d" + suffix + ".bias", {E}, false);
+  w.x_proj_weight = t.get("mixer.x_proj" + suffix + ".weight", {dt_rank + 2 * N, E});
+  w.dt_proj_weight = t.get("mixer.dt_proj" + suffix + ".weight", {E, dt_rank});
+  w.dt_proj_bias = t.get("mixer.dt_proj" + suffix + ".bias", {E});
+  w.A_log = t.get(suffix.empty() ? "mixer.A_log" : "mixer.A_b_log", {E, N});
+  w.D = t.get("mixer.D" + suffix, {E});
+  return w;
+}
+
 // (out, conv_state, ssm_state) for x (batch, frames, d_model), from the state dict
 // `weights` (numpy arrays under mamba-ssm's keys, layers.{i}.mixer.* and norm_f).
+// A bidirectional stack (combine != "none") takes and returns no states (None).
 py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, const py::object& conv_state_in,
                               const py::object& ssm_state_in, std::int64_t n_layer, std::int64_t d_inner,
                               std::int64_t d_state, std::int64_t d_conv, std::int64_t dt_rank, double norm_eps,
-                              int num_threads) {
+                              const std::string& combine, int num_threads) {
   return dispatch(precision_of(x_in, "x"), [&](auto zero) -> py::tuple {
     using T = decltype(zero);
     // (ndim checked here: as_array's own message needs pybind11/stl.h in every binding file, see array.h)
@@ -134,7 +159,13 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     shape.d_conv = d_conv;
     shape.dt_rank = dt_rank;
     shape.norm_eps = norm_eps;
+    shape.combine = combine_of(combine);
     check_mamba_stack_shape(shape);
+    const bool bidirectional = shape.combine != MambaCombine::none;
+    if (bidirectional && !(conv_state_in.is_none() && ssm_state_in.is_none())) {
+      value_error("conv_state", "must be None for a bidirectional stack: it runs whole sequences only (its "
+                                "time-reversed scan starts from the last frame), so it has no state to carry");
+    }
     const std::int64_t M = shape.d_model, E = d_inner, N = d_state;
     std::vector<Array<T>> keep;
     keep.reserve(16 * n_layer + 2);
@@ -146,14 +177,9 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
       w.norm_bias = t.get("norm.bias", {M}, false);
       w.in_proj_weight = t.get("mixer.in_proj.weight", {2 * E, M});
       w.in_proj_bias = t.get("mixer.in_proj.bias", {2 * E}, false);
-      w.conv_weight = t.get("mixer.conv1d.weight", {E, 1, d_conv});
-      w.conv_bias = t.get("mixer.conv1d.bias", {E}, false);
-      w.x_proj_weight = t.get("mixer.x_proj.weight", {dt_rank + 2 * N, E});
-      w.dt_proj_weight = t.get("mixer.dt_proj.weight", {E, dt_rank});
-      w.dt_proj_bias = t.get("mixer.dt_proj.bias", {E});
-      w.A_log = t.get("mixer.A_log", {E, N});
-      w.D = t.get("mixer.D", {E});
-      w.out_proj_weight = t.get("mixer.out_proj.weight", {M, E});
+      w.scan = scan_weights(t, "", E, N, d_conv, dt_rank);
+      if (bidirectional) w.reversed = scan_weights(t, "_b", E, N, d_conv, dt_rank);
+      w.out_proj_weight = t.get("mixer.out_proj.weight", {M, shape.combine == MambaCombine::concat ? 2 * E : E});
       w.out_proj_bias = t.get("mixer.out_proj.bias", {M}, false);
       stack.layers.push_back(w);
     }
@@ -161,9 +187,17 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     stack.norm_f_weight = top.get("norm_f.weight", {M});
     stack.norm_f_bias = top.get("norm_f.bias", {M}, false);
     const py::ssize_t batch = x.shape(0), frames = x.shape(1);
+    Array<T> out({batch, frames, static_cast<py::ssize_t>(M)});
+    if (bidirectional) {
+      {
+        WithoutGil without_gil;
+        mamba_stack_forward(shape, stack, x.data(), batch, frames, static_cast<T*>(nullptr),
+                            static_cast<T*>(nullptr), out.mutable_data(), num_threads);
+      }
+      return py::make_tuple(std::move(out), py::none(), py::none());  // with the GIL again
+    }
     Array<T> conv_state = state_copy<T>(conv_state_in, "conv_state", {batch, n_layer, E, d_conv - 1});
     Array<T> ssm_state = state_copy<T>(ssm_state_in, "ssm_state", {batch, n_layer, E, N});
-    Array<T> out({batch, frames, static_cast<py::ssize_t>(M)});
     {
       WithoutGil without_gil;
       mamba_stack_forward(shape, stack, x.data(), batch, frames, conv_state.mutable_data(), ssm_state.mutable_data(),
@@ -181,8 +215,9 @@ void register_encoders(py::module_& m) {
         "delta_bias"_a, "delta_softplus"_a, "num_threads"_a,
         "mamba-ssm's selective_scan_fn: (out (batch, dim, length), last_state (batch, dim, state)).");
   m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "n_layer"_a,
-        "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "num_threads"_a,
-        "A Mamba stack on x (batch, frames, d_model) from its state dict: (out, conv_state, ssm_state).");
+        "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "combine"_a, "num_threads"_a,
+        "A Mamba stack on x (batch, frames, d_model) from its state dict: (out, conv_state, ssm_state); "
+        "combine 'none' (unidirectional) or a bidirectional stack's 'sum', 'mean', 'concat' (no states).");
 }
 
 }  // namespace affectkit::bindings

@@ -130,16 +130,20 @@ Tensor causal_conv1d_autograd(const Tensor& x, const Tensor& weight, const Optio
 
 // ---------------------------------------------------------------- selective scan
 
-// Checks dtypes and devices here and shapes in the core (one set of messages
-// for numpy and torch); returns the scan's shape.
+// Checks dtypes, devices and contiguity here and shapes in the core (one set of
+// messages for numpy and torch); returns the scan's shape. The issue asks for an
+// error naming a non-contiguous argument rather than a silent copy: the kernel
+// reads every tensor in place.
 SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A,
                                         const Tensor& B, const Tensor& C, const OptionalTensor& D,
                                         const OptionalTensor& z, const OptionalTensor& delta_bias) {
   check_float_cpu(u, "u");
+  check_contiguous(u, "u");
   const std::pair<const Tensor*, const char*> others[] = {{&delta, "delta"}, {&A, "A"}, {&B, "B"}, {&C, "C"}};
   for (const auto& [t, name] : others) {
     check_float_cpu(*t, name);
     check_same_dtype(*t, u, name, "u");
+    check_contiguous(*t, name);
   }
   const std::pair<const OptionalTensor*, const char*> optionals[] = {
       {&D, "D"}, {&z, "z"}, {&delta_bias, "delta_bias"}};
@@ -147,6 +151,7 @@ SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, co
     if (!*t) continue;
     check_float_cpu(**t, name);
     check_same_dtype(**t, u, name, "u");
+    check_contiguous(**t, name);
   }
   auto dims = [](const Tensor& t) { return Dims(t.sizes().begin(), t.sizes().end()); };
   auto optional_dims = [&](const OptionalTensor& t) { return t ? std::optional<Dims>(dims(*t)) : std::nullopt; };
@@ -157,10 +162,6 @@ SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, co
   } catch (const InvalidArgument& error) {
     TORCH_CHECK_VALUE(false, error.what());
   }
-}
-
-OptionalTensor contiguous(const OptionalTensor& t) {
-  return t ? OptionalTensor(t->contiguous()) : std::nullopt;
 }
 
 template <typename T>
@@ -174,15 +175,11 @@ SelectiveScanOptions<T> scan_options(const OptionalTensor& D, const OptionalTens
   return options;
 }
 
-std::tuple<Tensor, Tensor> selective_scan_cpu(const Tensor& u_in, const Tensor& delta_in, const Tensor& A_in,
-                                              const Tensor& B_in, const Tensor& C_in, const OptionalTensor& D_in,
-                                              const OptionalTensor& z_in, const OptionalTensor& delta_bias_in,
+std::tuple<Tensor, Tensor> selective_scan_cpu(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                              const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                              const OptionalTensor& z, const OptionalTensor& delta_bias,
                                               bool delta_softplus) {
-  const SelectiveScanShape shape =
-      check_selective_scan(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in);
-  const Tensor u = u_in.contiguous(), delta = delta_in.contiguous(), A = A_in.contiguous(),
-               B = B_in.contiguous(), C = C_in.contiguous();
-  const OptionalTensor D = contiguous(D_in), z = contiguous(z_in), delta_bias = contiguous(delta_bias_in);
+  const SelectiveScanShape shape = check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
   Tensor out = at::empty_like(u);
   Tensor last_state = at::empty({shape.batch, shape.dim, shape.state}, u.options());
   dispatch_core(u.scalar_type(), [&](auto zero) {
@@ -202,26 +199,23 @@ Tensor gradient_like(const OptionalTensor& t, const Tensor& u) {
   return t ? at::empty_like(*t, at::MemoryFormat::Contiguous) : at::empty({0}, u.options());
 }
 
-ScanGradients selective_scan_backward_cpu(const Tensor& u_in, const Tensor& delta_in, const Tensor& A_in,
-                                          const Tensor& B_in, const Tensor& C_in, const OptionalTensor& D_in,
-                                          const OptionalTensor& z_in, const OptionalTensor& delta_bias_in,
-                                          bool delta_softplus, const Tensor& grad_out_in,
-                                          const OptionalTensor& grad_last_state_in) {
-  const SelectiveScanShape shape =
-      check_selective_scan(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in);
-  TORCH_CHECK_VALUE(grad_out_in.sizes() == u_in.sizes(), "invalid argument 'grad_out': must have the shape of u ",
-                    u_in.sizes(), ", got ", grad_out_in.sizes());
-  check_same_dtype(grad_out_in, u_in, "grad_out", "u");
-  if (grad_last_state_in) {
-    TORCH_CHECK_VALUE(grad_last_state_in->sizes() == at::IntArrayRef({shape.batch, shape.dim, shape.state}),
+ScanGradients selective_scan_backward_cpu(const Tensor& u, const Tensor& delta, const Tensor& A,
+                                          const Tensor& B, const Tensor& C, const OptionalTensor& D,
+                                          const OptionalTensor& z, const OptionalTensor& delta_bias,
+                                          bool delta_softplus, const Tensor& grad_out,
+                                          const OptionalTensor& grad_last_state) {
+  const SelectiveScanShape shape = check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
+  TORCH_CHECK_VALUE(grad_out.sizes() == u.sizes(), "invalid argument 'grad_out': must have the shape of u ",
+                    u.sizes(), ", got ", grad_out.sizes());
+  check_same_dtype(grad_out, u, "grad_out", "u");
+  check_contiguous(grad_out, "grad_out");
+  if (grad_last_state) {
+    TORCH_CHECK_VALUE(grad_last_state->sizes() == at::IntArrayRef({shape.batch, shape.dim, shape.state}),
                       "invalid argument 'grad_last_state': must have shape (batch, dim, state), got ",
-                      grad_last_state_in->sizes());
-    check_same_dtype(*grad_last_state_in, u_in, "grad_last_state", "u");
+                      grad_last_state->sizes());
+    check_same_dtype(*grad_last_state, u, "grad_last_state", "u");
+    check_contiguous(*grad_last_state, "grad_last_state");
   }
-  const Tensor u = u_in.contiguous(), delta = delta_in.contiguous(), A = A_in.contiguous(),
-               B = B_in.contiguous(), C = C_in.contiguous(), grad_out = grad_out_in.contiguous();
-  const OptionalTensor D = contiguous(D_in), z = contiguous(z_in), delta_bias = contiguous(delta_bias_in),
-                       grad_last_state = contiguous(grad_last_state_in);
   ScanGradients grads{at::empty_like(u), at::empty_like(delta), at::empty_like(A), at::empty_like(B),
                       at::empty_like(C), gradient_like(D, u), gradient_like(z, u), gradient_like(delta_bias, u)};
   dispatch_core(u.scalar_type(), [&](auto zero) {
@@ -280,8 +274,11 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
     const auto saved = ctx->get_saved_variables();
     auto optional = [](const Tensor& t) { return t.defined() ? OptionalTensor(t) : std::nullopt; };
     const OptionalTensor D = optional(saved[5]), z = optional(saved[6]), delta_bias = optional(saved[7]);
-    // An output that took no part in the loss has an undefined gradient.
-    const Tensor grad_out = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
+    // An output that took no part in the loss has an undefined gradient. Autograd's
+    // gradients may be strided views (of an expand or a transpose): made contiguous here.
+    const Tensor grad_out = grad_outputs[0].defined() ? grad_outputs[0].contiguous() : at::zeros_like(saved[0]);
+    const OptionalTensor grad_last_state =
+        grad_outputs[1].defined() ? OptionalTensor(grad_outputs[1].contiguous()) : std::nullopt;
     static auto op =
         c10::Dispatcher::singleton()
             .findSchemaOrThrow("affectkit::selective_scan_backward", "")
@@ -290,7 +287,7 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
                                  const Tensor&, const OptionalTensor&)>();
     auto [gu, gdelta, gA, gB, gC, gD, gz, gbias] =
         op.call(saved[0], saved[1], saved[2], saved[3], saved[4], D, z, delta_bias,
-                ctx->saved_data["delta_softplus"].toBool(), grad_out, optional(grad_outputs[1]));
+                ctx->saved_data["delta_softplus"].toBool(), grad_out, grad_last_state);
     return {gu, gdelta, gA, gB, gC, D ? gD : Tensor(), z ? gz : Tensor(), delta_bias ? gbias : Tensor(),
             Tensor()};
   }

@@ -33,6 +33,14 @@ inline void check_same_dtype(const at::Tensor& t, const at::Tensor& like, const 
                    "), got ", t.scalar_type());
 }
 
+// For ops that read their inputs in place: a strided view is an error naming
+// the argument (call .contiguous() on it), never a hidden copy.
+inline void check_contiguous(const at::Tensor& t, const char* argument) {
+  TORCH_CHECK_VALUE(t.is_contiguous(), "invalid argument '", argument,
+                    "': must be contiguous (a strided view was given; call .contiguous() on it), got strides ",
+                    t.strides(), " for shape ", t.sizes());
+}
+
 // Runs body<T>() for T = float or double; core InvalidArgument becomes ValueError.
 template <typename Body>
 void dispatch_core(at::ScalarType type, Body&& body) {

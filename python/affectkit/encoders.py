@@ -82,8 +82,14 @@ class MambaStack:
 
     ``stack(x)`` runs whole sequences; ``stack.stream()`` returns a
     :class:`MambaStream` that takes a sequence a few frames at a time, carrying the
-    conv and SSM states, with the same result. Unidirectional stacks only: a
-    time-reversed scan needs the frames that have not arrived yet.
+    conv and SSM states, with the same result.
+
+    A bidirectional state dict (``affectkit.nn.MambaEncoder(bidirectional=True)``:
+    ``conv1d_b``, ``x_proj_b``, ``dt_proj_b``, ``A_b_log``, ``D_b``) runs as that
+    encoder does without lengths: a second scan over the time-reversed sequence,
+    reversed back and combined by ``bidirectional_combine``. It runs whole sequences
+    only: streaming is unidirectional by nature (the reversed scan starts from the
+    last frame, which a stream has not received yet), so ``stream()`` raises.
 
     Parameters
     ----------
@@ -91,22 +97,27 @@ class MambaStack:
     norm_eps : float
         Epsilon of the norms (1e-5 as mamba-ssm and MambaEncoder; Hugging Face's
         ``layer_norm_epsilon``).
+    bidirectional_combine : {"sum", "mean", "concat"}
+        For a bidirectional state dict: the ``bidirectional_combine`` its
+        MambaEncoder was built with (unused for a unidirectional one).
     dtype : float32 or float64, optional
         Precision to run in (default: that of the weights).
     num_threads : int, optional
         Threads over the batch (default: every core this process may use).
     """
 
-    def __init__(self, state_dict: Mapping[str, Any], *, norm_eps: float = 1e-5, dtype: Any = None,
-                 num_threads: Optional[int] = None):
+    def __init__(self, state_dict: Mapping[str, Any], *, norm_eps: float = 1e-5,
+                 bidirectional_combine: str = "sum", dtype: Any = None, num_threads: Optional[int] = None):
         weights: Dict[str, np.ndarray] = {}
         for key, value in state_dict.items():
             key = key[len("backbone."):] if key.startswith("backbone.") else key
             if key not in ("embeddings.weight", "embedding.weight", "lm_head.weight"):
                 weights[key] = _as_numpy(value)
-        if any(re.search(r"\.mixer\.(A_b_log|D_b|conv1d_b|x_proj_b|dt_proj_b)", key) for key in weights):
-            raise ValueError("invalid argument 'state_dict': a bidirectional stack cannot run causally; "
-                             "use affectkit.nn.MambaEncoder for it")
+        if bidirectional_combine not in ("sum", "mean", "concat"):
+            raise ValueError("invalid argument 'bidirectional_combine': must be 'sum', 'mean' or 'concat', "
+                             f"got {bidirectional_combine!r}")
+        self.bidirectional = any(re.search(r"\.mixer\.(A_b_log|D_b|conv1d_b|x_proj_b|dt_proj_b)", key) for key in weights)
+        self.combine = bidirectional_combine if self.bidirectional else "none"
         layers = sorted({int(m.group(1)) for key in weights for m in [re.match(r"layers\.(\d+)\.", key)] if m})
         if not layers or layers != list(range(len(layers))):
             raise ValueError(f"invalid argument 'state_dict': needs layers.0 ... layers.N-1, found layers {layers}")
@@ -130,10 +141,11 @@ class MambaStack:
         self.input_proj = (self.weights.pop("input_proj.weight", None), self.weights.pop("input_proj.bias", None))
 
     def run(self, x: np.ndarray, conv_state: Optional[np.ndarray] = None, ssm_state: Optional[np.ndarray] = None
-            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
         """x (batch, frames, input_dim) from the given states (None: zeros) ->
         (out (batch, frames, d_model), conv_state (batch, n_layer, d_inner, d_conv - 1),
-        ssm_state (batch, n_layer, d_inner, d_state))."""
+        ssm_state (batch, n_layer, d_inner, d_state)). A bidirectional stack takes
+        and returns no states (None): whole sequences only."""
         x = np.asarray(x)
         if x.dtype != self.dtype:
             raise TypeError(f"invalid argument 'x': must have the stack's dtype {self.dtype}, got {x.dtype}")
@@ -144,14 +156,18 @@ class MambaStack:
                                  f"got {x.shape}")
             x = x @ weight.T + (0 if bias is None else bias)
         return _core.mamba_stack(self.weights, x, conv_state, ssm_state, self.n_layer, self.d_inner, self.d_state,
-                                 self.d_conv, self.dt_rank, self.norm_eps, self.num_threads)
+                                 self.d_conv, self.dt_rank, self.norm_eps, self.combine, self.num_threads)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Whole sequences: x (batch, frames, input_dim) -> (batch, frames, d_model)."""
         return self.run(x)[0]
 
     def stream(self) -> "MambaStream":
-        """A stream starting from zero states."""
+        """A stream starting from zero states (unidirectional stacks only)."""
+        if self.bidirectional:
+            raise ValueError("invalid argument 'state_dict': a bidirectional stack cannot stream: its time-reversed "
+                             "scan starts from the last frame, which a stream has not received yet; run whole "
+                             "sequences with stack(x)")
         return MambaStream(self)
 
 

@@ -255,6 +255,38 @@ def test_stack_matches_encoder(norm, input_dim):
     np.testing.assert_allclose(out32, expected32, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("combine", ["sum", "mean", "concat"])
+@pytest.mark.parametrize("norm, input_dim", [("rms", None), ("layer", 10)])
+def test_bidirectional_stack_matches_encoder(combine, norm, input_dim):
+    """The core's bidirectional stack against the bidirectional MambaEncoder (no
+    lengths: whole sequences), float64 to 1e-10 and float32 to 1e-4."""
+    for dtype, tolerance in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
+        encoder = randomise(MambaEncoder(24, 3, input_dim=input_dim, norm=norm, d_state=6, d_conv=4, bidirectional=True,
+                                         bidirectional_combine=combine, dtype=dtype), seed=5)
+        x = torch.randn(3, 45, input_dim or 24, dtype=dtype)
+        with torch.no_grad():
+            expected = encoder(x)[0].numpy()
+        stack = ak.MambaStack(encoder.state_dict(), bidirectional_combine=combine)
+        out, conv_state, ssm_state = stack.run(x.numpy())
+        assert out.dtype == x.numpy().dtype and conv_state is None and ssm_state is None
+        np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_bidirectional_stack_runs_whole_sequences_only():
+    encoder = MambaEncoder(8, 1, d_state=4, bidirectional=True, dtype=torch.float64)
+    stack = ak.MambaStack(encoder.state_dict())
+    with pytest.raises(ValueError, match="'state_dict': a bidirectional stack cannot stream"):
+        stack.stream()
+    x = np.zeros((1, 5, 8))
+    with pytest.raises(ValueError, match="'conv_state'.*whole sequences"):
+        stack.run(x, np.zeros((1, 1, 16, 3)), np.zeros((1, 1, 16, 4)))
+    with pytest.raises(ValueError, match="'bidirectional_combine'"):
+        ak.MambaStack(encoder.state_dict(), bidirectional_combine="max")
+    concat = MambaEncoder(8, 1, d_state=4, bidirectional=True, bidirectional_combine="concat", dtype=torch.float64)
+    with pytest.raises(ValueError, match="out_proj.weight"):  # a concat state dict read as a sum
+        ak.MambaStack(concat.state_dict())(x)
+
+
 def test_stack_from_hugging_face_state_dicts():
     transformers = pytest.importorskip("transformers")
     hf = hf_model()
@@ -292,8 +324,6 @@ def test_stack_threads_do_not_change_results():
 def test_stack_bad_input_names_the_argument():
     encoder, x, _ = encoder_and_input()
     state_dict = {k: v.numpy() for k, v in encoder.state_dict().items()}
-    with pytest.raises(ValueError, match="bidirectional"):
-        ak.MambaStack(Mamba(8, bidirectional=True).state_dict() | {"layers.0.mixer.A_b_log": np.zeros((16, 16))})
     with pytest.raises(ValueError, match="'state_dict'"):
         ak.MambaStack({"norm_f.weight": np.ones(24)})
     missing = dict(state_dict)
@@ -343,3 +373,21 @@ def test_fuzz_stack_streams(batch, chunks, d_model, x_scale, dtype):
     starts = np.cumsum([0] + chunks)
     streamed = np.concatenate([stream(x[:, a:b]) for a, b in zip(starts[:-1], starts[1:])], axis=1)
     np.testing.assert_allclose(streamed, full, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.integers(0, 3), frames=st.integers(0, 8), d_model=st.sampled_from([3, 4]),
+       combine=st.sampled_from(["sum", "mean", "concat"]), x_scale=st.sampled_from([0.0, 1.0, 1e2]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_fuzz_bidirectional_stack(batch, frames, d_model, combine, x_scale, dtype):
+    """Finite outputs of the documented shape, or ValueError/TypeError."""
+    torch.manual_seed(0)
+    encoder = MambaEncoder(4, 2, d_state=2, d_conv=3, bidirectional=True, bidirectional_combine=combine)
+    stack = ak.MambaStack(encoder.state_dict(), bidirectional_combine=combine, dtype=dtype)
+    x = (x_scale * np.random.default_rng(0).standard_normal((batch, frames, d_model))).astype(dtype)
+    try:
+        out = stack(x)
+    except (ValueError, TypeError):
+        assert d_model != 4
+        return
+    assert out.shape == (batch, frames, 4) and out.dtype == dtype and np.isfinite(out).all()

@@ -23,8 +23,29 @@ void exp_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
 }
 
+template <typename T>
+void softplus_inplace(T* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T linear = x[i];
+    const T smooth = std::log1p(std::exp(std::min(linear, T(20))));  // no overflow in the unused branch
+    x[i] = linear > T(20) ? linear : smooth;
+  }
+}
+
+template <typename T>
+void sigmoid_inplace(T* x, std::int64_t n) {
+  // exp(-x) stays finite (no infinity arithmetic under -ffast-math); below the
+  // clamp the sigmoid is under 1e-34, and rounds as if it were not there.
+  constexpr T limit = sizeof(T) == 4 ? T(80) : T(700);
+  for (std::int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + std::exp(std::min(-x[i], limit)));
+}
+
 template void exp_inplace<float>(float*, std::int64_t);
 template void exp_inplace<double>(double*, std::int64_t);
+template void softplus_inplace<float>(float*, std::int64_t);
+template void softplus_inplace<double>(double*, std::int64_t);
+template void sigmoid_inplace<float>(float*, std::int64_t);
+template void sigmoid_inplace<double>(double*, std::int64_t);
 template void power_to_db_inplace<float>(float*, std::int64_t, float, float);
 template void power_to_db_inplace<double>(double*, std::int64_t, double, double);
 

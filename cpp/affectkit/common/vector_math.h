@@ -15,6 +15,15 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset);
 template <typename T>
 void exp_inplace(T* x, std::int64_t n);
 
+// x[i] = softplus(x[i]) = log(1 + exp(x[i])), linear above 20 as torch's
+// softplus, for finite x (the selective scan's delta).
+template <typename T>
+void softplus_inplace(T* x, std::int64_t n);
+
+// x[i] = sigmoid(x[i]) = 1 / (1 + exp(-x[i])), for finite x.
+template <typename T>
+void sigmoid_inplace(T* x, std::int64_t n);
+
 }  // namespace affectkit
 
 namespace affectkit {

@@ -55,23 +55,24 @@ void normalise(const Matrix<T>& x, const T* weight, const T* bias, double eps, M
   }
 }
 
-// One layer on one sequence: h (frames, d_model) += mixer(norm(h)).
+// One scan direction on xz (frames, [x | z]): y (frames, d_inner) =
+// scan(silu(conv(x)), dt, B, C) * silu(z), reading and updating conv_state
+// (d_inner, d_conv - 1) and ssm_state (d_inner, d_state).
 template <typename T>
-struct LayerRunner {
+struct ScanRunner {
   const MambaStackShape& s;
-  const MambaLayerWeights<T>& w;
-  const std::vector<T>& A;  // -exp(A_log), (d_inner, d_state)
-  Matrix<T> normed, xz, xc, x_dbl, dt, y, mixed;
+  const MambaScanWeights<T>& w;
+  std::vector<T> A;  // -exp(A_log), (d_inner, d_state)
+  Matrix<T> xc, x_dbl, dt;
   std::vector<T> dA;
 
-  LayerRunner(const MambaStackShape& shape, const MambaLayerWeights<T>& weights, const std::vector<T>& A_)
-      : s(shape), w(weights), A(A_), dA(shape.d_inner * shape.d_state) {}
+  ScanRunner(const MambaStackShape& shape, const MambaScanWeights<T>& weights)
+      : s(shape), w(weights), A(shape.d_inner * shape.d_state), dA(shape.d_inner * shape.d_state) {
+    for (std::size_t i = 0; i < A.size(); ++i) A[i] = -std::exp(w.A_log[i]);
+  }
 
-  void run(Matrix<T>& h, T* conv_state, T* ssm_state) {
-    const std::int64_t frames = h.rows(), E = s.d_inner, N = s.d_state, K = s.d_conv, R = s.dt_rank;
-    normalise(h, w.norm_weight, w.norm_bias, s.norm_eps, normed);
-    linear(normed, w.in_proj_weight, w.in_proj_bias, 2 * E, xz);  // (frames, [x | z])
-
+  void run(const Matrix<T>& xz, T* conv_state, T* ssm_state, Matrix<T>& y) {
+    const std::int64_t frames = xz.rows(), E = s.d_inner, N = s.d_state, K = s.d_conv, R = s.dt_rank;
     // Causal depthwise conv over time; the K - 1 inputs before this chunk come from conv_state (E, K - 1).
     xc.resize(frames, E);
     for (std::int64_t t = 0; t < frames; ++t) {
@@ -122,6 +123,46 @@ struct LayerRunner {
         y(t, d) = (acc + w.D[d] * u) * silu(xz(t, E + d));
       }
     }
+  }
+};
+
+// One layer on one sequence: h (frames, d_model) += mixer(norm(h)).
+template <typename T>
+struct LayerRunner {
+  const MambaStackShape& s;
+  const MambaLayerWeights<T>& w;
+  ScanRunner<T> scan, reversed;
+  Matrix<T> normed, xz, xz_reversed, y, y_reversed, mixed;
+  std::vector<T> reversed_conv_state, reversed_ssm_state;
+
+  LayerRunner(const MambaStackShape& shape, const MambaLayerWeights<T>& weights)
+      : s(shape),
+        w(weights),
+        scan(shape, weights.scan),
+        reversed(shape, shape.combine == MambaCombine::none ? weights.scan : weights.reversed),
+        reversed_conv_state(shape.d_inner * (shape.d_conv - 1)),
+        reversed_ssm_state(shape.d_inner * shape.d_state) {}
+
+  void run(Matrix<T>& h, T* conv_state, T* ssm_state) {
+    const std::int64_t E = s.d_inner;
+    normalise(h, w.norm_weight, w.norm_bias, s.norm_eps, normed);
+    linear(normed, w.in_proj_weight, w.in_proj_bias, 2 * E, xz);  // (frames, [x | z])
+    scan.run(xz, conv_state, ssm_state, y);
+    if (s.combine != MambaCombine::none) {
+      // The reversed direction: x and z in reverse time from zero states, its output reversed back.
+      xz_reversed = xz.colwise().reverse();
+      std::fill(reversed_conv_state.begin(), reversed_conv_state.end(), T(0));
+      std::fill(reversed_ssm_state.begin(), reversed_ssm_state.end(), T(0));
+      reversed.run(xz_reversed, reversed_conv_state.data(), reversed_ssm_state.data(), y_reversed);
+      if (s.combine == MambaCombine::concat) {
+        Matrix<T> both(y.rows(), 2 * E);
+        both << y, y_reversed.colwise().reverse();
+        y.swap(both);
+      } else {
+        y += y_reversed.colwise().reverse();
+        if (s.combine == MambaCombine::mean) y /= T(2);
+      }
+    }
     linear(y, w.out_proj_weight, w.out_proj_bias, s.d_model, mixed);
     h += mixed;
   }
@@ -149,22 +190,27 @@ void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T
            "must hold n_layer = " << s.n_layer << " layers, got " << weights.layers.size());
   AK_CHECK(batch >= 0 && frames >= 0, "x", "batch and frames must be non-negative");
   check_finite(x, batch * frames * s.d_model, "x");
-  // A = -exp(A_log) once per call, shared by the sequences.
-  std::vector<std::vector<T>> A(s.n_layer);
-  for (std::int64_t l = 0; l < s.n_layer; ++l) {
-    const T* A_log = weights.layers[l].A_log;
-    A[l].resize(s.d_inner * s.d_state);
-    for (std::int64_t i = 0; i < s.d_inner * s.d_state; ++i) A[l][i] = -std::exp(A_log[i]);
-  }
+  const bool whole = s.combine != MambaCombine::none;
+  AK_CHECK(!whole || (conv_state == nullptr && ssm_state == nullptr), "conv_state",
+           "must be None for a bidirectional stack: it runs whole sequences only (its time-reversed scan "
+           "starts from the last frame), so it has no state to carry");
+  AK_CHECK(whole || (conv_state != nullptr && ssm_state != nullptr), "conv_state",
+           "a unidirectional stack needs conv_state and ssm_state");
   const std::int64_t conv_size = s.d_inner * (s.d_conv - 1), ssm_size = s.d_inner * s.d_state;
   parallel_for(batch, num_threads, [&](std::int64_t begin, std::int64_t end) {
     std::vector<LayerRunner<T>> runners;
-    for (std::int64_t l = 0; l < s.n_layer; ++l) runners.emplace_back(s, weights.layers[l], A[l]);
+    for (std::int64_t l = 0; l < s.n_layer; ++l) runners.emplace_back(s, weights.layers[l]);
     Matrix<T> h, normed;
+    std::vector<T> zero_conv(whole ? conv_size : 0), zero_ssm(whole ? ssm_size : 0);  // whole sequences
     for (std::int64_t b = begin; b < end; ++b) {
       h = ConstMap<T>(x + b * frames * s.d_model, frames, s.d_model);
       for (std::int64_t l = 0; l < s.n_layer; ++l) {
-        runners[l].run(h, conv_state + (b * s.n_layer + l) * conv_size, ssm_state + (b * s.n_layer + l) * ssm_size);
+        if (whole) {
+          std::fill(zero_conv.begin(), zero_conv.end(), T(0));
+          std::fill(zero_ssm.begin(), zero_ssm.end(), T(0));
+        }
+        runners[l].run(h, whole ? zero_conv.data() : conv_state + (b * s.n_layer + l) * conv_size,
+                       whole ? zero_ssm.data() : ssm_state + (b * s.n_layer + l) * ssm_size);
       }
       normalise(h, weights.norm_f_weight, weights.norm_f_bias, s.norm_eps, normed);
       Eigen::Map<Matrix<T>>(out + b * frames * s.d_model, frames, s.d_model) = normed;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
+#include "affectkit/common/eigen.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/common/vector_math.h"
 
@@ -15,17 +16,6 @@ namespace {
 // Time steps per chunk: the chunk buffers, (chunk, state) each, stay in L1/L2,
 // and the backward keeps one state checkpoint per chunk.
 constexpr std::int64_t kChunk = 64;
-
-template <typename T>
-T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-v));
-}
-
-// torch.nn.functional.softplus with its default threshold: linear above 20.
-template <typename T>
-T softplus(T v) {
-  return v > T(20) ? v : std::log1p(std::exp(v));
-}
 
 // Throws for a non-finite value in row [offset, offset + count) of argument,
 // naming its index in the whole array (the slow pass runs only on failure).
@@ -38,10 +28,66 @@ void check_finite_row(const T* data, std::int64_t offset, std::int64_t count, co
   }
 }
 
-// One (batch, dim) row of the scan and its chunk buffers. B and C are read as
-// (state, length) rows with stride 1 in time (variable) or one state vector
-// (shared), and transposed into (chunk, state) buffers so that the recurrence
-// runs over contiguous states.
+// B or C as (length, state) rows, one per time step, with `step` values between
+// steps: the shared layout is the row's own state vector (step 0); the variable
+// layout, (state, length), is transposed once per (batch, group) into a buffer
+// that every dim of the group then reads (a task's dims are consecutive, so
+// mostly share it).
+template <typename T>
+class ParameterRows {
+ public:
+  ParameterRows(const T* p, std::int64_t groups, const SelectiveScanShape& s)
+      : p_(p), groups_(groups), s_(s), step_(groups ? s.state : 0) {}
+
+  // Offset of row (b, d) in the argument itself (its layout, not the transpose).
+  std::int64_t offset(std::int64_t b, std::int64_t d) const {
+    if (groups_ == 0) return d * s_.state;
+    return (b * groups_ + d / (s_.dim / groups_)) * s_.state * s_.length;
+  }
+
+  const T* rows(std::int64_t b, std::int64_t d) {
+    if (groups_ == 0) return p_ + offset(b, d);
+    const std::int64_t key = offset(b, d);
+    if (key != key_) {
+      const std::int64_t N = s_.state, L = s_.length;
+      transposed_.resize(N * L);
+      for (std::int64_t n = 0; n < N; ++n) {
+        for (std::int64_t t = 0; t < L; ++t) transposed_[t * N + n] = p_[key + n * L + t];
+      }
+      key_ = key;
+    }
+    return transposed_.data();
+  }
+
+  std::int64_t step() const { return step_; }
+
+ private:
+  const T* p_;
+  std::int64_t groups_;
+  const SelectiveScanShape& s_;
+  std::int64_t step_;
+  std::int64_t key_ = -1;
+  std::vector<T> transposed_;
+};
+
+// out[i] = sum_n x[i, n] v[i * v_step + n] for a (rows, cols) row-major x: the
+// per-step sums over the state, done after a chunk's recurrence so that the
+// recurrence itself has no horizontal reduction (Eigen vectorises these).
+template <typename T>
+void row_dots(const T* x, std::int64_t rows, std::int64_t cols, const T* v, std::int64_t v_step, T* out) {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  const Eigen::Map<const Matrix> X(x, rows, cols);
+  Eigen::Map<Vector> y(out, rows);
+  if (v_step == 0) {
+    y.noalias() = X * Eigen::Map<const Vector>(v, cols);
+  } else {
+    const Eigen::Map<const Matrix, 0, Eigen::OuterStride<>> V(v, rows, cols, Eigen::OuterStride<>(v_step));
+    y = X.cwiseProduct(V).rowwise().sum();
+  }
+}
+
+// One (batch, dim) row of the scan and its chunk buffers.
 template <typename T>
 struct Row {
   const SelectiveScanShape& s;
@@ -49,88 +95,71 @@ struct Row {
   const T* delta;
   const T* z;
   const T* A;
-  const T* B;  // shared: (state,); variable: (state, length)
+  const T* B;  // (length, state) rows, B_step apart (ParameterRows)
   const T* C;
-  bool B_variable;
-  bool C_variable;
+  std::int64_t B_step;
+  std::int64_t C_step;
   T D;
   T bias;
   bool softplus;
 
-  std::vector<T> dt, dA, Bt, Ct;  // (chunk,), (chunk, state) x 3
+  // Per chunk: dt, sigmoid(z) and silu(z) (the gate), (chunk,); exp(dt A) and
+  // the state after each step, (chunk, state).
+  std::vector<T> dt, z_sigmoid, gate, dA, states;
 
-  Row(const SelectiveScanShape& shape, const T* u_, const T* delta_, const T* A_, const T* B_,
-      const T* C_, const SelectiveScanOptions<T>& o, std::int64_t b, std::int64_t d)
+  Row(const SelectiveScanShape& shape, const T* u_, const T* delta_, const T* A_, ParameterRows<T>& B_rows,
+      ParameterRows<T>& C_rows, const SelectiveScanOptions<T>& o, std::int64_t b, std::int64_t d)
       : s(shape),
         u(u_ + (b * shape.dim + d) * shape.length),
         delta(delta_ + (b * shape.dim + d) * shape.length),
         z(o.z ? o.z + (b * shape.dim + d) * shape.length : nullptr),
         A(A_ + d * shape.state),
-        B(parameter_row(B_, shape.B_groups, b, d)),
-        C(parameter_row(C_, shape.C_groups, b, d)),
-        B_variable(shape.B_groups > 0),
-        C_variable(shape.C_groups > 0),
+        B(B_rows.rows(b, d)),
+        C(C_rows.rows(b, d)),
+        B_step(B_rows.step()),
+        C_step(C_rows.step()),
         D(o.D ? o.D[d] : T(0)),
         bias(o.delta_bias ? o.delta_bias[d] : T(0)),
         softplus(o.delta_softplus),
         dt(kChunk),
+        z_sigmoid(kChunk),
+        gate(kChunk, T(1)),
         dA(kChunk * shape.state),
-        Bt(kChunk * shape.state),
-        Ct(kChunk * shape.state) {}
+        states(kChunk * shape.state) {}
 
-  const T* parameter_row(const T* p, std::int64_t groups, std::int64_t b, std::int64_t d) const {
-    if (groups == 0) return p + d * s.state;
-    const std::int64_t g = d / (s.dim / groups);
-    return p + (b * groups + g) * s.state * s.length;
-  }
-
-  // Fills dt, exp(dt A), B and C for steps [t0, t0 + k).
+  // Fills dt, the gate and exp(dt A) for steps [t0, t0 + k).
   void load_chunk(std::int64_t t0, std::int64_t k) {
     const std::int64_t N = s.state;
-    for (std::int64_t i = 0; i < k; ++i) {
-      const T v = delta[t0 + i] + bias;
-      dt[i] = softplus ? affectkit::softplus(v) : v;
+    for (std::int64_t i = 0; i < k; ++i) dt[i] = delta[t0 + i] + bias;
+    if (softplus) softplus_inplace(dt.data(), k);
+    if (z) {
+      std::copy(z + t0, z + t0 + k, z_sigmoid.begin());
+      sigmoid_inplace(z_sigmoid.data(), k);
+      for (std::int64_t i = 0; i < k; ++i) gate[i] = z[t0 + i] * z_sigmoid[i];
     }
     for (std::int64_t i = 0; i < k; ++i) {
       for (std::int64_t n = 0; n < N; ++n) dA[i * N + n] = dt[i] * A[n];
     }
     exp_inplace(dA.data(), k * N);
-    transpose(B, B_variable, t0, k, Bt.data());
-    transpose(C, C_variable, t0, k, Ct.data());
   }
 
-  void transpose(const T* p, bool variable, std::int64_t t0, std::int64_t k, T* out) const {
+  // Advances h through the loaded chunk, keeping the state after every step in
+  // `states`, (k, state); y[i] = C h after step i (y may be nullptr).
+  void scan_chunk(std::int64_t t0, std::int64_t k, T* h, T* y) {
     const std::int64_t N = s.state;
-    if (variable) {
-      for (std::int64_t n = 0; n < N; ++n) {
-        for (std::int64_t i = 0; i < k; ++i) out[i * N + n] = p[n * s.length + t0 + i];
-      }
-    } else {
-      for (std::int64_t i = 0; i < k; ++i) std::copy(p, p + N, out + i * N);
-    }
-  }
-
-  // Advances h through the loaded chunk; y[i] = C h after step i. states, when
-  // given, receives h after every step, (k, state).
-  void scan_chunk(std::int64_t t0, std::int64_t k, T* h, T* y, T* states) const {
-    const std::int64_t N = s.state;
+    const T* previous = h;
     for (std::int64_t i = 0; i < k; ++i) {
       const T dtu = dt[i] * u[t0 + i];
       const T* a = dA.data() + i * N;
-      const T* bt = Bt.data() + i * N;
-      const T* ct = Ct.data() + i * N;
-      T acc = 0;
-#pragma omp simd reduction(+ : acc)
-      for (std::int64_t n = 0; n < N; ++n) {
-        h[n] = a[n] * h[n] + dtu * bt[n];
-        acc += ct[n] * h[n];
-      }
-      y[i] = acc;
-      if (states) std::copy(h, h + N, states + i * N);
+      const T* bt = B + (t0 + i) * B_step;
+      T* now = states.data() + i * N;
+#pragma omp simd
+      for (std::int64_t n = 0; n < N; ++n) now[n] = a[n] * previous[n] + dtu * bt[n];
+      previous = now;
     }
+    if (k > 0) std::copy(previous, previous + N, h);
+    if (y) row_dots(states.data(), k, N, C + t0 * C_step, C_step, y);
   }
-
-  T gate(std::int64_t t) const { return z ? z[t] * sigmoid(z[t]) : T(1); }
 };
 
 template <typename T>
@@ -232,20 +261,21 @@ void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, 
   check_inputs_finite(A, B, C, options, s);
   parallel_for(s.batch * s.dim, num_threads, [&](std::int64_t begin, std::int64_t end) {
     std::vector<T> h(s.state), y(kChunk);
+    ParameterRows<T> B_rows(B, s.B_groups, s), C_rows(C, s.C_groups, s);
     for (std::int64_t r = begin; r < end; ++r) {
       const std::int64_t L = s.length;
       check_finite_row(u, r * L, L, "u");
       check_finite_row(delta, r * L, L, "delta");
       if (options.z) check_finite_row(options.z, r * L, L, "z");
-      Row<T> row(s, u, delta, A, B, C, options, r / s.dim, r % s.dim);
+      Row<T> row(s, u, delta, A, B_rows, C_rows, options, r / s.dim, r % s.dim);
       std::fill(h.begin(), h.end(), T(0));
       T* o = out + r * L;
       for (std::int64_t t0 = 0; t0 < L; t0 += kChunk) {
         const std::int64_t k = std::min(kChunk, L - t0);
         row.load_chunk(t0, k);
-        row.scan_chunk(t0, k, h.data(), y.data(), nullptr);
+        row.scan_chunk(t0, k, h.data(), y.data());
         for (std::int64_t i = 0; i < k; ++i) {
-          o[t0 + i] = (y[i] + row.D * row.u[t0 + i]) * row.gate(t0 + i);
+          o[t0 + i] = (y[i] + row.D * row.u[t0 + i]) * row.gate[i];
         }
       }
       // exp(delta * A) > 1 (A > 0, or delta < 0 without softplus) grows the state without
@@ -281,9 +311,14 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
   if (s.C_groups && slices == 1) std::fill(grads.C, grads.C + C_size, T(0));
 
   parallel_for(s.batch * slices, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<T> checkpoints(chunks * N), states(kChunk * N), h(N), dh(N), y_row(L), y(kChunk);
+    std::vector<T> checkpoints(chunks * N), h(N), dh(N), y_row(L);
     std::vector<double> dA_acc(N), dB_acc(N), dC_acc(N);
     std::vector<T> dA_chunk(N), dB_chunk(kChunk * N), dC_chunk(kChunk * N);
+    // Per step of a chunk: dL/dy, and the terms of the two sums over the state
+    // (dL/d(dt A[n]) and dL/dh[n]), summed by row_dots after the chunk.
+    std::vector<T> g_chunk(kChunk), d_dA_chunk(kChunk * N), dh_chunk(kChunk * N), d_dt(kChunk), d_dtu(kChunk),
+        softplus_slope(kChunk);
+    ParameterRows<T> B_rows(B, s.B_groups, s), C_rows(C, s.C_groups, s);
     // Variable layout: add (k, state) into the (state, length) row; shared: sum over steps.
     auto add_chunk = [&](const T* chunk, std::int64_t k, std::int64_t t0, T* variable_row, double* shared) {
       for (std::int64_t n = 0; n < N; ++n) {
@@ -301,7 +336,7 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
       T* B_target = slices > 1 ? B_copies.data() + slice * B_size : grads.B;
       T* C_target = slices > 1 ? C_copies.data() + slice * C_size : grads.C;
       for (std::int64_t d = slice * s.dim / slices; d < (slice + 1) * s.dim / slices; ++d) {
-        Row<T> row(s, u, delta, A, B, C, options, b, d);
+        Row<T> row(s, u, delta, A, B_rows, C_rows, options, b, d);
         const std::int64_t r = b * s.dim + d;
         const T* g_out = grad_out + r * L;
 
@@ -311,7 +346,7 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
           const std::int64_t t0 = c * kChunk, k = std::min(kChunk, L - t0);
           std::copy(h.begin(), h.end(), checkpoints.begin() + c * N);
           row.load_chunk(t0, k);
-          row.scan_chunk(t0, k, h.data(), y_row.data() + t0, nullptr);
+          row.scan_chunk(t0, k, h.data(), y_row.data() + t0);
         }
 
         // Backward, one chunk at a time from the end: dh = dL/dh after step t.
@@ -324,53 +359,64 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
         std::fill(dB_acc.begin(), dB_acc.end(), 0.0);
         std::fill(dC_acc.begin(), dC_acc.end(), 0.0);
         double dD = 0, dbias = 0;
-        T* dB_row = s.B_groups ? B_target + (row.B - B) : nullptr;  // same offset as row.B in B
-        T* dC_row = s.C_groups ? C_target + (row.C - C) : nullptr;
+        T* dB_row = s.B_groups ? B_target + B_rows.offset(b, d) : nullptr;
+        T* dC_row = s.C_groups ? C_target + C_rows.offset(b, d) : nullptr;
         for (std::int64_t c = chunks - 1; c >= 0; --c) {
           const std::int64_t t0 = c * kChunk, k = std::min(kChunk, L - t0);
           row.load_chunk(t0, k);
           std::copy(checkpoints.begin() + c * N, checkpoints.begin() + (c + 1) * N, h.begin());
-          row.scan_chunk(t0, k, h.data(), y.data(), states.data());
+          row.scan_chunk(t0, k, h.data(), nullptr);
           for (std::int64_t i = k - 1; i >= 0; --i) {
             const std::int64_t t = t0 + i;
-            const T gate = row.gate(t);
-            const T g = g_out[t] * gate;  // dL/dy
+            const T g = g_out[t] * row.gate[i];  // dL/dy
             if (options.z) {
               // d silu(z)/dz = sigmoid(z) (1 + z (1 - sigmoid(z)))
-              const T sg = sigmoid(row.z[t]);
+              const T sg = row.z_sigmoid[i];
               grads.z[r * L + t] =
                   g_out[t] * (y_row[t] + row.D * row.u[t]) * sg * (T(1) + row.z[t] * (T(1) - sg));
             }
             dD += double(g) * row.u[t];
-            const T dt = row.dt[i], ut = row.u[t];
+            g_chunk[i] = g;
+            const T dt = row.dt[i];
             const T* a = row.dA.data() + i * N;
-            const T* bt = row.Bt.data() + i * N;
-            const T* ct = row.Ct.data() + i * N;
-            const T* h_now = states.data() + i * N;
-            const T* h_prev = i > 0 ? states.data() + (i - 1) * N : checkpoints.data() + c * N;
-            const T dtu = dt * ut;
+            const T* ct = row.C + t * row.C_step;
+            const T* h_now = row.states.data() + i * N;
+            const T* h_prev = i > 0 ? row.states.data() + (i - 1) * N : checkpoints.data() + c * N;
+            const T dtu = dt * row.u[t];
             T* dB_step = dB_chunk.data() + i * N;
             T* dC_step = dC_chunk.data() + i * N;
-            T d_dt = 0, d_dtu = 0;  // dL/d(dt) through exp(dt A), dL/d(dt u)
-#pragma omp simd reduction(+ : d_dt, d_dtu)
+            T* d_dA_step = d_dA_chunk.data() + i * N;
+            T* dh_step = dh_chunk.data() + i * N;
+#pragma omp simd
             for (std::int64_t n = 0; n < N; ++n) {
               const T dhn = dh[n] + ct[n] * g;
               const T d_dA = dhn * h_prev[n] * a[n];  // dL/d(dt A[n])
+              d_dA_step[n] = d_dA;
+              dh_step[n] = dhn;
               dC_step[n] = g * h_now[n];
               dB_step[n] = dhn * dtu;
-              d_dt += d_dA * row.A[n];
-              d_dtu += dhn * bt[n];
               dA_chunk[n] += d_dA * dt;
               dh[n] = dhn * a[n];
             }
-            grads.u[r * L + t] = d_dtu * dt + g * row.D;
-            d_dt += d_dtu * ut;
-            if (row.softplus) {
-              const T v = row.delta[t] + row.bias;
-              d_dt *= v > T(20) ? T(1) : sigmoid(v);
+          }
+          // dL/d(dt) through exp(dt A) and dL/d(dt u), per step, then u, delta, delta_bias.
+          row_dots(d_dA_chunk.data(), k, N, row.A, 0, d_dt.data());
+          row_dots(dh_chunk.data(), k, N, row.B + t0 * row.B_step, row.B_step, d_dtu.data());
+          if (row.softplus) {  // d softplus(v)/dv = sigmoid(v), 1 where softplus is linear
+            for (std::int64_t i = 0; i < k; ++i) softplus_slope[i] = row.delta[t0 + i] + row.bias;
+            sigmoid_inplace(softplus_slope.data(), k);
+            for (std::int64_t i = 0; i < k; ++i) {
+              if (row.delta[t0 + i] + row.bias > T(20)) softplus_slope[i] = T(1);
             }
-            grads.delta[r * L + t] = d_dt;
-            dbias += d_dt;
+          }
+          for (std::int64_t i = k - 1; i >= 0; --i) {
+            const std::int64_t t = t0 + i;
+            const T dt = row.dt[i], ut = row.u[t];
+            grads.u[r * L + t] = d_dtu[i] * dt + g_chunk[i] * row.D;
+            T d_delta = d_dt[i] + d_dtu[i] * ut;
+            if (row.softplus) d_delta *= softplus_slope[i];
+            grads.delta[r * L + t] = d_delta;
+            dbias += d_delta;
           }
           // The chunk's B and C gradients, (k, state), into their layouts; sums in double.
           for (std::int64_t n = 0; n < N; ++n) {

@@ -476,6 +476,10 @@ def selective_scan(
     backward (which recomputes the states from per-chunk checkpoints). Every input
     gets a gradient, the last state's included.
 
+    Every tensor must be contiguous: the kernel reads them in place, and a strided
+    view (a transpose, a slice along a non-leading axis, a chunk of a concatenation)
+    is a ValueError naming it rather than a hidden copy; call ``.contiguous()``.
+
     Parameters
     ----------
     u, delta : Tensor, shape (batch, dim, length), float32 or float64, CPU

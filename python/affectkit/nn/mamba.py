@@ -55,6 +55,16 @@ def _reverse_within_lengths(x: torch.Tensor, lengths: Optional[torch.Tensor]) ->
     return x.gather(-1, index[:, None, :].expand_as(x))
 
 
+def _linear_over_channels(weight: torch.Tensor, bias: Optional[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """A linear layer over the channels of x (batch, in, length) -> a contiguous
+    (batch, out, length), what the conv and the scan read in place. A batched matmul
+    with the weight expanded (stride 0): BLAS reads x in its own layout (x may be a
+    transposed view). weight @ x would fold the batch into rows when the weight
+    requires grad, and copy x and the result to and from (batch, length, channels)."""
+    y = torch.bmm(weight.expand(x.shape[0], -1, -1), x)
+    return y if bias is None else y + bias[:, None]
+
+
 def _check_dtype(x: torch.Tensor, argument: str, dtype: torch.dtype) -> None:
     if x.dtype != dtype:
         raise TypeError(f"invalid argument '{argument}': must have the module's dtype {dtype}, got {x.dtype}")
@@ -168,9 +178,11 @@ class Mamba(nn.Module):
         A_log: torch.Tensor = getattr(self, "A_log" if not suffix else "A_b_log")
         D: torch.Tensor = getattr(self, f"D{suffix}")
         x = AF.causal_conv1d(x, conv.weight.squeeze(1), conv.bias, "silu")
-        dt, B, C = torch.split(x_proj(x.transpose(1, 2)), [self.dt_rank, self.d_state, self.d_state], dim=-1)
-        dt = dt_proj.weight @ dt.transpose(1, 2)  # (batch, d_inner, length); the bias goes into the scan
-        return AF.selective_scan(x, dt, -torch.exp(A_log), B.transpose(1, 2), C.transpose(1, 2), D, z,
+        # x_proj by its row blocks, so that dt, B and C each come out contiguous.
+        w_dt, w_B, w_C = x_proj.weight.split([self.dt_rank, self.d_state, self.d_state])
+        dt = _linear_over_channels(dt_proj.weight, None, _linear_over_channels(w_dt, None, x))  # bias: in the scan
+        B, C = _linear_over_channels(w_B, None, x), _linear_over_channels(w_C, None, x)
+        return AF.selective_scan(x, dt, -torch.exp(A_log), B, C, D, z,
                                  delta_bias=dt_proj.bias, delta_softplus=True)
 
     def forward(self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -184,7 +196,10 @@ class Mamba(nn.Module):
             raise ValueError(f"invalid argument 'hidden_states': must have shape (batch, length, {self.d_model}), "
                              f"got {tuple(hidden_states.shape)}")
         _check_dtype(hidden_states, "hidden_states", self.in_proj.weight.dtype)
-        x, z = self.in_proj(hidden_states).transpose(1, 2).chunk(2, dim=1)
+        # in_proj by its two row blocks, straight into (batch, d_inner, length): x and z
+        # contiguous for the conv and the scan, without transposed copies.
+        bias = self.in_proj.bias.chunk(2) if self.in_proj.bias is not None else (None, None)
+        x, z = (_linear_over_channels(w, b, hidden_states.mT) for w, b in zip(self.in_proj.weight.chunk(2), bias))
         y = self._scan(x, z, "")
         if self.bidirectional:
             y_b = _reverse_within_lengths(
@@ -193,7 +208,7 @@ class Mamba(nn.Module):
                 y = torch.cat([y, y_b], dim=1)
             else:
                 y = (y + y_b) / 2 if self.bidirectional_combine == "mean" else y + y_b
-        return self.out_proj(y.transpose(1, 2))
+        return _linear_over_channels(self.out_proj.weight, self.out_proj.bias, y).mT
 
 
 class _Layer(nn.Module):
