@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "affectkit/common/eigen.h"  // before Eigen/Eigenvalues: turns off GCC's false warnings
 #include "affectkit/common/fft.h"
 #include "affectkit/common/interrupt.h"
+#include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
 #include <Eigen/Eigenvalues>
 
@@ -25,18 +25,6 @@ constexpr std::int64_t kSincDepth = 50;  // Sound_resample (me, 2 * maximumFrequ
 constexpr double kSafetyMargin = 50;     // Hz kept clear of 0 and Nyquist (Sound_to_Formant_burg)
 constexpr std::int64_t kPadding = 1000;  // Praat's antiTurnAround: zeros each side of an FFT filter
 constexpr std::int64_t kMaxFft = std::int64_t{1} << 30;  // RealFFT's largest size
-
-// Eight doubles in one GCC vector, for Burg's loops.
-using Lanes = double __attribute__((vector_size(64)));
-constexpr std::int64_t kLanes = 8;
-
-Lanes load_lanes(const double* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-void store_lanes(double* p, Lanes v) { std::memcpy(p, &v, sizeof(v)); }
 
 // A sum per lane as high + low parts (Knuth's TwoSum: low collects each addition's
 // rounding error, so the sum is good to ~2^-100 relative, beyond long double's 2^-64).

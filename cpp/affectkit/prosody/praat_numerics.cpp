@@ -1,7 +1,8 @@
 #include "affectkit/prosody/praat_numerics.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "affectkit/common/lanes.h"
 
 namespace affectkit {
 
@@ -13,8 +14,6 @@ namespace {
 // window's cosines advance by rotation (as Praat's PowerPC variant does) in eight
 // lanes of a GCC vector, so the loop runs in SIMD; this differs from calling cos()
 // per term only in the last bits.
-using Lanes = double __attribute__((vector_size(64)));
-constexpr int kLanes = 8;
 
 using Quadrants = long long __attribute__((vector_size(64)));
 
@@ -78,8 +77,8 @@ double windowed_sinc_sum(const double* y, std::int64_t count, double distance, c
   Lanes sums = {};
   std::int64_t k = 0;
   for (; k + kLanes <= count; k += kLanes) {
-    Lanes values;  // y[Step * (k + j)] for j = 0..7: one load, reversed for Step -1
-    std::memcpy(&values, Step == 1 ? y + k : y - k - (kLanes - 1), sizeof(values));
+    // y[Step * (k + j)] for j = 0..7: one load, reversed for Step -1
+    Lanes values = load_lanes(Step == 1 ? y + k : y - k - (kLanes - 1));
     if (Step == -1) values = __builtin_shuffle(values, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
     const Lanes a = M_PI * (offset + static_cast<double>(k));
     sums += values * sign / a * (1.0 + cos_aa);

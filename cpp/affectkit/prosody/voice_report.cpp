@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "affectkit/common/check.h"
 #include "affectkit/common/interrupt.h"
+#include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -143,14 +143,10 @@ struct PairSums {
 };
 
 PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
-  using Lanes = double __attribute__((vector_size(64)));
-  constexpr std::int64_t kLanes = 8;
   Lanes norm1 = {}, norm2 = {}, product = {}, peak = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    Lanes u, v;
-    std::memcpy(&u, a + i, sizeof(u));
-    std::memcpy(&v, b + i, sizeof(v));
+    const Lanes u = load_lanes(a + i), v = load_lanes(b + i);
     norm1 += u * u;
     norm2 += v * v;
     product += u * v;
