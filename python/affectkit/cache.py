@@ -24,16 +24,30 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from ._checks import as_int
 from .data.audio import load_audio
 
-__all__ = ["ANALYSIS_ERRORS", "Extractor", "ExtractionResult", "FeatureCache", "analyse", "extract", "file_hash"]
+__all__ = ["ANALYSIS_ERRORS", "Extractor", "ExtractionResult", "FeatureCache", "analyse", "extract", "file_hash",
+           "write_atomic"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write(stream)`` into a temporary file next to ``path``, renamed into place: a
+    process killed meanwhile leaves a ``*.tmp`` file, never a half-written ``path``."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 @dataclass(frozen=True)
@@ -90,14 +104,7 @@ class FeatureCache:
 
     def put(self, content_hash: str, value: np.ndarray) -> None:
         """Stores ``value`` atomically (a temporary file renamed into place)."""
-        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, np.asarray(value), allow_pickle=False)
-            os.replace(temporary, self._file(content_hash))
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        write_atomic(self._file(content_hash), lambda stream: np.save(stream, np.asarray(value), allow_pickle=False))
 
     @property
     def failures_file(self) -> Path:

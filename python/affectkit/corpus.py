@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 
 from ._checks import as_int
-from .cache import ANALYSIS_ERRORS, Extractor, ExtractionResult, analyse, file_hash
+from .cache import ANALYSIS_ERRORS, Extractor, ExtractionResult, analyse, file_hash, write_atomic
 
 __all__ = ["Manifest", "extract", "load"]
 
@@ -77,19 +76,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _write_atomic(path: Path, write) -> None:
-    """``write(stream)`` into a temporary file next to ``path``, renamed into place: a
-    process killed meanwhile leaves a ``*.tmp`` file, never a half-written ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -176,15 +162,15 @@ def _run_shard(spec: Dict[str, Any]) -> Dict[str, Any]:
             columns = {"path": pa.array(list(results))}
             columns.update({n: matrix[:, j] for j, n in enumerate(_feature_names(extractor, matrix.shape[1]))})
             record.update(kind="functionals", data=f"{key}.parquet")
-            _write_atomic(directory / record["data"], lambda s: pq.write_table(pa.table(columns), s))
+            write_atomic(directory / record["data"], lambda s: pq.write_table(pa.table(columns), s))
         else:
             lengths = [v.shape[-1] for v in values]
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
             frames = np.concatenate(values, axis=-1)
             record.update(kind="frames", data=f"{key}.npy",
                           offsets={name: [int(s), int(length)] for name, s, length in zip(results, starts, lengths)})
-            _write_atomic(directory / record["data"], lambda s: np.save(s, frames, allow_pickle=False))
-    _write_atomic(directory / f"{key}.json", lambda s: s.write(_json_bytes(record)))  # last: marks it complete
+            write_atomic(directory / record["data"], lambda s: np.save(s, frames, allow_pickle=False))
+    write_atomic(directory / f"{key}.json", lambda s: s.write(_json_bytes(record)))  # last: marks it complete
     return dict(record, status="computed", seconds=time.perf_counter() - start)
 
 
@@ -303,7 +289,7 @@ def extract(corpus, extractor, *, out: PathLike, client=None, shard_size: int = 
              "root": root, "shard_size": shard_size, "scheduler": "in-process" if client is None else "dask",
              "shards": manifest.shards, "succeeded": manifest.succeeded, "failed": manifest.failed,
              "seconds": manifest.seconds}
-    _write_atomic(out / MANIFEST, lambda s: s.write(json.dumps(about, indent=1, default=str).encode()))
+    write_atomic(out / MANIFEST, lambda s: s.write(json.dumps(about, indent=1, default=str).encode()))
     return manifest
 
 
