@@ -183,11 +183,8 @@ std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, co
     const double dx = 1.0 / p.sample_rate, x1 = 0.5 * dx, up = upfactor(p);
     const std::vector<double> source = up < 1 ? lowpass(y, n, up) : std::vector<double>(y, y + n);
     s.resize(static_cast<std::size_t>(g.n));
-    for (std::int64_t i = 0; i < g.n; ++i) {
-      if (i % 4096 == 0) interruption_point();  // seconds for an hour of sound
-      const double x = g.x1 + static_cast<double>(i) * g.dx;
-      s[i] = praat::interpolate_sinc(source.data(), static_cast<std::int64_t>(source.size()), (x - x1) / dx, kSincDepth);
-    }
+    praat::resample_sinc(source.data(), static_cast<std::int64_t>(source.size()), x1, dx, g.x1, g.dx, g.n, kSincDepth,
+                         s.data());
   }
   const double emphasis = std::exp(-2.0 * kPi * p.pre_emphasis_from * g.dx);
   for (std::int64_t i = g.n - 1; i >= 1; --i) s[i] -= emphasis * s[i - 1];
