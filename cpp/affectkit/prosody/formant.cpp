@@ -10,12 +10,10 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
-#include "affectkit/common/eigen.h"  // before Eigen/Eigenvalues: turns off GCC's false warnings
 #include "affectkit/common/fft.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
-#include <Eigen/Eigenvalues>
 
 namespace affectkit {
 namespace {
@@ -227,6 +225,110 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
   return z;
 }
 
+// The eigenvalues of the upper Hessenberg n x n matrix h (row-major, overwritten) by
+// Francis double-shift QR steps on the unreduced window only (eigenvalues without the
+// Schur form, as LAPACK's dlahqr with wantt = false, which Praat calls through
+// dhseqr; Golub & Van Loan, Algorithm 7.5.2). False if an eigenvalue takes more than
+// 30 steps. Was Eigen's EigenSolver: Hessenberg reduction of a matrix that already is
+// one, and every step applied to whole rows, 33% of the formant analysis.
+bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues) {
+  const auto H = [h, n](int i, int j) -> double& { return h[static_cast<std::size_t>(i) * n + j]; };
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  double norm = 0;  // for the deflation test of an all-zero diagonal pair
+  for (int i = 0; i < n; ++i) {
+    for (int j = std::max(i - 1, 0); j < n; ++j) norm += std::fabs(H(i, j));
+  }
+  int hi = n - 1, steps = 0;
+  while (hi >= 0) {
+    // The window [lo, hi]: h(lo, lo - 1) negligible next to its diagonal neighbours.
+    int lo = hi;
+    for (; lo > 0; --lo) {
+      double scale = std::fabs(H(lo - 1, lo - 1)) + std::fabs(H(lo, lo));
+      if (scale == 0) scale = norm;
+      if (std::fabs(H(lo, lo - 1)) <= eps * scale) {
+        H(lo, lo - 1) = 0;
+        break;
+      }
+    }
+    if (lo == hi) {  // a 1 x 1 block
+      eigenvalues[hi] = H(hi, hi);
+      hi -= 1;
+      steps = 0;
+      continue;
+    }
+    const double a = H(hi - 1, hi - 1), b = H(hi - 1, hi), c = H(hi, hi - 1), d = H(hi, hi);
+    if (lo == hi - 1) {  // a 2 x 2 block: the roots of z^2 - (a + d) z + (ad - bc)
+      const double half = 0.5 * (a - d), discriminant = half * half + b * c, mean = 0.5 * (a + d);
+      if (discriminant >= 0) {
+        // The larger root first, the other from the product (no cancellation).
+        const double root = std::sqrt(discriminant), far = mean + (mean >= 0 ? root : -root);
+        eigenvalues[hi - 1] = far;
+        eigenvalues[hi] = far != 0 ? (a * d - b * c) / far : mean - (mean >= 0 ? root : -root);
+      } else {
+        const double root = std::sqrt(-discriminant);
+        eigenvalues[hi - 1] = {mean, root};
+        eigenvalues[hi] = {mean, -root};
+      }
+      hi -= 2;
+      steps = 0;
+      continue;
+    }
+    if (++steps > 30) return false;
+    // Shifts: the trailing 2 x 2 block's eigenvalues (their sum and product), or
+    // after 10 and 20 steps without deflation dlahqr's exceptional shifts, those of
+    // [[d + 0.75 s, -0.4375 s], [s, d + 0.75 s]].
+    double sum = a + d, product = a * d - b * c;
+    if (steps == 10 || steps == 20) {
+      const double s = std::fabs(H(hi, hi - 1)) + std::fabs(H(hi - 1, hi - 2)), diagonal = d + 0.75 * s;
+      sum = 2 * diagonal;
+      product = diagonal * diagonal + 0.4375 * s * s;
+    }
+    // The first column of (H - s1)(H - s2), then its bulge chased down the window by
+    // 3-element Householder reflections P = I - beta v v^T.
+    double x = H(lo, lo) * H(lo, lo) + H(lo, lo + 1) * H(lo + 1, lo) - sum * H(lo, lo) + product;
+    double y = H(lo + 1, lo) * (H(lo, lo) + H(lo + 1, lo + 1) - sum);
+    double z = H(lo + 1, lo) * H(lo + 2, lo + 1);
+    for (int k = lo; k <= hi - 1; ++k) {
+      const int rows = k < hi - 1 ? 3 : 2;  // the last reflection is 2 x 2
+      const double norm_v = std::sqrt(x * x + y * y + (rows == 3 ? z * z : 0.0));
+      if (norm_v != 0) {
+        const double alpha = x > 0 ? -norm_v : norm_v;
+        const double v0 = x - alpha, v1 = y, v2 = rows == 3 ? z : 0.0;
+        const double beta = 2 / (v0 * v0 + v1 * v1 + v2 * v2);
+        const int first_column = std::max(lo, k - 1);
+        for (int j = first_column; j <= hi; ++j) {  // P from the left, rows k..k+rows-1
+          double dot = v0 * H(k, j) + v1 * H(k + 1, j);
+          if (rows == 3) dot += v2 * H(k + 2, j);
+          dot *= beta;
+          H(k, j) -= dot * v0;
+          H(k + 1, j) -= dot * v1;
+          if (rows == 3) H(k + 2, j) -= dot * v2;
+        }
+        if (k > lo) {  // the bulge's column, exactly
+          H(k, k - 1) = alpha;
+          H(k + 1, k - 1) = 0;
+          if (rows == 3) H(k + 2, k - 1) = 0;
+        }
+        const int last_row = std::min(k + 3, hi);
+        for (int i = lo; i <= last_row; ++i) {  // P from the right, columns k..k+rows-1
+          double dot = H(i, k) * v0 + H(i, k + 1) * v1;
+          if (rows == 3) dot += H(i, k + 2) * v2;
+          dot *= beta;
+          H(i, k) -= dot * v0;
+          H(i, k + 1) -= dot * v1;
+          if (rows == 3) H(i, k + 2) -= dot * v2;
+        }
+      }
+      if (k < hi - 1) {
+        x = H(k + 1, k);
+        y = H(k + 2, k);
+        if (k < hi - 2) z = H(k + 3, k);
+      }
+    }
+  }
+  return true;
+}
+
 // Per-thread buffers of the frame loop.
 struct FrameWork {
   std::vector<double> frame, a, c;
@@ -315,12 +417,11 @@ bool polynomial_roots(const double* c, int degree, std::complex<double>* roots) 
   AK_CHECK(degree >= 1, "degree", "must be at least 1, got " << degree);
   AK_CHECK(c[degree] != 0, "coefficients", "the leading coefficient must be nonzero");
   // Companion matrix in upper Hessenberg form, as Praat's Polynomial_to_Roots.
-  Eigen::MatrixXd companion = Eigen::MatrixXd::Zero(degree, degree);
-  for (int j = 0; j < degree; ++j) companion(0, j) = -c[degree - 1 - j] / c[degree];
-  for (int j = 1; j < degree; ++j) companion(j, j - 1) = 1;
-  const Eigen::EigenSolver<Eigen::MatrixXd> solver(companion, /*computeEigenvectors=*/false);
-  if (solver.info() != Eigen::Success) return false;
-  for (int i = 0; i < degree; ++i) roots[i] = polish(c, degree, solver.eigenvalues()[i]);
+  std::vector<double> companion(static_cast<std::size_t>(degree) * degree, 0.0);
+  for (int j = 0; j < degree; ++j) companion[j] = -c[degree - 1 - j] / c[degree];
+  for (int j = 1; j < degree; ++j) companion[static_cast<std::size_t>(j) * degree + j - 1] = 1;
+  if (!hessenberg_eigenvalues(companion.data(), degree, roots)) return false;
+  for (int i = 0; i < degree; ++i) roots[i] = polish(c, degree, roots[i]);
   return true;
 }
 
