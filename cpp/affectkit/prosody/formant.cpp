@@ -406,7 +406,14 @@ bool polynomial_roots(const double* c, int degree, std::complex<double>* roots) 
   for (int j = 0; j < degree; ++j) companion[j] = -c[degree - 1 - j] / c[degree];
   for (int j = 1; j < degree; ++j) companion[static_cast<std::size_t>(j) * degree + j - 1] = 1;
   if (!hessenberg_eigenvalues(companion.data(), degree, roots)) return false;
-  for (int i = 0; i < degree; ++i) roots[i] = polish(c, degree, roots[i]);
+  std::complex<double> previous = 0;  // the last eigenvalue before polishing
+  for (int i = 0; i < degree; ++i) {
+    // A complex pair comes out as exact conjugates, and Newton's steps on a real
+    // polynomial keep that symmetry bit for bit: the second is the first's conjugate.
+    const bool pair = i > 0 && roots[i].imag() < 0 && roots[i] == std::conj(previous);
+    previous = roots[i];
+    roots[i] = pair ? std::conj(roots[i - 1]) : polish(c, degree, roots[i]);
+  }
   return true;
 }
 
