@@ -354,21 +354,22 @@ double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
   long double xms = p / static_cast<long double>(n);
   if (xms <= 0) return 0;
   std::vector<double> b1(x, x + n - 1), b2(x + 1, x + n), aa(static_cast<std::size_t>(order));
+  // The sums of order i over the blocks of 8 below m = n - i; the update of b1 and b2
+  // for order i + 1 accumulates them for that order in the same pass.
+  Lanes num_lanes = {}, den_lanes = {};
+  for (std::int64_t j = 0; j + kLanes <= n - 1; j += kLanes) {
+    const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
+    num_lanes += u * v;
+    den_lanes += u * u + v * v;
+  }
   for (int i = 1; i <= order; ++i) {
     const std::int64_t m = n - i;
-    Lanes num_lanes = {}, den_lanes = {};
-    std::int64_t j = 0;
-    for (; j + kLanes <= m; j += kLanes) {
-      const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
-      num_lanes += u * v;
-      den_lanes += u * u + v * v;
-    }
     long double num = 0, den = 0;
     for (int lane = 0; lane < kLanes; ++lane) {
       num += num_lanes[lane];
       den += den_lanes[lane];
     }
-    for (; j < m; ++j) {
+    for (std::int64_t j = m / kLanes * kLanes; j < m; ++j) {
       num += b1[j] * b2[j];
       den += b1[j] * b1[j] + b2[j] * b2[j];
     }
@@ -382,12 +383,16 @@ double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
       // block loads before it stores.
       const double c = aa[i - 1];
       const std::int64_t count = m - 1;
-      j = 0;
+      num_lanes = den_lanes = Lanes{};
+      std::int64_t j = 0;
       for (; j + kLanes <= count; j += kLanes) {
         const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
         const Lanes u_next = load_lanes(b1.data() + j + 1), v_next = load_lanes(b2.data() + j + 1);
-        store_lanes(b1.data() + j, u - c * v);
-        store_lanes(b2.data() + j, v_next - c * u_next);
+        const Lanes u_new = u - c * v, v_new = v_next - c * u_next;
+        store_lanes(b1.data() + j, u_new);
+        store_lanes(b2.data() + j, v_new);
+        num_lanes += u_new * v_new;
+        den_lanes += u_new * u_new + v_new * v_new;
       }
       for (; j < count; ++j) {
         b1[j] -= c * b2[j];

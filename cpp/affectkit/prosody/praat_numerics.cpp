@@ -101,12 +101,12 @@ double windowed_sinc_sum(const double* y, std::int64_t count, double distance, c
   }
   double total = 0;
   for (int j = 0; k + j < count; ++j) {
-    const double weight = sign[j] / (M_PI * (offset[j] + static_cast<double>(k))) * (1.0 + cos_aa[j]);
+    const double a = M_PI * (offset[j] + static_cast<double>(k));
     if (Weights) {
-      weights[Step * (k + j)] = weight;
-      total += weight;
+      weights[Step * (k + j)] = sign[j] / a * (1.0 + cos_aa[j]);
+      total += weights[Step * (k + j)];
     } else {
-      total += y[Step * (k + j)] * weight;
+      total += y[Step * (k + j)] * sign[j] / a * (1.0 + cos_aa[j]);
     }
   }
   for (int j = 0; j < kLanes; ++j) total += sums[j];
