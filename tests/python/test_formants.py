@@ -199,6 +199,13 @@ def test_roots_match_numpy_roots():
     polynomials += [rng.standard_normal(degree + 1) for degree in (1, 2, 3, 7, 12, 20)]
     # Roots of equal modulus on the unit circle: QR's shifts cannot single one out.
     polynomials += [np.r_[-1.0, np.zeros(11), 1.0], np.r_[1.0, np.zeros(29), 1.0]]
+    # A frame's LPC polynomial (benchmarks/bench_prosody.py, clip 8, frame 374) on which
+    # one eigenvalue takes more than 30 QR steps (dlahqr allows 300 and shifts
+    # exceptionally every 10): a 30-step limit lost all formants of that frame.
+    polynomials.append(np.array([0.3245013289069581, -0.1375422157528628, -0.35553246841021452,
+                                 -0.043351981885184049, 0.3184991584862224, -0.020272348254513909,
+                                 0.4888741421168798, 0.17847546709662604, -0.5699273731543445,
+                                 -0.76249056952362637, 1.0]))
     for c in polynomials:
         ours = _core.polynomial_roots(c)
         expected = list(np.roots(c[::-1]))

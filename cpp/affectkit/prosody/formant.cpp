@@ -210,7 +210,7 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
 // Francis double-shift QR steps on the unreduced window only (eigenvalues without the
 // Schur form, as LAPACK's dlahqr with wantt = false, which Praat calls through
 // dhseqr; Golub & Van Loan, Algorithm 7.5.2). False if an eigenvalue takes more than
-// 30 steps. Was Eigen's EigenSolver: Hessenberg reduction of a matrix that already is
+// dlahqr's 30 max(10, n) steps. Was Eigen's EigenSolver: Hessenberg reduction of a matrix that already is
 // one, and every step applied to whole rows, 33% of the formant analysis.
 bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues) {
   const auto H = [h, n](int i, int j) -> double& { return h[static_cast<std::size_t>(i) * n + j]; };
@@ -254,12 +254,12 @@ bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues)
       steps = 0;
       continue;
     }
-    if (++steps > 30) return false;
+    if (++steps > 30 * std::max(10, n)) return false;  // dlahqr's ITMAX
     // Shifts: the trailing 2 x 2 block's eigenvalues (their sum and product), or
-    // after 10 and 20 steps without deflation dlahqr's exceptional shifts, those of
-    // [[d + 0.75 s, -0.4375 s], [s, d + 0.75 s]].
+    // every 10 steps without deflation dlahqr's exceptional shifts, those of
+    // [[d + 0.75 s, -0.4375 s], [s, d + 0.75 s]], to break a cycle.
     double sum = a + d, product = a * d - b * c;
-    if (steps == 10 || steps == 20) {
+    if (steps % 10 == 0) {
       const double s = std::fabs(H(hi, hi - 1)) + std::fabs(H(hi - 1, hi - 2)), diagonal = d + 0.75 * s;
       sum = 2 * diagonal;
       product = diagonal * diagonal + 0.4375 * s * s;
