@@ -2,10 +2,10 @@
 vowels, and its Burg LPC and root finder against short NumPy references.
 
 Praat's algorithm is reproduced step by step (its resampler, pre-emphasis, Gaussian
-window, Burg recursion in long double, Newton-polished roots), so against Praat the
+window, Burg recursion, Newton-polished roots), so against Praat the
 frame times are equal to 1e-12 s, the NaN pattern (formants found per frame) is
 identical, and in every frame whose input window peaks at 1% of the clip's peak or more
-the formant frequencies agree to 1e-9 relative and bandwidths to 1e-7 (measured: 5e-12
+the formant frequencies agree to 1e-9 relative and bandwidths to 1e-7 (measured: 7e-11
 and ~1e-11; the task allowed 5%). Quieter frames are ill-conditioned: over digital
 silence a frame holds only the resampling filter's leakage (~1e-17 of the peak), and
 its "formants" amplify rounding differences (FFTW versus Praat's FFT) to ~1e-4; they
