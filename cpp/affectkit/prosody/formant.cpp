@@ -210,8 +210,9 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
 // Francis double-shift QR steps on the unreduced window only (eigenvalues without the
 // Schur form, as LAPACK's dlahqr with wantt = false, which Praat calls through
 // dhseqr; Golub & Van Loan, Algorithm 7.5.2). False if an eigenvalue takes more than
-// dlahqr's 30 max(10, n) steps. Was Eigen's EigenSolver: Hessenberg reduction of a matrix that already is
-// one, and every step applied to whole rows, 33% of the formant analysis.
+// dlahqr's 30 max(10, n) steps. Was Eigen's EigenSolver: Hessenberg reduction of a
+// matrix that already is one, and every step applied to whole rows, 33% of the
+// formant analysis.
 bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues) {
   const auto H = [h, n](int i, int j) -> double& { return h[static_cast<std::size_t>(i) * n + j]; };
   constexpr double eps = std::numeric_limits<double>::epsilon();
