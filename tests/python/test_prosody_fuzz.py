@@ -85,3 +85,19 @@ def test_pyin(y, sr, fmin, ratio, frame):
         f0, voiced, probability = track
         assert f0.shape == voiced.shape == probability.shape
         assert np.all((probability >= 0) & (probability <= 1))
+
+
+@fuzz
+@given(c=st.lists(st.one_of(st.floats(1e-3, 1e3), st.floats(-1e3, -1e-3), st.just(0.0)), min_size=0, max_size=41))
+def test_polynomial_roots(c):
+    """Coefficients of 1e-3 to 1e3 in size or zero (so that no root overflows): degree roots
+    that are roots (Praat's root finder behind formants),
+    or a named ValueError (no coefficients, a zero leading one)."""
+    from affectkit import _core
+
+    roots = run(lambda: _core.polynomial_roots(np.array(c, dtype=np.float64)))
+    if roots is not None:
+        c = np.array(c)
+        assert roots.shape == (len(c) - 1,) and np.all(np.isfinite(roots))
+        scale = np.array([np.sum(np.abs(c) * max(1.0, abs(z)) ** np.arange(len(c))) for z in roots])
+        assert np.all(np.abs(np.polynomial.polynomial.polyval(roots, c)) <= 1e-6 * scale)

@@ -10,12 +10,10 @@
 #include <vector>
 
 #include "affectkit/common/check.h"
-#include "affectkit/common/eigen.h"  // before Eigen/Eigenvalues: turns off GCC's false warnings
 #include "affectkit/common/fft.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
-#include <Eigen/Eigenvalues>
 
 namespace affectkit {
 namespace {
@@ -25,25 +23,6 @@ constexpr std::int64_t kSincDepth = 50;  // Sound_resample (me, 2 * maximumFrequ
 constexpr double kSafetyMargin = 50;     // Hz kept clear of 0 and Nyquist (Sound_to_Formant_burg)
 constexpr std::int64_t kPadding = 1000;  // Praat's antiTurnAround: zeros each side of an FFT filter
 constexpr std::int64_t kMaxFft = std::int64_t{1} << 30;  // RealFFT's largest size
-
-// A sum per lane as high + low parts (Knuth's TwoSum: low collects each addition's
-// rounding error, so the sum is good to ~2^-100 relative, beyond long double's 2^-64).
-struct CompensatedLanes {
-  Lanes high = {}, low = {};
-  void add(Lanes v) {
-    const Lanes sum = high + v, v_part = sum - high;
-    low += (high - (sum - v_part)) + (v - v_part);
-    high = sum;
-  }
-  long double total() const {
-    long double highs = 0, lows = 0;
-    for (int j = 0; j < kLanes; ++j) {
-      highs += high[j];
-      lows += low[j];
-    }
-    return highs + lows;
-  }
-};
 
 void check_params(const FormantParams& p) {
   AK_CHECK(std::isfinite(p.sample_rate) && p.sample_rate > 0, "sr",
@@ -183,11 +162,8 @@ std::vector<double> analysed_sound(const T* y, std::int64_t n, const Grid& g, co
     const double dx = 1.0 / p.sample_rate, x1 = 0.5 * dx, up = upfactor(p);
     const std::vector<double> source = up < 1 ? lowpass(y, n, up) : std::vector<double>(y, y + n);
     s.resize(static_cast<std::size_t>(g.n));
-    for (std::int64_t i = 0; i < g.n; ++i) {
-      if (i % 4096 == 0) interruption_point();  // seconds for an hour of sound
-      const double x = g.x1 + static_cast<double>(i) * g.dx;
-      s[i] = praat::interpolate_sinc(source.data(), static_cast<std::int64_t>(source.size()), (x - x1) / dx, kSincDepth);
-    }
+    praat::resample_sinc(source.data(), static_cast<std::int64_t>(source.size()), x1, dx, g.x1, g.dx, g.n, kSincDepth,
+                         s.data());
   }
   const double emphasis = std::exp(-2.0 * kPi * p.pre_emphasis_from * g.dx);
   for (std::int64_t i = g.n - 1; i >= 1; --i) s[i] -= emphasis * s[i - 1];
@@ -230,6 +206,111 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
   return z;
 }
 
+// The eigenvalues of the upper Hessenberg n x n matrix h (row-major, overwritten) by
+// Francis double-shift QR steps on the unreduced window only (eigenvalues without the
+// Schur form, as LAPACK's dlahqr with wantt = false, which Praat calls through
+// dhseqr; Golub & Van Loan, Algorithm 7.5.2). False if an eigenvalue takes more than
+// dlahqr's 30 max(10, n) steps. Was Eigen's EigenSolver: Hessenberg reduction of a
+// matrix that already is one, and every step applied to whole rows, 33% of the
+// formant analysis.
+bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues) {
+  const auto H = [h, n](int i, int j) -> double& { return h[static_cast<std::size_t>(i) * n + j]; };
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  double norm = 0;  // for the deflation test of an all-zero diagonal pair
+  for (int i = 0; i < n; ++i) {
+    for (int j = std::max(i - 1, 0); j < n; ++j) norm += std::fabs(H(i, j));
+  }
+  int hi = n - 1, steps = 0;
+  while (hi >= 0) {
+    // The window [lo, hi]: h(lo, lo - 1) negligible next to its diagonal neighbours.
+    int lo = hi;
+    for (; lo > 0; --lo) {
+      double scale = std::fabs(H(lo - 1, lo - 1)) + std::fabs(H(lo, lo));
+      if (scale == 0) scale = norm;
+      if (std::fabs(H(lo, lo - 1)) <= eps * scale) {
+        H(lo, lo - 1) = 0;
+        break;
+      }
+    }
+    if (lo == hi) {  // a 1 x 1 block
+      eigenvalues[hi] = H(hi, hi);
+      hi -= 1;
+      steps = 0;
+      continue;
+    }
+    const double a = H(hi - 1, hi - 1), b = H(hi - 1, hi), c = H(hi, hi - 1), d = H(hi, hi);
+    if (lo == hi - 1) {  // a 2 x 2 block: the roots of z^2 - (a + d) z + (ad - bc)
+      const double half = 0.5 * (a - d), discriminant = half * half + b * c, mean = 0.5 * (a + d);
+      if (discriminant >= 0) {
+        // The larger root first, the other from the product (no cancellation).
+        const double root = std::sqrt(discriminant), far = mean + (mean >= 0 ? root : -root);
+        eigenvalues[hi - 1] = far;
+        eigenvalues[hi] = far != 0 ? (a * d - b * c) / far : mean - (mean >= 0 ? root : -root);
+      } else {
+        const double root = std::sqrt(-discriminant);
+        eigenvalues[hi - 1] = {mean, root};
+        eigenvalues[hi] = {mean, -root};
+      }
+      hi -= 2;
+      steps = 0;
+      continue;
+    }
+    if (++steps > 30 * std::max(10, n)) return false;  // dlahqr's ITMAX
+    // Shifts: the trailing 2 x 2 block's eigenvalues (their sum and product), or
+    // every 10 steps without deflation dlahqr's exceptional shifts, those of
+    // [[d + 0.75 s, -0.4375 s], [s, d + 0.75 s]], to break a cycle.
+    double sum = a + d, product = a * d - b * c;
+    if (steps % 10 == 0) {
+      const double s = std::fabs(H(hi, hi - 1)) + std::fabs(H(hi - 1, hi - 2)), diagonal = d + 0.75 * s;
+      sum = 2 * diagonal;
+      product = diagonal * diagonal + 0.4375 * s * s;
+    }
+    // The first column of (H - s1)(H - s2), then its bulge chased down the window by
+    // 3-element Householder reflections P = I - beta v v^T.
+    double x = H(lo, lo) * H(lo, lo) + H(lo, lo + 1) * H(lo + 1, lo) - sum * H(lo, lo) + product;
+    double y = H(lo + 1, lo) * (H(lo, lo) + H(lo + 1, lo + 1) - sum);
+    double z = H(lo + 1, lo) * H(lo + 2, lo + 1);
+    for (int k = lo; k <= hi - 1; ++k) {
+      const int rows = k < hi - 1 ? 3 : 2;  // the last reflection is 2 x 2
+      const double norm_v = std::sqrt(x * x + y * y + (rows == 3 ? z * z : 0.0));
+      if (norm_v != 0) {
+        const double alpha = x > 0 ? -norm_v : norm_v;
+        const double v0 = x - alpha, v1 = y, v2 = rows == 3 ? z : 0.0;
+        const double beta = 2 / (v0 * v0 + v1 * v1 + v2 * v2);
+        const int first_column = std::max(lo, k - 1);
+        for (int j = first_column; j <= hi; ++j) {  // P from the left, rows k..k+rows-1
+          double dot = v0 * H(k, j) + v1 * H(k + 1, j);
+          if (rows == 3) dot += v2 * H(k + 2, j);
+          dot *= beta;
+          H(k, j) -= dot * v0;
+          H(k + 1, j) -= dot * v1;
+          if (rows == 3) H(k + 2, j) -= dot * v2;
+        }
+        if (k > lo) {  // the bulge's column, exactly
+          H(k, k - 1) = alpha;
+          H(k + 1, k - 1) = 0;
+          if (rows == 3) H(k + 2, k - 1) = 0;
+        }
+        const int last_row = std::min(k + 3, hi);
+        for (int i = lo; i <= last_row; ++i) {  // P from the right, columns k..k+rows-1
+          double dot = H(i, k) * v0 + H(i, k + 1) * v1;
+          if (rows == 3) dot += H(i, k + 2) * v2;
+          dot *= beta;
+          H(i, k) -= dot * v0;
+          H(i, k + 1) -= dot * v1;
+          if (rows == 3) H(i, k + 2) -= dot * v2;
+        }
+      }
+      if (k < hi - 1) {
+        x = H(k + 1, k);
+        y = H(k + 2, k);
+        if (k < hi - 2) z = H(k + 3, k);
+      }
+    }
+  }
+  return true;
+}
+
 // Per-thread buffers of the frame loop.
 struct FrameWork {
   std::vector<double> frame, a, c;
@@ -265,26 +346,31 @@ void frame_formants(std::int64_t n, int order, double nyquist, std::int64_t slot
 double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
   std::fill(a, a + order, 0.0);
   if (n < 2) return 0;  // (Praat indexes out of bounds here)
-  // Products in double and sums beyond double, as VECburg (Childers 1978, 252-255), which
-  // sums in long double; here each of 8 lanes sums in double-double (Knuth's
-  // TwoSum), since x87 long-double sums were 80% of Burg's time. The coefficients equal
-  // VECburg's or differ in the last bits (its long-double sums carry the rounding).
+  // VECburg (Childers 1978, 252-255) sums in long double; here the two sums of each
+  // order run in eight double lanes (x87 long double cannot vectorise) and only the
+  // lanes' totals in long double. The coefficients differ from VECburg's by rounding:
+  // formants vs Praat stay within 1e-10 relative on loud frames (test_formants.py).
   long double p = 0;
   for (std::int64_t j = 0; j < n; ++j) p += x[j] * x[j];
   long double xms = p / static_cast<long double>(n);
   if (xms <= 0) return 0;
   std::vector<double> b1(x, x + n - 1), b2(x + 1, x + n), aa(static_cast<std::size_t>(order));
+  // The sums of order i over the blocks of 8 below m = n - i; the update of b1 and b2
+  // for order i + 1 accumulates them for that order in the same pass.
+  Lanes num_lanes = {}, den_lanes = {};
+  for (std::int64_t j = 0; j + kLanes <= n - 1; j += kLanes) {
+    const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
+    num_lanes += u * v;
+    den_lanes += u * u + v * v;
+  }
   for (int i = 1; i <= order; ++i) {
     const std::int64_t m = n - i;
-    CompensatedLanes num_lanes, den_lanes;
-    std::int64_t j = 0;
-    for (; j + kLanes <= m; j += kLanes) {
-      const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
-      num_lanes.add(u * v);
-      den_lanes.add(u * u + v * v);
+    long double num = 0, den = 0;
+    for (int lane = 0; lane < kLanes; ++lane) {
+      num += num_lanes[lane];
+      den += den_lanes[lane];
     }
-    long double num = num_lanes.total(), den = den_lanes.total();
-    for (; j < m; ++j) {
+    for (std::int64_t j = m / kLanes * kLanes; j < m; ++j) {
       num += b1[j] * b2[j];
       den += b1[j] * b1[j] + b2[j] * b2[j];
     }
@@ -298,12 +384,16 @@ double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
       // block loads before it stores.
       const double c = aa[i - 1];
       const std::int64_t count = m - 1;
-      j = 0;
+      num_lanes = den_lanes = Lanes{};
+      std::int64_t j = 0;
       for (; j + kLanes <= count; j += kLanes) {
         const Lanes u = load_lanes(b1.data() + j), v = load_lanes(b2.data() + j);
         const Lanes u_next = load_lanes(b1.data() + j + 1), v_next = load_lanes(b2.data() + j + 1);
-        store_lanes(b1.data() + j, u - c * v);
-        store_lanes(b2.data() + j, v_next - c * u_next);
+        const Lanes u_new = u - c * v, v_new = v_next - c * u_next;
+        store_lanes(b1.data() + j, u_new);
+        store_lanes(b2.data() + j, v_new);
+        num_lanes += u_new * v_new;
+        den_lanes += u_new * u_new + v_new * v_new;
       }
       for (; j < count; ++j) {
         b1[j] -= c * b2[j];
@@ -318,12 +408,18 @@ bool polynomial_roots(const double* c, int degree, std::complex<double>* roots) 
   AK_CHECK(degree >= 1, "degree", "must be at least 1, got " << degree);
   AK_CHECK(c[degree] != 0, "coefficients", "the leading coefficient must be nonzero");
   // Companion matrix in upper Hessenberg form, as Praat's Polynomial_to_Roots.
-  Eigen::MatrixXd companion = Eigen::MatrixXd::Zero(degree, degree);
-  for (int j = 0; j < degree; ++j) companion(0, j) = -c[degree - 1 - j] / c[degree];
-  for (int j = 1; j < degree; ++j) companion(j, j - 1) = 1;
-  const Eigen::EigenSolver<Eigen::MatrixXd> solver(companion, /*computeEigenvectors=*/false);
-  if (solver.info() != Eigen::Success) return false;
-  for (int i = 0; i < degree; ++i) roots[i] = polish(c, degree, solver.eigenvalues()[i]);
+  std::vector<double> companion(static_cast<std::size_t>(degree) * degree, 0.0);
+  for (int j = 0; j < degree; ++j) companion[j] = -c[degree - 1 - j] / c[degree];
+  for (int j = 1; j < degree; ++j) companion[static_cast<std::size_t>(j) * degree + j - 1] = 1;
+  if (!hessenberg_eigenvalues(companion.data(), degree, roots)) return false;
+  std::complex<double> previous = 0;  // the last eigenvalue before polishing
+  for (int i = 0; i < degree; ++i) {
+    // A complex pair comes out as exact conjugates, and Newton's steps on a real
+    // polynomial keep that symmetry bit for bit: the second is the first's conjugate.
+    const bool pair = i > 0 && roots[i].imag() < 0 && roots[i] == std::conj(previous);
+    previous = roots[i];
+    roots[i] = pair ? std::conj(roots[i - 1]) : polish(c, degree, roots[i]);
+  }
   return true;
 }
 

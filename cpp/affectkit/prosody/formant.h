@@ -47,7 +47,7 @@ void formants_burg(const SignalBatch<T>& batch, const FormantParams& params, dou
 double lpc_burg(const double* x, std::int64_t n, double* a, int order);
 
 // The degree roots of c[0] + c[1] z + ... + c[degree] z^degree (c[degree] != 0):
-// eigenvalues of the companion matrix (Eigen's real Schur form), each polished
+// eigenvalues of the companion matrix (Francis double-shift QR), each polished
 // by Newton steps as Praat's Roots_Polynomial_polish. False if QR fails.
 bool polynomial_roots(const double* c, int degree, std::complex<double>* roots);
 

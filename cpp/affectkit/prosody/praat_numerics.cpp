@@ -1,6 +1,9 @@
 #include "affectkit/prosody/praat_numerics.h"
 
 #include <algorithm>
+#include <vector>
+
+#include "affectkit/common/interrupt.h"
 
 #include "affectkit/common/lanes.h"
 
@@ -53,8 +56,11 @@ struct SideAngles {
   double sin_pi_distance, cos_first, sin_first, cos_d, sin_d;
 };
 
-template <int Step>
-double windowed_sinc_sum(const double* y, std::int64_t count, double distance, const SideAngles& angles) {
+// With Weights, y is not read: each term's weight (its factor of y) is written to
+// weights[Step * k] instead, and the sum of the weights is returned.
+template <int Step, bool Weights = false>
+double windowed_sinc_sum(const double* y, std::int64_t count, double distance, const SideAngles& angles,
+                         double* weights = nullptr) {
   const double half_sin = 0.5 * angles.sin_pi_distance;  // times (-1)^k for term k
   const double cos_d = angles.cos_d, sin_d = angles.sin_d;
   Lanes cos_aa, sin_aa, sign, offset;
@@ -78,20 +84,52 @@ double windowed_sinc_sum(const double* y, std::int64_t count, double distance, c
   std::int64_t k = 0;
   for (; k + kLanes <= count; k += kLanes) {
     // y[Step * (k + j)] for j = 0..7: one load, reversed for Step -1
-    Lanes values = load_lanes(Step == 1 ? y + k : y - k - (kLanes - 1));
-    if (Step == -1) values = __builtin_shuffle(values, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
     const Lanes a = M_PI * (offset + static_cast<double>(k));
-    sums += values * sign / a * (1.0 + cos_aa);
+    if (Weights) {
+      Lanes weight = sign / a * (1.0 + cos_aa);
+      if (Step == -1) weight = __builtin_shuffle(weight, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
+      store_lanes(Step == 1 ? weights + k : weights - k - (kLanes - 1), weight);
+      sums += weight;
+    } else {
+      Lanes values = load_lanes(Step == 1 ? y + k : y - k - (kLanes - 1));
+      if (Step == -1) values = __builtin_shuffle(values, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
+      sums += values * sign / a * (1.0 + cos_aa);
+    }
     const Lanes c = cos_aa * cos_step - sin_aa * sin_step;
     sin_aa = cos_aa * sin_step + sin_aa * cos_step;
     cos_aa = c;
   }
   double total = 0;
   for (int j = 0; k + j < count; ++j) {
-    total += y[Step * (k + j)] * sign[j] / (M_PI * (offset[j] + static_cast<double>(k))) * (1.0 + cos_aa[j]);
+    const double a = M_PI * (offset[j] + static_cast<double>(k));
+    if (Weights) {
+      weights[Step * (k + j)] = sign[j] / a * (1.0 + cos_aa[j]);
+      total += weights[Step * (k + j)];
+    } else {
+      total += y[Step * (k + j)] * sign[j] / a * (1.0 + cos_aa[j]);
+    }
   }
   for (int j = 0; j < kLanes; ++j) total += sums[j];
   return total;
+}
+
+// The two sides of an interpolation at midleft + distance_left (0 < distance_left < 1)
+// with depth samples each side: each side's sine from its own distance, as Praat:
+// sin(pi (1 - f)) computed from 1 - f is not sin(pi f) to the last bit, and LPC on
+// resampled audio shows that.
+struct Sides {
+  SideAngles left, right;
+};
+
+Sides side_angles(double distance_left, std::int64_t depth) {
+  const double distance_right = 1.0 - distance_left;
+  const double daa_left = M_PI / (distance_left + static_cast<double>(depth));
+  const double daa_right = M_PI / (distance_right + static_cast<double>(depth));
+  const Lanes angles = {M_PI * distance_left, distance_left * daa_left,   daa_left,
+                        M_PI * distance_right, distance_right * daa_right, daa_right};
+  Lanes sines, cosines;
+  sin_cos(angles, &sines, &cosines);
+  return {{sines[0], cosines[1], sines[1], cosines[2], sines[2]}, {sines[3], cosines[4], sines[4], cosines[5], sines[5]}};
 }
 
 }  // namespace
@@ -112,20 +150,57 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
     const double fil = x - static_cast<double>(midleft), fir = static_cast<double>(midright) - x;
     return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)));
   }
-  const std::int64_t left = midright - max_depth, right = midleft + max_depth;
-  // Each side's sine from its own distance, as Praat: sin(pi (1 - f)) computed from
-  // 1 - f is not sin(pi f) to the last bit, and LPC on resampled audio shows that.
   const double distance_left = x - static_cast<double>(midleft), distance_right = static_cast<double>(midright) - x;
-  const double daa_left = M_PI / (x - static_cast<double>(left) + 1.0);
-  const double daa_right = M_PI / (static_cast<double>(right) - x + 1.0);
-  const Lanes angles = {M_PI * distance_left, distance_left * daa_left,   daa_left,
-                        M_PI * distance_right, distance_right * daa_right, daa_right};
-  Lanes sines, cosines;
-  sin_cos(angles, &sines, &cosines);
-  return windowed_sinc_sum<-1>(y + midleft, midleft - left + 1, distance_left,
-                               {sines[0], cosines[1], sines[1], cosines[2], sines[2]}) +
-         windowed_sinc_sum<1>(y + midright, right - midright + 1, distance_right,
-                              {sines[3], cosines[4], sines[4], cosines[5], sines[5]});
+  const Sides sides = side_angles(distance_left, max_depth);
+  return windowed_sinc_sum<-1>(y + midleft, max_depth, distance_left, sides.left) +
+         windowed_sinc_sum<1>(y + midright, max_depth, distance_right, sides.right);
+}
+
+void resample_sinc(const double* y, std::int64_t size, double x1, double dx, double out_x1, double out_dx,
+                   std::int64_t count, std::int64_t depth, double* out) {
+  // The outputs' indices advance by step = out_dx / dx, so when period * step is a
+  // whole number their fractional parts repeat every `period` outputs (16 to 11 kHz:
+  // step 16 / 11, period 11). A windowed-sinc interpolation's weights depend only on
+  // that fraction (away from the ends): one table of 2 depth weights per phase makes
+  // each output a dot product.
+  const double step = out_dx / dx;
+  std::int64_t period = 0;
+  for (std::int64_t p = 1; p <= kMaxResamplePeriod && period == 0; ++p) {
+    if (std::fabs(static_cast<double>(p) * step - std::nearbyint(static_cast<double>(p) * step)) <= 1e-9) period = p;
+  }
+  const std::int64_t taps = 2 * depth, padded = (taps + kLanes - 1) / kLanes * kLanes;  // zero weights past taps
+  std::vector<double> table(static_cast<std::size_t>(period * padded), 0.0);
+  std::vector<double> fraction(static_cast<std::size_t>(period), -1.0);  // -1: not made yet
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (i % 4096 == 0) interruption_point();  // seconds for an hour of sound
+    const double x = (out_x1 + static_cast<double>(i) * out_dx - x1) / dx;
+    const double floor_x = std::floor(x), distance = x - floor_x;
+    const auto first = static_cast<std::int64_t>(floor_x) - depth + 1;  // the leftmost tap
+    const bool interior = period > 0 && depth >= 3 && distance > 0 && first >= 0 && first + padded <= size;
+    if (!interior) {
+      out[i] = interpolate_sinc(y, size, x, depth);
+      continue;
+    }
+    double* weights = table.data() + (i % period) * padded;
+    double& made = fraction[static_cast<std::size_t>(i % period)];
+    if (made < 0) {
+      const Sides sides = side_angles(distance, depth);
+      windowed_sinc_sum<-1, true>(nullptr, depth, distance, sides.left, weights + depth - 1);
+      windowed_sinc_sum<1, true>(nullptr, depth, 1.0 - distance, sides.right, weights + depth);
+      made = distance;
+    }
+    // Positions carry rounding of a few ulps of x (as Praat's own); a phase whose
+    // fraction drifts further than that (step not exactly periodic) is computed directly.
+    if (std::fabs(distance - made) > 8 * std::numeric_limits<double>::epsilon() * std::fabs(x)) {
+      out[i] = interpolate_sinc(y, size, x, depth);
+      continue;
+    }
+    Lanes sums = {};
+    for (std::int64_t k = 0; k < padded; k += kLanes) sums += load_lanes(y + first + k) * load_lanes(weights + k);
+    double total = 0;
+    for (int j = 0; j < kLanes; ++j) total += sums[j];
+    out[i] = total;
+  }
 }
 
 }  // namespace praat

@@ -13,6 +13,15 @@ namespace praat {
 // sinc over max_depth samples each side (clipped at the ends).
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth);
 
+// Praat's Sound_resample loop: y sampled at times x1 + j dx, out[i] at out_x1 + i out_dx
+// for i < count, each the interpolate_sinc of y at its index (time - x1) / dx. When
+// out_dx / dx is a ratio p / q with p <= kMaxResamplePeriod (16 to 11 kHz: 11 / 16),
+// interior outputs reuse one table of weights per phase: equal to the direct
+// computation to a few ulps of the index, the size of Praat's own rounding of it.
+constexpr std::int64_t kMaxResamplePeriod = 1000;
+void resample_sinc(const double* y, std::int64_t size, double x1, double dx, double out_x1, double out_dx,
+                   std::int64_t count, std::int64_t depth, double* out);
+
 // Brent's minimiser of f on [a, b] (golden section with parabolic steps; Brent
 // 1973, as in netlib's fmin and Praat's NUMminimize_brent): returns the abscissa
 // to within 3 sqrt(eps) |x| + tol and writes the minimum to *fx.

@@ -261,17 +261,20 @@ def functionals(spectral: np.ndarray, f0: np.ndarray, voice: np.ndarray, leq: fl
     """
     out: Dict[str, float] = {}
     # The functionals see one frame less than there are 60 ms frames (the last one is
-    # still in openSMILE's pitch smoother when the input ends).
+    # still in openSMILE's pitch smoother when the input ends), but the 3-frame
+    # smoothing before them sees that frame too: smooth every 60 ms frame, then cut.
     n60 = f0.size - 1
-    f0, voice = f0[:n60], voice[:, :n60]
     voiced = f0 > _VOICED_THRESHOLD
+
+    def smooth_nonzero(x: np.ndarray) -> np.ndarray:
+        return smooth3(x, nonzero=True)[:n60]
 
     def contour(prefix: str, x: np.ndarray) -> None:
         mean, std_norm = moments(x)
         values = [mean, std_norm, *percentiles(x), *slopes(x, period)]
         out.update({f"{prefix}_{f}": v for f, v in zip(_CONTOUR_FUNCTIONALS, values)})
 
-    f0_smooth = smooth3(f0, nonzero=True)
+    f0_smooth = smooth_nonzero(f0)
     contour(F0, f0_smooth[f0_smooth != 0.0])  # nonZeroFuncts: the voiced frames, run together
     loudness = smooth3(spectral[0])
     contour("loudness_sma3", loudness)
@@ -280,14 +283,14 @@ def functionals(spectral: np.ndarray, f0: np.ndarray, voice: np.ndarray, leq: fl
     for name, row in zip(VOICE_LLDS, voice):
         if name in _MASKED_BY_VOICING:  # gemapsv01b_formantVoiced
             row = np.where(voiced, row, 0.0)
-        smooth = smooth3(row, nonzero=True)
+        smooth = smooth_nonzero(row)
         out[f"{name}_sma3nz_amean"], out[f"{name}_sma3nz_stddevNorm"] = moments(smooth[smooth != 0.0])
     for v_name, _, row in _SPECTRAL_SPLIT:
-        smooth = smooth3(np.where(voiced, spectral[row, :n60], 0.0), nonzero=True)
+        smooth = smooth_nonzero(np.where(voiced, spectral[row, :f0.size], 0.0))
         out[f"{v_name}_sma3nz_amean"], out[f"{v_name}_sma3nz_stddevNorm"] = moments(smooth[smooth != 0.0])
     for _, uv_name, row in _SPECTRAL_SPLIT:
         if uv_name is not None:
-            smooth = smooth3(np.where(voiced, 0.0, spectral[row, :n60]), nonzero=True)
+            smooth = smooth_nonzero(np.where(voiced, 0.0, spectral[row, :f0.size]))
             out[f"{uv_name}_sma3nz_amean"] = moments(smooth[smooth != 0.0])[0]
     out["loudnessPeaksPerSec"] = peaks_per_second(loudness, period)
     (out["VoicedSegmentsPerSec"], out["MeanVoicedSegmentLengthSec"],

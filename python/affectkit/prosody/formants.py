@@ -89,12 +89,14 @@ def formants(
     ----------------------
     Rounding only, on single-channel input. Against parselmouth (Praat 6.1.38) the frame
     times and the number of formants per frame are identical; frequencies agree to
-    ~1e-13 relative, bandwidths to ~1e-12, in every frame with some signal (window peak
+    ~1e-10 relative, bandwidths to ~1e-11, in every frame with some signal (window peak
     at least 1% of the clip's; measured on synthetic vowels, noise and recorded speech
-    at 5.5-48 kHz). The roots come from Eigen's real Schur form instead of LAPACK's
-    dhseqr (both polished by the same Newton steps) and the FFTs from FFTW, so frames
-    over (near-)digital silence, which hold only the resampling filter's leakage, give
-    "formants" of rounding noise that differ from Praat's by up to ~1e-3 relative.
+    at 5.5-48 kHz). The roots come from our own Francis QR instead of LAPACK's dhseqr
+    (both polished by the same Newton steps), Burg's sums run in double lanes instead
+    of long double, the resampler reuses one table of sinc weights per phase, and the
+    FFTs come from FFTW, so frames over (near-)digital silence, which hold only the
+    resampling filter's leakage, give "formants" of rounding noise that differ from
+    Praat's by up to ~1e-3 relative.
     A frame of fewer than ``order + 1`` samples (a clip under ~1 ms) has no formants
     here; Praat reports the noise of its truncated Burg recursion there (and crashes on
     a clip of one or two samples). Praat treats ``maximum_formant <= 0`` as "do not
