@@ -394,10 +394,10 @@ def AF():
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ot_inputs(), st.sampled_from(["envelope", "unrolled"]))
-def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs, grad):
-    """The torch op (and the unrolled loop) on the numpy fuzz's problems: a finite value,
-    plan and gradient of M, or an error naming the argument."""
+@given(ot_inputs(), st.sampled_from(["envelope", "unrolled"]), st.sampled_from([None, 0.5]))
+def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs, grad, reg_m):
+    """The torch op (and the unrolled loop), balanced and unbalanced, on the numpy fuzz's
+    problems: a finite value, plan and gradient of M, or an error naming the argument."""
     import torch
 
     a, b, M, reg = (torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for v in inputs)
@@ -405,7 +405,10 @@ def test_fuzz_torch_sinkhorn_forward_and_backward(AF, inputs, grad):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            value, plan = AF.sinkhorn(a, b, M, reg, numItermax=50, grad=grad)
+            if reg_m is None:
+                value, plan = AF.sinkhorn(a, b, M, reg, numItermax=50, grad=grad)
+            else:
+                value, plan = AF.sinkhorn_unbalanced(a, b, M, reg, reg_m, numItermax=50, grad=grad)
             value.sum().backward()
     except (ValueError, TypeError, RuntimeError) as error:
         assert "invalid argument '" in str(error)
@@ -556,6 +559,37 @@ def test_unrolled_gradients_equal_envelope_gradients_at_convergence(AF):
             torch.testing.assert_close(g_got, g_exp, rtol=1e-9, atol=1e-9)
         (plan_grad,) = torch.autograd.grad(unrolled_plan[0, 0], x)
         assert torch.isfinite(plan_grad).all() and plan_grad.abs().max() > 0
+
+
+@pytest.mark.parametrize("reg, reg_m", [(0.3, 1.0), (0.1, 0.05), (1.0, 10.0)])
+def test_unrolled_unbalanced_equals_envelope_at_convergence(AF, reg, reg_m):
+    """The unbalanced loop (masses 1.3 and 1): values to 1e-12, plans to 1e-10 and the
+    gradients of a, b, x, y to 1e-9 against the core's envelope backward; unbalanced, the
+    gradients of a and b have no free constant. A padded batch equals its problems."""
+    import torch
+
+    a, b, x, y = torch_problem(8, 6, seed=15)
+    a = (a.detach() * 1.3).requires_grad_()
+    leaves = (a, b, x, y)
+    value, plan = AF.sinkhorn_unbalanced(a, b, AF.ot_dist(x, y), reg, reg_m, **TIGHT)
+    expected = torch.autograd.grad(value, leaves)
+    unrolled, unrolled_plan = AF.sinkhorn_unbalanced(a, b, AF.ot_dist(x, y), reg, reg_m, grad="unrolled", **TIGHT)
+    torch.testing.assert_close(unrolled, value, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(unrolled_plan, plan, rtol=1e-10, atol=1e-12)
+    for g_got, g_exp in zip(torch.autograd.grad(unrolled, leaves), expected):
+        torch.testing.assert_close(g_got, g_exp, rtol=1e-9, atol=1e-9)
+    M = torch.full((2, 8, 7), float("nan"), dtype=torch.float64)
+    M[0, :, :6] = AF.ot_dist(x, y).detach()
+    M[1, :5, :] = AF.ot_dist(y[:5], x[:7]).detach()
+    A, B = torch.zeros(2, 8, dtype=torch.float64), torch.zeros(2, 7, dtype=torch.float64)
+    A[0], B[0, :6], A[1, :5], B[1] = a.detach(), b.detach(), b.detach()[:5], a.detach()[:7]
+    sizes = dict(n_sizes=torch.tensor([8, 5]), m_sizes=torch.tensor([6, 7]))
+    batch, batch_plan = AF.sinkhorn_unbalanced(A, B, M, reg, reg_m, grad="unrolled", **sizes, **TIGHT)
+    for k, (n, m) in enumerate(((8, 6), (5, 7))):
+        single, single_plan = AF.sinkhorn_unbalanced(A[k, :n], B[k, :m], M[k, :n, :m], reg, reg_m, grad="unrolled",
+                                                     **TIGHT)
+        torch.testing.assert_close(batch[k], single, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(batch_plan[k, :n, :m], single_plan, rtol=1e-10, atol=1e-14)
 
 
 def test_unrolled_padded_batch_equals_single_problems(AF):

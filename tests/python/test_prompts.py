@@ -87,6 +87,24 @@ def test_core_equals_reference(mode, anchor, prune_rounds):
     np.testing.assert_allclose(ours.weights.sum(axis=-1), 1, atol=1e-12)
 
 
+@pytest.mark.parametrize("classes", [2, 8, 13, 50, 70, 130])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", ["dataset", "sample"])
+def test_core_equals_reference_for_any_class_count(classes, dtype, mode):
+    """The core's products run over blocks of up to 64 classes in chunks of 8, a last
+    chunk overlapping the one before it (fewer than 8 classes: plain loops): every split
+    of the classes, and float32 logits widened on load, against the reference on the same
+    values in float64 (float32 predictions are rounded to float32: 1e-6)."""
+    L = logits(n=300, p=9, c=classes, seed=6, scale=0.01).astype(dtype)
+    options = dict(tau=TAU, mode=mode, lambda_zs=0.5, lambda_beta=2.0, max_iter=300, tol=1e-9, prune_rounds=1)
+    ours = entropy_weights(L, **options, num_threads=2)
+    ref = _reference_entropy_weights(L.astype(np.float64), **options)
+    np.testing.assert_allclose(ours.weights, ref.weights, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.predictions, ref.predictions, rtol=0, atol=1e-10 if dtype == np.float64 else 1e-6)
+    for a, b in zip(ours.objective, ref.objective):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_threads_do_not_change_the_result():
     L = logits(n=1000, p=6, c=5, seed=4)
     for mode in ("dataset", "sample"):

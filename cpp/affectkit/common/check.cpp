@@ -15,8 +15,7 @@ void check_finite_within(const T* data, std::int64_t count, double limit, const 
   }
   if (bad != 0) check_finite(data, count, argument);  // names the first NaN or Inf
   AK_CHECK(static_cast<double>(peak) <= limit, argument,
-           "has values up to " << peak << " in magnitude, above " << limit << ": " << consequence
-                               << "; scale the signal or pass float64");
+           "has values up to " << peak << " in magnitude, above " << limit << ": " << consequence);
 }
 
 template void check_finite_within<float>(const float*, std::int64_t, double, const char*, const char*);

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <numeric>
 #include <type_traits>
@@ -9,6 +13,7 @@
 #include "affectkit/common/check.h"
 #include "affectkit/common/eigen.h"
 #include "affectkit/common/interrupt.h"
+#include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
 #include "affectkit/common/vector_math.h"
 
@@ -29,59 +34,158 @@ void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsP
                      double* anchor_negentropy, int num_threads) {
   const std::int64_t P = s.prompts, C = s.classes;
   parallel_for(s.samples, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<double> z(static_cast<std::size_t>(C));
     for (std::int64_t i = begin; i < end; ++i) {
       const T* L = logits + i * P * C;
-      double* y = anchor + i * C;
       if (p.anchor_prompt >= 0) {
-        for (std::int64_t c = 0; c < C; ++c) y[c] = L[p.anchor_prompt * C + c];
+        for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
       } else {
-        std::fill(y, y + C, 0.0);
+        std::fill(z.begin(), z.end(), 0.0);
         for (std::int64_t j = 0; j < P; ++j) {
-          for (std::int64_t c = 0; c < C; ++c) y[c] += L[j * C + c];
+          for (std::int64_t c = 0; c < C; ++c) z[c] += L[j * C + c];
         }
-        for (std::int64_t c = 0; c < C; ++c) y[c] /= static_cast<double>(P);
+        for (std::int64_t c = 0; c < C; ++c) z[c] /= static_cast<double>(P);
       }
       double top = -std::numeric_limits<double>::infinity();
-      for (std::int64_t c = 0; c < C; ++c) top = std::max(top, y[c] / p.temperature);
-      double total = 0;
-      for (std::int64_t c = 0; c < C; ++c) total += std::exp(y[c] / p.temperature - top);
+      for (std::int64_t c = 0; c < C; ++c) {
+        z[c] /= p.temperature;
+        top = std::max(top, z[c]);
+      }
+      double* y = anchor + i * C;
+      std::copy(z.begin(), z.end(), y);
+      const double total = exp_scaled_sum_inplace(y, C, 1.0, top);
       const double lse = top + std::log(total);
       double negentropy = 0;
       for (std::int64_t c = 0; c < C; ++c) {
-        const double log_y = y[c] / p.temperature - lse;
-        y[c] = std::exp(log_y);
-        negentropy += y[c] * log_y;  // log_y is finite, so 0 log 0 contributes 0 here
+        y[c] /= total;
+        negentropy += y[c] * (z[c] - lse);  // z - lse is finite, so 0 log 0 contributes 0 here
       }
       anchor_negentropy[i] = negentropy;
     }
   });
 }
 
+// Eight consecutive logits as doubles: float logits are widened as they are loaded,
+// so both products with L_i run in double without a converted copy of L_i.
+using FloatLanes = float __attribute__((vector_size(32)));
+inline Lanes load_logits(const double* p) { return load_lanes(p); }
+inline Lanes load_logits(const float* p) {
+#ifdef __AVX512F__
+  return Lanes(_mm512_cvtps_pd(_mm256_loadu_ps(p)));  // GCC splits __builtin_convertvector in four
+#else
+  FloatLanes v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, Lanes);
+#endif
+}
+
+// Column blocks of a row-major (P, C) block, C >= 8: up to eight chunks of eight
+// columns, held in registers across the P rows so that L_i is read row after row,
+// in memory order. A last chunk that would run past the row starts at C - 8
+// instead and overlaps the chunk before it: no masked loads.
+constexpr int kMaxChunks = 8;
+
+template <int Chunks>
+struct ColumnBlock {
+  std::int64_t offset[Chunks];
+  std::int64_t overlap = 0;  // leading columns of the last chunk that the one before it has
+  ColumnBlock(std::int64_t first, std::int64_t C) {
+    for (int k = 0; k < Chunks; ++k) offset[k] = std::min(first + k * kLanes, C - kLanes);
+    overlap = first + (Chunks - 1) * kLanes - offset[Chunks - 1];
+  }
+};
+
+// Calls block(std::integral_constant<int, Chunks>, first column) for each column block.
+template <typename Block>
+void for_column_blocks(std::int64_t C, Block&& block) {
+  for (std::int64_t first = 0; first < C; first += kMaxChunks * kLanes) {
+    const auto chunks = static_cast<int>(std::min<std::int64_t>(kMaxChunks, (C - first + kLanes - 1) / kLanes));
+    switch (chunks) {
+      case 1: block(std::integral_constant<int, 1>{}, first); break;
+      case 2: block(std::integral_constant<int, 2>{}, first); break;
+      case 3: block(std::integral_constant<int, 3>{}, first); break;
+      case 4: block(std::integral_constant<int, 4>{}, first); break;
+      case 5: block(std::integral_constant<int, 5>{}, first); break;
+      case 6: block(std::integral_constant<int, 6>{}, first); break;
+      case 7: block(std::integral_constant<int, 7>{}, first); break;
+      default: block(std::integral_constant<int, 8>{}, first); break;
+    }
+  }
+}
+
+// l = L^T beta (C,) for a row-major (P, C) block L. Also asks for the next
+// sample's block (next, may be null), row by row: spread over the loop, the
+// requests keep memory busy while this block computes, where a burst of them
+// before it would stall on the full miss queue.
+template <typename T>
+void weighted_rows(const T* L, std::int64_t P, std::int64_t C, const double* beta, double* l, const T* next) {
+  const char* ahead = reinterpret_cast<const char*>(next);
+  const std::int64_t row_bytes = C * static_cast<std::int64_t>(sizeof(T));
+  if (C < kLanes) {
+    std::fill(l, l + C, 0.0);
+    for (std::int64_t j = 0; j < P; ++j) {
+      for (std::int64_t c = 0; c < C; ++c) l[c] += beta[j] * static_cast<double>(L[j * C + c]);
+    }
+    return;
+  }
+  for_column_blocks(C, [&](auto chunks, std::int64_t first) {
+    constexpr int Chunks = decltype(chunks)::value;
+    const ColumnBlock<Chunks> block(first, C);
+    const bool prefetch = ahead != nullptr && first == 0;
+    Lanes sum[Chunks] = {};
+    for (std::int64_t j = 0; j < P; ++j) {
+      if (prefetch) {
+        for (std::int64_t byte = j * row_bytes; byte < (j + 1) * row_bytes; byte += 64) __builtin_prefetch(ahead + byte);
+      }
+      for (int k = 0; k < Chunks; ++k) sum[k] += beta[j] * load_logits(L + j * C + block.offset[k]);
+    }
+    // an overlapping last chunk stores the same sums again
+    for (int k = 0; k < Chunks; ++k) store_lanes(l + block.offset[k], sum[k]);
+  });
+}
+
+// row_sums[j] += the products L[j, :] * v, in lanes whose sum is L[j, :] . v, for a
+// row-major (P, C) block L. The caller sums the lanes once per block of samples,
+// not once per sample and prompt.
+template <typename T>
+void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* v, Lanes* row_sums) {
+  if (C < kLanes) {
+    for (std::int64_t j = 0; j < P; ++j) {
+      for (std::int64_t c = 0; c < C; ++c) row_sums[j][c] += v[c] * static_cast<double>(L[j * C + c]);
+    }
+    return;
+  }
+  for_column_blocks(C, [&](auto chunks, std::int64_t first) {
+    constexpr int Chunks = decltype(chunks)::value;
+    const ColumnBlock<Chunks> block(first, C);
+    Lanes factor[Chunks];
+    for (int k = 0; k < Chunks; ++k) factor[k] = load_lanes(v + block.offset[k]);
+    for (std::int64_t c = 0; c < block.overlap; ++c) factor[Chunks - 1][c] = 0;  // counted by the chunk before
+    for (std::int64_t j = 0; j < P; ++j) {
+      Lanes sum = row_sums[j];
+      for (int k = 0; k < Chunks; ++k) sum += factor[k] * load_logits(L + j * C + block.offset[k]);
+      row_sums[j] = sum;
+    }
+  });
+}
+
 // One sample's data term H(p) + lambda_zs KL(yhat || p) at the weights beta (zero for
-// pruned prompts, which then add exact zeros). Adds its gradient d/dbeta_j to g[j] (for
-// every prompt; pruned prompts' entries are not used) and writes p to prediction.
+// pruned prompts, which then add exact zeros). Adds its gradient d/dbeta_j to the
+// lanes of row_sums[j] (for every prompt; pruned prompts' entries are not used) and
+// writes p to prediction.
 // With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
-// work holds 2 C + P C doubles (the last P C for float logits read as double).
+// work holds 2 C doubles.
 template <typename T>
 double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
-                   double yhat_negentropy, const PromptWeightsParams& p, double* work, double* g, T* prediction) {
+                   double yhat_negentropy, const PromptWeightsParams& p, double* work, Lanes* row_sums,
+                   T* prediction, const T* next = nullptr) {
   double* logp = work;
   double* dz = work + C;
-  // The two products with L_i (P x C) are Eigen's matrix-vector kernels: hand loops
-  // summing prompt after prompt into logp waited on their own stores.
-  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const double* Ld;
-  if constexpr (std::is_same_v<T, double>) {
-    Ld = L;
-  } else {
-    std::copy(L, L + P * C, work + 2 * C);
-    Ld = work + 2 * C;
-  }
-  const Eigen::Map<const RowMajor> Li(Ld, P, C);
-  Eigen::Map<Eigen::VectorXd> l(logp, C);
-  l.noalias() = Li.transpose() * Eigen::Map<const Eigen::VectorXd>(beta, P);
+  weighted_rows(L, P, C, beta, logp, next);
   const double inv_tau = 1.0 / p.temperature;
   double top = -std::numeric_limits<double>::infinity();
+  // vectorised reductions over the classes
+#pragma omp simd reduction(max : top)
   for (std::int64_t c = 0; c < C; ++c) {
     logp[c] *= inv_tau;
     top = std::max(top, logp[c]);
@@ -91,6 +195,7 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
   const double total = exp_scaled_sum_inplace(dz, C, 1.0, top);
   const double lse = top + std::log(total);
   double entropy = 0, cross = 0;
+#pragma omp simd reduction(+ : entropy, cross)
   for (std::int64_t c = 0; c < C; ++c) {
     logp[c] -= lse;
     dz[c] /= total;
@@ -101,16 +206,8 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
   for (std::int64_t c = 0; c < C; ++c) {
     dz[c] = (-dz[c] * (logp[c] + entropy) + p.lambda_zs * (dz[c] - yhat[c])) * inv_tau;
   }
-  Eigen::Map<Eigen::VectorXd>(g, P).noalias() += Li * Eigen::Map<const Eigen::VectorXd>(dz, C);
+  add_row_products(L, P, C, dz, row_sums);
   return entropy + p.lambda_zs * (yhat_negentropy - cross);
-}
-
-// Asks for the next sample's logits while this one computes: the first product
-// with L_i otherwise waits on memory (the hardware prefetcher does not run that far ahead).
-template <typename T>
-void prefetch_block(const T* data, std::int64_t count) {
-  const char* bytes = reinterpret_cast<const char*>(data);
-  for (std::int64_t offset = 0; offset < count * std::int64_t(sizeof(T)); offset += 64) __builtin_prefetch(bytes + offset);
 }
 
 double weights_entropy(const std::vector<double>& beta, const std::vector<std::int64_t>& kept) {
@@ -122,19 +219,22 @@ double weights_entropy(const std::vector<double>& beta, const std::vector<std::i
 }
 
 // beta <- (1 - eta) beta + eta softmax(-g / lambda_beta) on the kept prompts;
-// returns max |change|.
+// returns max |change|. target is scratch space.
 double damped_update(std::vector<double>& beta, const std::vector<double>& g, const std::vector<std::int64_t>& kept,
-                     const PromptWeightsParams& p) {
+                     const PromptWeightsParams& p, std::vector<double>& target) {
+  target.resize(kept.size());
   double top = -std::numeric_limits<double>::infinity();
-  for (std::int64_t j : kept) top = std::max(top, -g[j] / p.lambda_beta);
-  double total = 0;
-  for (std::int64_t j : kept) total += std::exp(-g[j] / p.lambda_beta - top);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    target[k] = -g[kept[k]] / p.lambda_beta;
+    top = std::max(top, target[k]);
+  }
+  const double total = exp_scaled_sum_inplace(target.data(), static_cast<std::int64_t>(target.size()), 1.0, top);
   double change = 0;
-  for (std::int64_t j : kept) {
-    const double target = std::exp(-g[j] / p.lambda_beta - top) / total;
-    const double updated = (1 - p.damping) * beta[j] + p.damping * target;
-    change = std::max(change, std::abs(updated - beta[j]));
-    beta[j] = updated;
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    double& weight = beta[kept[k]];
+    const double updated = (1 - p.damping) * weight + p.damping * (target[k] / total);
+    change = std::max(change, std::abs(updated - weight));
+    weight = updated;
   }
   return change;
 }
@@ -147,10 +247,11 @@ void damped_solve(Objective&& objective, const std::vector<std::int64_t>& kept, 
   std::fill(beta.begin(), beta.end(), 0.0);
   for (std::int64_t j : kept) beta[j] = 1.0 / static_cast<double>(kept.size());
   auto total = [&] { return objective(beta, g) - p.lambda_beta * weights_entropy(beta, kept); };
+  std::vector<double> target(kept.size());
   trace.push_back(total());
   for (std::int64_t t = 0; t < p.max_iter; ++t) {
     interruption_point();  // each update reads all the logits (a gigabyte for 100k x 50 x 50)
-    const double change = damped_update(beta, g, kept, p);
+    const double change = damped_update(beta, g, kept, p, target);
     trace.push_back(total());
     if (change < p.tol) break;
   }
@@ -208,16 +309,17 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
       // The block's g is summed in this thread's own buffer and stored once: the
       // neighbouring blocks' sums share cache lines, which two threads would fight over.
-      std::vector<double> work(static_cast<std::size_t>(2 * C + P * C)), gb(static_cast<std::size_t>(P));
+      std::vector<double> work(static_cast<std::size_t>(2 * C));
+      std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
-        std::fill(gb.begin(), gb.end(), 0.0);  // all P: pruned prompts get (unused) sums too
+        std::fill(row_sums.begin(), row_sums.end(), Lanes{});  // all P: pruned prompts get (unused) sums too
         double jb = 0;
         for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
-          if (i + 1 < s.samples) prefetch_block(logits + (i + 1) * P * C, P * C);
+          const T* next = i + 1 < s.samples ? logits + (i + 1) * P * C : nullptr;
           jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(),
-                            gb.data(), predictions + i * C);
+                            row_sums.data(), predictions + i * C, next);
         }
-        std::copy(gb.begin(), gb.end(), block_g.begin() + b * P);
+        for (std::int64_t j = 0; j < P; ++j) block_g[b * P + j] = sum_lanes(row_sums[j]);
         block_j[b] = jb;
       }
     });
@@ -255,14 +357,17 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C + P * C)), beta(P), g(P), trace;
+    std::vector<double> work(static_cast<std::size_t>(2 * C)), beta(P), g(P), trace;
+    std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
-          std::fill(g_i.begin(), g_i.end(), 0.0);
-          return sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i], p,
-                             work.data(), g_i.data(), predictions + i * C);
+          std::fill(row_sums.begin(), row_sums.end(), Lanes{});
+          const double term = sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i],
+                                          p, work.data(), row_sums.data(), predictions + i * C);
+          for (std::int64_t j = 0; j < P; ++j) g_i[j] = sum_lanes(row_sums[j]);
+          return term;
         };
         for (std::size_t solve = 0; solve < solves; ++solve) {
           if (solve > 0) prune(beta, drops[solve - 1], kept);
@@ -316,13 +421,9 @@ template <typename T>
 PromptWeightsTrace prompt_weights(const T* logits, const PromptShape& shape, const PromptWeightsParams& params,
                                   double* weights, std::uint8_t* kept, T* predictions, int num_threads) {
   check_prompt_weights(shape, params);
-  const std::int64_t count = shape.samples * shape.prompts * shape.classes;
-  check_finite(logits, count, "logits");
   // Far beyond any real logit, and small enough that no product in g overflows.
-  double largest = 0;
-  for (std::int64_t k = 0; k < count; ++k) largest = std::max(largest, std::abs(static_cast<double>(logits[k])));
-  AK_CHECK(largest / params.temperature <= 1e100, "logits",
-           "logits / tau must stay below 1e100 in magnitude, got " << largest / params.temperature);
+  check_finite_within(logits, shape.samples * shape.prompts * shape.classes, 1e100 * params.temperature, "logits",
+                      "logits / tau must stay below 1e100 in magnitude");
   std::vector<double> anchor(static_cast<std::size_t>(shape.samples * shape.classes));
   std::vector<double> negentropy(static_cast<std::size_t>(shape.samples));
   compute_anchors(logits, shape, params, anchor.data(), negentropy.data(), num_threads);

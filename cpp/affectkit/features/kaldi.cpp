@@ -222,7 +222,7 @@ void kaldi_features(const SignalBatch<T>& batch, const KaldiOptions& o, T* const
   std::vector<std::int64_t> first_block(batch.count + 1, 0);
   for (std::int64_t i = 0; i < batch.count; ++i) {
     check_finite_within(batch.signals[i], batch.lengths[i], spectrum_input_limit<T>(plan.padded, 2.0), "y",
-                        "its power spectrum overflows the input's precision");
+                        "its power spectrum overflows the input's precision; scale the signal or pass float64");
     const std::int64_t frames = kaldi_num_frames(batch.lengths[i], o);
     first_block[i + 1] = first_block[i] + (frames + kBlock - 1) / kBlock;
   }

@@ -117,17 +117,22 @@ def sinkhorn(
     value : Tensor () or (batch,)
     plan : Tensor (n, m) or (batch, n, m)
     """
+    unrolled = _unrolled(grad, epsilon_scaling)
+    if unrolled and method not in ("auto", "sinkhorn_log"):
+        raise ValueError(f"invalid argument 'method': grad='unrolled' runs the log domain ('auto' or "
+                         f"'sinkhorn_log'), got {method!r}")
+    return _sinkhorn(a, b, M, reg, None, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn,
+                     unrolled)
+
+
+def _unrolled(grad: str, epsilon_scaling: Optional[float]) -> bool:
+    """Whether grad asks for the unrolled loop (which has no epsilon scaling)."""
     if grad not in ("envelope", "unrolled"):
         raise ValueError(f"invalid argument 'grad': must be 'envelope' or 'unrolled', got {grad!r}")
-    if grad == "unrolled":
-        if method not in ("auto", "sinkhorn_log"):
-            raise ValueError(f"invalid argument 'method': grad='unrolled' runs the log domain ('auto' or "
-                             f"'sinkhorn_log'), got {method!r}")
-        if epsilon_scaling:
-            raise ValueError(f"invalid argument 'epsilon_scaling': grad='unrolled' has no epsilon scaling (None or 0), "
-                             f"got {epsilon_scaling!r}")
-    return _sinkhorn(a, b, M, reg, None, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn,
-                     grad == "unrolled")
+    if grad == "unrolled" and epsilon_scaling:
+        raise ValueError(f"invalid argument 'epsilon_scaling': grad='unrolled' has no epsilon scaling (None or 0), "
+                         f"got {epsilon_scaling!r}")
+    return grad == "unrolled"
 
 
 def sinkhorn_unbalanced(
@@ -142,6 +147,7 @@ def sinkhorn_unbalanced(
     n_sizes: Optional[torch.Tensor] = None,
     m_sizes: Optional[torch.Tensor] = None,
     warn: bool = True,
+    grad: str = "envelope",
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Unbalanced entropic OT objective and plan (the torch side of
     :func:`affectkit.ot.sinkhorn_unbalanced`, log domain)::
@@ -150,7 +156,10 @@ def sinkhorn_unbalanced(
 
     (generalised KL), differentiable with respect to ``M``, ``a`` and ``b`` from the
     converged plan (envelope theorem), as :func:`sinkhorn`. ``a`` and ``b`` may have
-    different masses; ``reg_m`` is a positive finite float.
+    different masses; ``reg_m`` is a positive finite float. ``grad='unrolled'``
+    differentiates through a PyTorch loop of the same iterations instead, with the
+    memory cost described in :func:`sinkhorn`; its stopping test is the core's (the
+    largest change of a potential / reg), every 10 iterations.
 
     Returns
     -------
@@ -160,7 +169,7 @@ def sinkhorn_unbalanced(
     if not 0 < reg_m < float("inf"):
         raise ValueError(f"invalid argument 'reg_m': must be positive and finite, got {reg_m}")
     return _sinkhorn(a, b, M, reg, reg_m, "sinkhorn_log", numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes,
-                     warn, False)
+                     warn, _unrolled(grad, epsilon_scaling))
 
 
 def _sinkhorn(a, b, M, reg, reg_m, method, numItermax, stopThr, epsilon_scaling, n_sizes, m_sizes, warn, unrolled):
@@ -180,8 +189,8 @@ def _sinkhorn(a, b, M, reg, reg_m, method, numItermax, stopThr, epsilon_scaling,
     if unrolled:
         with torch.no_grad():  # the core's checks of every argument (zero iterations: one pass)
             torch.ops.affectkit.sinkhorn(a3, b3, M3, *arguments[:2], 0, *arguments[3:])
-        value, plan, error, iterations = _sinkhorn_unrolled(a3, b3, M3, float(reg), int(numItermax), float(stopThr),
-                                                            n_sizes, m_sizes)
+        value, plan, error, iterations = _sinkhorn_unrolled(a3, b3, M3, float(reg), reg_m, int(numItermax),
+                                                            float(stopThr), n_sizes, m_sizes)
     else:
         value, plan, _, _, _, error, iterations = torch.ops.affectkit.sinkhorn(a3, b3, M3, *arguments)
     if warn and not torch.compiler.is_compiling():
@@ -193,27 +202,38 @@ def _sinkhorn(a, b, M, reg, reg_m, method, numItermax, stopThr, epsilon_scaling,
     return (value[0], plan[0]) if single else (value, plan)
 
 
-def _sinkhorn_unrolled(a, b, M, reg, numItermax, stopThr, n_sizes, m_sizes):
-    """POT's sinkhorn_log as a PyTorch loop that autograd records (balanced; inputs already
-    checked by the core). Zero weights (and padding) get the core's finite log -1e4, so
-    their rows and columns carry exactly zero mass and every gradient stays finite."""
+def _sinkhorn_unrolled(a, b, M, reg, reg_m, numItermax, stopThr, n_sizes, m_sizes):
+    """The core's log-domain iterations as a PyTorch loop that autograd records (inputs
+    already checked by the core): POT's sinkhorn_log (reg_m None) or its unbalanced
+    iteration, whose updates scale the log-sum-exp by fi = reg_m / (reg_m + reg). Zero
+    weights (and padding) get the core's finite log -1e4, so their rows and columns carry
+    exactly zero mass and every gradient stays finite."""
     rows = torch.arange(a.shape[1]) < (a.shape[1] if n_sizes is None else n_sizes[:, None])
     columns = torch.arange(b.shape[1]) < (b.shape[1] if m_sizes is None else m_sizes[:, None])
     a, b = torch.where(rows, a, 0), torch.where(columns, b, 0)
     M = torch.where(rows[..., :, None] & columns[..., None, :], M, 0)  # the core ignores padding, NaN included
     log_a = torch.where(a > 0, torch.log(torch.where(a > 0, a, torch.ones_like(a))), -1e4)
     log_b = torch.where(b > 0, torch.log(torch.where(b > 0, b, torch.ones_like(b))), -1e4)
+    fraction = 1.0 if reg_m is None else reg_m / (reg_m + reg)
     f, g = torch.zeros_like(log_a), torch.zeros_like(log_b)
     error = torch.full((M.shape[0],), float("inf"), dtype=M.dtype)
     iterations = 0
     while iterations < numItermax:
-        g = reg * (log_b - torch.logsumexp((f[:, :, None] - M) / reg, dim=1))
-        f = reg * (log_a - torch.logsumexp((g[:, None, :] - M) / reg, dim=2))
+        g_next = reg * (log_b - fraction * torch.logsumexp((f[:, :, None] - M) / reg, dim=1))
+        f_next = reg * (log_a - fraction * torch.logsumexp((g_next[:, None, :] - M) / reg, dim=2))
         iterations += 1
-        if iterations % 10 == 0 or iterations == numItermax:
-            with torch.no_grad():  # ||P^T 1 - b||_2 (the rows are exact after the f update)
-                columns = torch.exp(torch.logsumexp((f[:, :, None] + g[:, None, :] - M) / reg, dim=1))
-                error = torch.linalg.vector_norm(columns - b, dim=1)
+        check = iterations % 10 == 0 or iterations == numItermax
+        if check and reg_m is not None:
+            with torch.no_grad():  # the core's test: the largest change of a potential / reg
+                change_f = torch.where(a > 0, (f_next - f).abs(), 0).amax(dim=1)
+                change_g = torch.where(b > 0, (g_next - g).abs(), 0).amax(dim=1)
+                error = torch.maximum(change_f, change_g) / reg
+        f, g = f_next, g_next
+        if check:
+            if reg_m is None:
+                with torch.no_grad():  # ||P^T 1 - b||_2 (the rows are exact after the f update)
+                    column_sums = torch.exp(torch.logsumexp((f[:, :, None] + g[:, None, :] - M) / reg, dim=1))
+                    error = torch.linalg.vector_norm(column_sums - b, dim=1)
             if bool((error < stopThr).all()):
                 break
     log_plan = (f[:, :, None] + g[:, None, :] - M) / reg
@@ -221,6 +241,12 @@ def _sinkhorn_unrolled(a, b, M, reg, numItermax, stopThr, n_sizes, m_sizes):
     # reg KL(P | a b^T), generalised (- |P| + |a| |b|) as the core's value
     kl = (plan * (log_plan - log_a[:, :, None] - log_b[:, None, :])).sum((1, 2)) - plan.sum((1, 2)) + a.sum(1) * b.sum(1)
     value = (plan * M).sum((1, 2)) + reg * kl
+    if reg_m is not None:  # + reg_m KL(P 1 | a) + reg_m KL(P^T 1 | b), generalised, over positive weights
+        for mass, weight in ((plan.sum(2), a), (plan.sum(1), b)):
+            positive = weight > 0
+            safe = torch.where(positive, weight, 1)
+            terms = mass * torch.log(torch.where(positive, mass, 1) / safe) - mass + weight
+            value = value + reg_m * torch.where(positive, terms, 0).sum(1)
     return value, plan, error, torch.full((M.shape[0],), iterations, dtype=torch.int64)
 
 
