@@ -83,15 +83,31 @@ struct State {
   }
 };
 
+// A row's log2 sum_j 2^(c_j - scale M_ij) is computed as shift + log2(sum of the shifted
+// terms); any shift within about 60 (float) of the row's largest exponent keeps that sum
+// in [2^-64, 2^63], where it neither overflows nor loses terms to underflow (the terms
+// below 2^-126.5 that the float exp2 flushes weigh under n 2^-62 of the sum). Outside,
+// the row is summed again with its exact maximum as the shift.
+template <typename T>
+constexpr T kShiftedSumLow = sizeof(T) == 4 ? T(0x1p-64) : T(0x1p-500);
+template <typename T>
+constexpr T kShiftedSumHigh = sizeof(T) == 4 ? T(0x1p63) : T(0x1p500);
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2 = 0.69314718055994531;
+
 // POT's sinkhorn_log: g_j = eps (log b_j - lse_i((f_i - M_ij) / eps)), then the same
 // for f over j (times POT's fi when unbalanced). M is copied transposed once so that
-// both updates reduce contiguous rows.
+// both updates reduce contiguous rows. In base 2, with the potentials scaled by
+// log2(e) / eps once per half-iteration, each entry costs one fma and one exp2; the
+// shift of each row is its result of the previous iteration (in units of M, so it
+// survives a change of eps), which saves the max pass but the first.
 template <typename T>
 class LogSolver {
  public:
   explicit LogSolver(State<T>& s)
       : s_(s), log_a_(log_weights(s.p.a, s.p.n)), log_b_(log_weights(s.p.b, s.p.m)),
-        transposed_(s.p.n * s.p.m), g_next_(s.p.m), f_next_(s.p.n) {
+        transposed_(s.p.n * s.p.m), g_next_(s.p.m), f_next_(s.p.n), scaled_(std::max(s.p.n, s.p.m)),
+        row_shift_(s.p.n), column_shift_(s.p.m) {
     const Problem<T>& p = s.p;
     for (std::int64_t i = 0; i < p.n; ++i) {
       for (std::int64_t j = 0; j < p.m; ++j) transposed_[j * p.n + i] = p.M[i * p.stride + j];
@@ -113,26 +129,45 @@ class LogSolver {
   }
 
  private:
+  // log2 sum_j 2^(c_j - scale row_j), shifted by the row's last result (shift, in units
+  // of M; updated) when known, else (or when that shift is too far off) by the exact max.
+  static T log2_sum_exp2(const T* c, const T* row, T scale, std::int64_t count, bool known, T& shift) {
+    T exponent_shift = shift * scale;
+    T sum = known ? sum_exp2_difference(c, row, scale, exponent_shift, count) : T(0);
+    if (!(sum >= kShiftedSumLow<T> && sum <= kShiftedSumHigh<T>)) {
+      exponent_shift = max_difference(c, row, scale, count);
+      sum = sum_exp2_difference(c, row, scale, exponent_shift, count);
+    }
+    const T result = exponent_shift + std::log2(sum);
+    shift = result / scale;
+    return result;
+  }
+
   void update_g(double eps) {
     const Problem<T>& p = s_.p;
-    const T inv_eps = T(1 / eps);
+    const T scale = T(kLog2e / eps);
+    for (std::int64_t i = 0; i < p.n; ++i) scaled_[i] = s_.f[i] * scale;
     for_rows(p.m, s_.threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t j = begin; j < end; ++j) {
-        const T lse = log_sum_exp_difference(s_.f.data(), transposed_.data() + j * p.n, inv_eps, p.n);
-        g_next_[j] = T(eps * (log_b_[j] - s_.fraction_b * lse));
+        const T lse2 = log2_sum_exp2(scaled_.data(), transposed_.data() + j * p.n, scale, p.n, columns_known_,
+                                     column_shift_[j]);
+        g_next_[j] = T(eps * (log_b_[j] - s_.fraction_b * kLn2 * lse2));
       }
     });
+    columns_known_ = true;
   }
 
   void update_f(double eps) {
     const Problem<T>& p = s_.p;
-    const T inv_eps = T(1 / eps);
+    const T scale = T(kLog2e / eps);
+    for (std::int64_t j = 0; j < p.m; ++j) scaled_[j] = s_.g[j] * scale;
     for_rows(p.n, s_.threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
-        const T lse = log_sum_exp_difference(s_.g.data(), p.M + i * p.stride, inv_eps, p.m);
-        f_next_[i] = T(eps * (log_a_[i] - s_.fraction_a * lse));
+        const T lse2 = log2_sum_exp2(scaled_.data(), p.M + i * p.stride, scale, p.m, rows_known_, row_shift_[i]);
+        f_next_[i] = T(eps * (log_a_[i] - s_.fraction_a * kLn2 * lse2));
       }
     });
+    rows_known_ = true;
     f_change_ = 0;
     if (!s_.balanced) {
       for (std::int64_t i = 0; i < p.n; ++i) {
@@ -144,6 +179,9 @@ class LogSolver {
 
   State<T>& s_;
   std::vector<T> log_a_, log_b_, transposed_, g_next_, f_next_;
+  std::vector<T> scaled_;                     // the other side's potentials times log2(e) / eps
+  std::vector<T> row_shift_, column_shift_;  // each row's (column's) last result, in units of M
+  bool rows_known_ = false, columns_known_ = false;
   double f_change_ = 0;
 };
 
