@@ -201,7 +201,6 @@ class StabilizedSolver {
 
   bool run(std::int64_t limit, double& err) {
     const Problem<T>& p = s_.p;
-    const double log_tau = std::log(s_.params.tau);
     for (;;) {
       interruption_point();
       if (!update(u_, p.b, p.m, v_next_, true)) return fail();
@@ -211,8 +210,22 @@ class StabilizedSolver {
       if (!update(v_, p.a, p.n, u_next_, false)) return fail();
       std::swap(u_, u_next_);
       ++s_.iterations;
-      if (outside(u_, p.a, log_tau) || outside(v_, p.b, log_tau)) absorb();
+      if (outside(u_, p.a) || outside(v_, p.b)) absorb();
     }
+  }
+
+  // The plan diag(u) K diag(v) of the state reached (exp((f_i + g_j - M_ij) / eps), with
+  // f = alpha + eps log u): a product per entry instead of an exp; 0 at zero weights,
+  // whose scalings are 0.
+  void write_plan(T* plan) const {
+    const Problem<T>& p = s_.p;
+    for_rows(p.n, s_.threads, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const T* kernel = kernel_.data() + i * p.m;
+        T* row = plan + i * p.stride;
+        for (std::int64_t j = 0; j < p.m; ++j) row[j] = u_[i] * kernel[j] * v_[j];
+      }
+    });
   }
 
  private:
@@ -261,9 +274,12 @@ class StabilizedSolver {
     return std::sqrt(sum);
   }
 
-  static bool outside(const std::vector<T>& scaling, const T* w, double log_tau) {
+  // Some scaling of a positive weight outside [1 / tau, tau] (compared, not by its log:
+  // n + m logs per iteration were a tenth of a short solve).
+  bool outside(const std::vector<T>& scaling, const T* w) const {
+    const double tau = s_.params.tau;
     for (std::size_t i = 0; i < scaling.size(); ++i) {
-      if (w[i] > 0 && std::abs(std::log(double(scaling[i]))) > log_tau) return true;
+      if (w[i] > 0 && (scaling[i] > tau || scaling[i] * tau < 1)) return true;
     }
     return false;
   }
@@ -311,24 +327,31 @@ class StabilizedSolver {
   bool absorbed_ = false;  // false until the first kernel: u, v hold nothing to absorb yet
 };
 
+// Checks that the costs are finite (naming the first that is not) and returns their
+// range, max - min: one vectorised pass, the only one over M before the solver's.
 template <typename T>
-double cost_range(const Problem<T>& p) {
+double checked_cost_range(const Problem<T>& p) {
+  std::int64_t bad = 0;
   T low = p.M[0], high = p.M[0];
   for (std::int64_t i = 0; i < p.n; ++i) {
     const T* row = p.M + i * p.stride;
-#pragma omp simd reduction(min : low) reduction(max : high)  // else a scalar pass, a quarter of a short solve
+#pragma omp simd reduction(+ : bad) reduction(min : low) reduction(max : high)
     for (std::int64_t j = 0; j < p.m; ++j) {
-      low = std::min(low, row[j]);
-      high = std::max(high, row[j]);
+      bad += !(row[j] - row[j] == T(0));
+      low = row[j] < low ? row[j] : low;
+      high = row[j] > high ? row[j] : high;
     }
+  }
+  if (bad != 0) {
+    for (std::int64_t i = 0; i < p.n; ++i) check_finite(p.M + i * p.stride, p.m, "M");
   }
   return double(high) - double(low);
 }
 
 // The method and the annealing factor (0: none) for one problem.
 template <typename T>
-std::pair<SinkhornMethod, double> resolve(const Problem<T>& p, const SinkhornParams& params, bool balanced) {
-  const double range = cost_range(p) / params.reg;  // the cost range in units of reg
+std::pair<SinkhornMethod, double> resolve(double cost_range, const SinkhornParams& params, bool balanced) {
+  const double range = cost_range / params.reg;  // the cost range in units of reg
   SinkhornMethod method = params.method;
   if (method == SinkhornMethod::Auto) {
     // The scaling form needs exp(-M / reg) without underflow to start from.
@@ -344,11 +367,11 @@ std::pair<SinkhornMethod, double> resolve(const Problem<T>& p, const SinkhornPar
 // Log-domain iterations (annealed from the cost range when epsilon_scaling > 0); with
 // warm_start, only kStageIterations at reg after the annealing.
 template <typename T>
-double run_log(State<T>& s, const Problem<T>& p, double epsilon_scaling, bool warm_start) {
+double run_log(State<T>& s, double cost_range, double epsilon_scaling, bool warm_start) {
   const SinkhornParams& params = s.params;
   LogSolver<T> solver(s);
   if (epsilon_scaling > 0) {
-    for (double eps = cost_range(p) * epsilon_scaling; eps > params.reg; eps *= epsilon_scaling) {
+    for (double eps = cost_range * epsilon_scaling; eps > params.reg; eps *= epsilon_scaling) {
       solver.run(eps, std::min(params.max_iter, s.iterations + kStageIterations));
     }
   }
@@ -356,26 +379,35 @@ double run_log(State<T>& s, const Problem<T>& p, double epsilon_scaling, bool wa
                                            : params.max_iter);
 }
 
-// Plan, marginals, <P, M> and the objective from the potentials.
+// The plan exp((f_i + g_j - M_ij) / eps) from the potentials, 0 at zero weights.
 template <typename T>
-void finish(const State<T>& s, const Problem<T>& p, double eps, T* plan, T* value, T* cost) {
-  std::vector<double> row_mass(p.n), row_cost(p.n), column_mass(p.m, 0.0);
+void write_plan(const State<T>& s, const Problem<T>& p, double eps, T* plan) {
   const T inv_eps = T(1 / eps);
   for_rows(p.n, s.threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       T* row = plan + i * p.stride;
-      const T* costs = p.M + i * p.stride;
       if (p.a[i] > 0) {
-        exp_difference(s.f[i], s.g.data(), costs, inv_eps, row, p.m);
+        exp_difference(s.f[i], s.g.data(), p.M + i * p.stride, inv_eps, row, p.m);
       } else {
         std::fill(row, row + p.m, T(0));
       }
       for (std::int64_t j = 0; j < p.m; ++j) {
         if (!(p.b[j] > 0)) row[j] = 0;
       }
+    }
+  });
+}
+
+// Marginals, <P, M> and the objective of the written plan.
+template <typename T>
+void summarise(const State<T>& s, const Problem<T>& p, double eps, const T* plan, T* value, T* cost) {
+  std::vector<double> row_mass(p.n), row_cost(p.n), column_mass(p.m, 0.0);
+  for_rows(p.n, s.threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* row = plan + i * p.stride;
+      const T* costs = p.M + i * p.stride;
       double mass = 0, linear = 0;
-      // Vectorised (a loop apart from the branch above): two scalar double sums cost as
-      // much as all of a few iterations.
+      // Vectorised: two scalar double sums cost as much as all of a few iterations.
 #pragma omp simd reduction(+ : mass, linear)
       for (std::int64_t j = 0; j < p.m; ++j) {
         mass += row[j];
@@ -432,10 +464,10 @@ void check_weights(const T* w, std::int64_t count, const char* argument) {
 }
 
 template <typename T>
-void solve_problem(const Problem<T>& p, const SinkhornParams& params, int threads, T* plan, T* f, T* g,
-                   T* cost, T* value, T* error, std::int64_t* iterations, std::int64_t* method) {
+void solve_problem(const Problem<T>& p, double cost_range, const SinkhornParams& params, int threads, T* plan,
+                   T* f, T* g, T* cost, T* value, T* error, std::int64_t* iterations, std::int64_t* method) {
   State<T> s(p, params, threads);
-  const auto [chosen, epsilon_scaling] = resolve(p, params, s.balanced);
+  const auto [chosen, epsilon_scaling] = resolve<T>(cost_range, params, s.balanced);
   // 'auto' on a balanced problem whose kernel exp(-M / reg) underflows: a log-domain warm
   // start makes exp((f + g - M) / reg) representable, then the scaling form (no exp per
   // iteration) finishes.
@@ -443,17 +475,19 @@ void solve_problem(const Problem<T>& p, const SinkhornParams& params, int thread
   double err = 0;
   bool stabilized = chosen == SinkhornMethod::Stabilized;
   if (hand_over) {
-    err = run_log(s, p, epsilon_scaling, true);
+    err = run_log(s, cost_range, epsilon_scaling, true);
     stabilized = !(err < params.stop_thr) && s.iterations < params.max_iter;
   }
   bool done = !stabilized && hand_over;
   if (stabilized) {
     StabilizedSolver<T> solver(s, params.reg);
     done = solver.run(params.max_iter, err);
+    if (done) solver.write_plan(plan);
   }
   // plain log domain; also the fallback when the kernel of the scaling form under- or overflows
-  if (!done) err = run_log(s, p, stabilized ? 0.0 : epsilon_scaling, false);
-  finish(s, p, params.reg, plan, value, cost);
+  if (!done) err = run_log(s, cost_range, stabilized ? 0.0 : epsilon_scaling, false);
+  if (!(stabilized && done)) write_plan(s, p, params.reg, plan);
+  summarise(s, p, params.reg, plan, value, cost);
   for (std::int64_t i = 0; i < p.n; ++i) f[i] = p.a[i] > 0 ? s.f[i] : -std::numeric_limits<T>::infinity();
   for (std::int64_t j = 0; j < p.m; ++j) g[j] = p.b[j] > 0 ? s.g[j] : -std::numeric_limits<T>::infinity();
   *error = T(err);
@@ -502,11 +536,12 @@ void sinkhorn(const T* a, const T* b, const T* M, const std::int64_t* n_sizes, c
     return Problem<T>{a + k * shape.n, b + k * shape.m, M + k * shape.n * shape.m, sizes[2 * k],
                       sizes[2 * k + 1], shape.m};
   };
+  std::vector<double> cost_ranges(shape.batch);
   for (std::int64_t k = 0; k < shape.batch; ++k) {
     const Problem<T> p = problem(k);
     check_weights(p.a, p.n, "a");
     check_weights(p.b, p.m, "b");
-    for (std::int64_t i = 0; i < p.n; ++i) check_finite(p.M + i * p.stride, p.m, "M");
+    cost_ranges[k] = checked_cost_range(p);
     if (balanced) {
       double mass_a = 0, mass_b = 0;
       for (std::int64_t i = 0; i < p.n; ++i) mass_a += p.a[i];
@@ -517,7 +552,6 @@ void sinkhorn(const T* a, const T* b, const T* M, const std::int64_t* n_sizes, c
     }
   }
   const std::int64_t nm = shape.n * shape.m;
-  std::fill(out.plan, out.plan + shape.batch * nm, T(0));
   std::fill(out.f, out.f + shape.batch * shape.n, T(0));
   std::fill(out.g, out.g + shape.batch * shape.m, T(0));
   const int threads = num_threads <= 0 ? hardware_threads() : num_threads;
@@ -525,8 +559,14 @@ void sinkhorn(const T* a, const T* b, const T* M, const std::int64_t* n_sizes, c
   const int inner = shape.batch >= threads ? 1 : std::max(1, threads / int(std::max<std::int64_t>(1, shape.batch)));
   parallel_for(shape.batch, threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t k = begin; k < end; ++k) {
-      solve_problem(problem(k), params, inner, out.plan + k * nm, out.f + k * shape.n, out.g + k * shape.m,
+      const Problem<T> p = problem(k);
+      T* plan = out.plan + k * nm;
+      solve_problem(p, cost_ranges[k], params, inner, plan, out.f + k * shape.n, out.g + k * shape.m,
                     out.cost + k, out.value + k, out.error + k, out.iterations + k, out.method + k);
+      // padding only: the solver wrote the n x m block (a fill of the whole output
+      // beforehand was a pass over it)
+      for (std::int64_t i = 0; i < p.n; ++i) std::fill(plan + i * shape.m + p.m, plan + (i + 1) * shape.m, T(0));
+      std::fill(plan + p.n * shape.m, plan + nm, T(0));
     }
   });
 }
