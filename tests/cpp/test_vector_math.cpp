@@ -125,6 +125,19 @@ TYPED_TEST(VectorMathTest, ExpMatchesStd) {
   }
 }
 
+TYPED_TEST(VectorMathTest, LogMatchesStd) {
+  // Sinkhorn's log weights and scalings: positive values from 1e-30 to 1e30.
+  using T = TypeParam;
+  std::vector<T> x = grid<T>(-30, 30, 1001);
+  for (T& v : x) v = std::pow(T(10), v);
+  const std::vector<T> in = x;
+  log_inplace(x.data(), static_cast<std::int64_t>(x.size()));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const long double expected = std::log(static_cast<long double>(in[i]));
+    EXPECT_NEAR(x[i], expected, tolerance<T>() * std::max(1.0L, std::abs(expected))) << in[i];
+  }
+}
+
 TYPED_TEST(VectorMathTest, SoftplusIsTorchsSoftplus) {
   using T = TypeParam;
   std::vector<T> x = grid<T>(-60, 60, 1201);

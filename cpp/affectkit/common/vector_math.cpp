@@ -24,6 +24,11 @@ void exp_inplace(T* x, std::int64_t n) {
 }
 
 template <typename T>
+void log_inplace(T* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]);
+}
+
+template <typename T>
 void softplus_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
     const T linear = x[i];
@@ -42,6 +47,8 @@ void sigmoid_inplace(T* x, std::int64_t n) {
 
 template void exp_inplace<float>(float*, std::int64_t);
 template void exp_inplace<double>(double*, std::int64_t);
+template void log_inplace<float>(float*, std::int64_t);
+template void log_inplace<double>(double*, std::int64_t);
 template void softplus_inplace<float>(float*, std::int64_t);
 template void softplus_inplace<double>(double*, std::int64_t);
 template void sigmoid_inplace<float>(float*, std::int64_t);

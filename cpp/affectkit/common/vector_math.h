@@ -15,6 +15,10 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset);
 template <typename T>
 void exp_inplace(T* x, std::int64_t n);
 
+// x[i] = log(x[i]), for finite positive x (Sinkhorn's log weights and scalings).
+template <typename T>
+void log_inplace(T* x, std::int64_t n);
+
 // x[i] = softplus(x[i]) = log(1 + exp(x[i])), linear above 20 as torch's
 // softplus, for finite x (the selective scan's delta).
 template <typename T>
