@@ -1,5 +1,5 @@
-// The vectorised maths of cpp/affectkit/common/vector_math: the polynomial exp of the
-// log-domain Sinkhorn and its float log-sum-exp against double references; the
+// The vectorised maths of cpp/affectkit/common/vector_math: the polynomial exp and exp2
+// of the Sinkhorn kernels and the log-domain row sums against double references; the
 // vectorised exp, softplus and sigmoid of the selective scan (glibc's libmvec, <= 4 ulp)
 // against std:: in long double, over the ranges the scan feeds them.
 #include <gtest/gtest.h>
@@ -34,24 +34,66 @@ TEST(ExpPolynomial, ClampedToNormalFloats) {
   EXPECT_EQ(exp_polynomial(0.0f), 1.0f);
 }
 
-TEST(LogSumExpDifference, FloatMatchesDoubleReference) {
+TEST(Exp2Polynomial, RelativeErrorAgainstStdExp2) {
+  // [-125, 64] (normal-float results; below, subnormals hold fewer digits, terms under
+  // 2^-64 of a log-domain row's sum) at a step of 2^-12 (774k points).
+  double worst = 0;
+  for (double x = -125.0; x <= 64.0; x += 1.0 / 4096) {
+    const float xf = static_cast<float>(x);
+    const double expected = std::exp2(static_cast<double>(xf));
+    worst = std::max(worst, std::abs(exp2_polynomial(xf) - expected) / expected);
+  }
+  EXPECT_LT(worst, 2.5e-7);  // measured 2.1e-7, 1.8 float ulp (glibc's vector expf allows 4)
+}
+
+TEST(Exp2Polynomial, ExactAtIntegersZeroBelowRangeFiniteAbove) {
+  for (int k = -126; k <= 64; ++k) EXPECT_EQ(exp2_polynomial(float(k)), std::ldexp(1.0f, k)) << k;
+  EXPECT_EQ(exp2_polynomial(-126.6f), 0.0f);
+  EXPECT_EQ(exp2_polynomial(-1e4f), 0.0f);  // zero weights (log -1e4) get no mass
+  EXPECT_EQ(exp2_polynomial(1e4f), std::ldexp(1.0f, 64));
+}
+
+template <typename T>
+class OtRowKernelTest : public ::testing::Test {};
+using OtFloatTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(OtRowKernelTest, OtFloatTypes);
+
+// shift + log2(sum_exp2_difference) is log2 sum_j 2^(c_j - scale row_j) whatever the
+// shift (here the exact max, and 50 below and above it), against a double reference.
+TYPED_TEST(OtRowKernelTest, ShiftedSumMatchesDoubleReference) {
+  using T = TypeParam;
   std::mt19937 random(3);
-  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-  for (const float inv_eps : {0.5f, 20.0f, 1e3f}) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (const double scale : {0.7, 29.0, 1.4e3}) {
     const int n = 1003;  // not a multiple of the vector width: the remainder loop runs too
-    std::vector<float> g(n), row(n);
+    std::vector<T> c(n), row(n);
     for (int j = 0; j < n; ++j) {
-      g[j] = 0.1f * uniform(random);
-      row[j] = uniform(random);
+      c[j] = T(0.1 * scale * uniform(random));
+      row[j] = T(uniform(random));
     }
-    double shift = -1e300;
-    for (int j = 0; j < n; ++j) shift = std::max(shift, double(g[j]) - row[j]);
+    double high = -1e300;
+    for (int j = 0; j < n; ++j) high = std::max(high, double(c[j]) - scale * double(row[j]));
     double sum = 0;
-    for (int j = 0; j < n; ++j) sum += std::exp((double(g[j]) - row[j] - shift) * inv_eps);
-    const double expected = shift * inv_eps + std::log(sum);
-    EXPECT_NEAR(log_sum_exp_difference(g.data(), row.data(), inv_eps, n), expected,
-                1e-6 * std::max(1.0, std::abs(expected)))
-        << "inv_eps " << inv_eps;
+    for (int j = 0; j < n; ++j) sum += std::exp2(double(c[j]) - scale * double(row[j]) - high);
+    const double expected = high + std::log2(sum);
+    const T max = max_difference(c.data(), row.data(), T(scale), n);
+    EXPECT_NEAR(max, high, 1e-6 * std::max(1.0, std::abs(high)));
+    for (const double offset : {0.0, -50.0, 50.0}) {
+      const T shift = T(max + offset);
+      const T shifted = sum_exp2_difference(c.data(), row.data(), T(scale), shift, n);
+      EXPECT_NEAR(shift + std::log2(shifted), expected, 1e-6 * std::max(1.0, std::abs(expected)))
+          << "scale " << scale << " offset " << offset;
+    }
+  }
+}
+
+TYPED_TEST(OtRowKernelTest, ShiftedSumStaysFiniteForAnyShift) {
+  using T = TypeParam;
+  const std::vector<T> c = {T(0), T(1e4), T(-1e4)}, row = {T(0), T(0), T(0)};
+  for (const T shift : {T(-1e6), T(0), T(1e6)}) {
+    const T sum = sum_exp2_difference(c.data(), row.data(), T(1), shift, 3);
+    EXPECT_TRUE(std::isfinite(sum)) << shift;
+    EXPECT_GE(sum, T(0));
   }
 }
 
@@ -80,6 +122,19 @@ TYPED_TEST(VectorMathTest, ExpMatchesStd) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     const long double expected = std::exp(static_cast<long double>(in[i]));
     EXPECT_NEAR(x[i] / expected, 1.0L, tolerance<T>()) << in[i];
+  }
+}
+
+TYPED_TEST(VectorMathTest, LogMatchesStd) {
+  // Sinkhorn's log weights and scalings: positive values from 1e-30 to 1e30.
+  using T = TypeParam;
+  std::vector<T> x = grid<T>(-30, 30, 1001);
+  for (T& v : x) v = std::pow(T(10), v);
+  const std::vector<T> in = x;
+  log_inplace(x.data(), static_cast<std::int64_t>(x.size()));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const long double expected = std::log(static_cast<long double>(in[i]));
+    EXPECT_NEAR(x[i], expected, tolerance<T>() * std::max(1.0L, std::abs(expected))) << in[i];
   }
 }
 

@@ -155,6 +155,24 @@ def test_float32_follows_float64():
         assert relative(P32, P64) < 1e-4
 
 
+@pytest.mark.parametrize("reg", [1.0, 0.05, 1e-3])
+def test_float32_log_domain_iterates_follow_pot(reg):
+    # The float32 log-domain rows (base-2 exps shifted by the previous iteration's result,
+    # an exact max pass where that is far off, as in the first iterations at small reg)
+    # against POT's float64 sinkhorn_log after the same iterations, zero weights included.
+    # Tolerance: float32 rounds exponents of size max(M) / reg to about 6e-8 of it (x4);
+    # measured 3.5e-7, 3.2e-6, 1.0e-4.
+    a, b, M = problem(70, 45, seed=11, zero_weights=True)
+    tolerance = max(1e-6, 2.4e-7 * M.max() / reg)
+    for n_iter in (1, 3, 30):
+        P32 = ak.ot.sinkhorn(a.astype(np.float32), b.astype(np.float32), M.astype(np.float32), reg,
+                             method="sinkhorn_log", numItermax=n_iter, stopThr=0, epsilon_scaling=0, warn=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # POT's log of the zero weights
+            P_pot = ot.bregman.sinkhorn_log(a, b, M, reg, numItermax=n_iter, stopThr=0, warn=False)
+        assert relative(P32, P_pot) < tolerance
+
+
 def test_padded_batch_equals_each_problem_alone():
     sizes = [(5, 9), (12, 3), (12, 12), (1, 7)]
     n, m = 12, 12
