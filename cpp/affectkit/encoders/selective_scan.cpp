@@ -101,6 +101,7 @@ struct Row {
   std::int64_t C_step;
   T D;
   T bias;
+  const T* initial_state;  // (batch, dim, state) or nullptr
   bool softplus;
 
   // Per chunk: dt, sigmoid(z) and silu(z) (the gate), (chunk,); exp(dt A) and
@@ -120,12 +121,22 @@ struct Row {
         C_step(C_rows.step()),
         D(o.D ? o.D[d] : T(0)),
         bias(o.delta_bias ? o.delta_bias[d] : T(0)),
+        initial_state(o.initial_state),
         softplus(o.delta_softplus),
         dt(kChunk),
         z_sigmoid(kChunk),
         gate(kChunk, T(1)),
         dA(kChunk * shape.state),
         states(kChunk * shape.state) {}
+
+  // h = the state before t = 0 of row r (batch * dim + d).
+  void start(T* h, std::int64_t r) const {
+    if (initial_state) {
+      std::copy(initial_state + r * s.state, initial_state + (r + 1) * s.state, h);
+    } else {
+      std::fill(h, h + s.state, T(0));
+    }
+  }
 
   // Fills dt, the gate and exp(dt A) for steps [t0, t0 + k).
   void load_chunk(std::int64_t t0, std::int64_t k) {
@@ -170,6 +181,7 @@ void check_inputs_finite(const T* A, const T* B, const T* C, const SelectiveScan
   check_finite(C, s.C_groups ? s.batch * s.C_groups * s.state * s.length : s.dim * s.state, "C");
   if (o.D) check_finite(o.D, s.dim, "D");
   if (o.delta_bias) check_finite(o.delta_bias, s.dim, "delta_bias");
+  if (o.initial_state) check_finite(o.initial_state, s.batch * s.dim * s.state, "initial_state");
 }
 
 // Number of dim slices per batch element in the backward: enough tasks for
@@ -268,7 +280,7 @@ void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, 
       check_finite_row(delta, r * L, L, "delta");
       if (options.z) check_finite_row(options.z, r * L, L, "z");
       Row<T> row(s, u, delta, A, B_rows, C_rows, options, r / s.dim, r % s.dim);
-      std::fill(h.begin(), h.end(), T(0));
+      row.start(h.data(), r);
       T* o = out + r * L;
       for (std::int64_t t0 = 0; t0 < L; t0 += kChunk) {
         const std::int64_t k = std::min(kChunk, L - t0);
@@ -341,7 +353,7 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
         const T* g_out = grad_out + r * L;
 
         // Forward again, keeping the state at the start of every chunk and y.
-        std::fill(h.begin(), h.end(), T(0));
+        row.start(h.data(), r);
         for (std::int64_t c = 0; c < chunks; ++c) {
           const std::int64_t t0 = c * kChunk, k = std::min(kChunk, L - t0);
           std::copy(h.begin(), h.end(), checkpoints.begin() + c * N);
@@ -426,6 +438,7 @@ void selective_scan_backward(const T* u, const T* delta, const T* A, const T* B,
           add_chunk(dB_chunk.data(), k, t0, dB_row, dB_acc.data());
           add_chunk(dC_chunk.data(), k, t0, dC_row, dC_acc.data());
         }
+        if (grads.initial_state) std::copy(dh.begin(), dh.end(), grads.initial_state + r * N);
         std::copy(dA_acc.begin(), dA_acc.end(), row_A.begin() + r * N);
         if (!s.B_groups) std::copy(dB_acc.begin(), dB_acc.end(), row_B.begin() + r * N);
         if (!s.C_groups) std::copy(dC_acc.begin(), dC_acc.end(), row_C.begin() + r * N);

@@ -43,11 +43,16 @@ struct SelectiveScanOptions {
   const T* D = nullptr;           // (dim,)
   const T* z = nullptr;           // (batch, dim, length)
   const T* delta_bias = nullptr;  // (dim,)
+  // (batch, dim, state): the state before t = 0 (nullptr: zeros), so that a
+  // stream continues from the previous chunk's last state.
+  const T* initial_state = nullptr;
   bool delta_softplus = false;
 };
 
 // All arrays contiguous. u, delta, out: (batch, dim, length); A: (dim, state);
-// B, C as in SelectiveScanShape. last_state (batch, dim, state) may be nullptr.
+// B, C as in SelectiveScanShape. last_state (batch, dim, state) may be nullptr,
+// or the same array as options.initial_state (each row reads its initial state
+// before writing its last).
 // Throws InvalidArgument naming the argument for non-finite inputs.
 template <typename T>
 void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, const T* C,
@@ -56,7 +61,8 @@ void selective_scan_forward(const T* u, const T* delta, const T* A, const T* B, 
 
 // Gradients given grad_out = dL/dout and, optionally, grad_last_state =
 // dL/dlast_state (nullptr: zero). Every gradient output has its input's shape;
-// grad_D, grad_z, grad_delta_bias are written only when the input exists.
+// grad_D, grad_z, grad_delta_bias, grad_initial_state are written only when
+// the input exists.
 // Recomputes the forward pass: each row keeps the state at the start of every
 // chunk (a checkpoint) and re-runs one chunk at a time walking backwards.
 // Deterministic: the result does not depend on num_threads.
@@ -70,6 +76,7 @@ struct SelectiveScanGradients {
   T* D = nullptr;
   T* z = nullptr;
   T* delta_bias = nullptr;
+  T* initial_state = nullptr;
 };
 
 template <typename T>
