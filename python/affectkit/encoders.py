@@ -30,7 +30,7 @@ def selective_scan(
     num_threads: Optional[int] = None,
 ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Mamba's selective scan, as ``mamba_ssm.ops.selective_scan_interface.selective_scan_fn``
-    (real ``A``)::
+    (real or complex ``A``)::
 
         dt[b, d, t] = delta[b, d, t] + delta_bias[d]       (softplus of it if delta_softplus)
         h[b, d, :]  = exp(dt A[d, :]) * h[b, d, :] + dt B[..., :, t] u[b, d, t],  h = 0 before t = 0
@@ -42,10 +42,13 @@ def selective_scan(
     Parameters
     ----------
     u, delta : ndarray, shape (batch, dim, length), float32 or float64
-    A : ndarray, shape (dim, state)
+    A : ndarray, shape (dim, state), the dtype of ``u`` or its complex type
+        (complex64 / complex128)
     B, C : ndarray, shape (dim, state) (shared over time), (batch, state, length), or
         (batch, groups, state, length) with ``groups`` dividing ``dim`` (dim ``d`` reads
-        group ``d // (dim // groups)``)
+        group ``d // (dim // groups)``). With complex ``A`` (as mamba-ssm): shared ones
+        are complex like ``A``; variable ones are real with (real, imag) pairs along
+        time, last axis ``2 * length``; the readout ``C . h`` becomes ``2 Re(C . h)``.
     D, delta_bias : ndarray, shape (dim,), optional
     z : ndarray, shape (batch, dim, length), optional: the output is gated by silu(z)
     delta_softplus : bool
@@ -54,12 +57,13 @@ def selective_scan(
     num_threads : int, optional
         Threads (default: every core this process may use).
 
-    Every array has the dtype of ``u``; all must be finite.
+    Every other array has the dtype of ``u``; all must be finite.
 
     Returns
     -------
     out : ndarray, shape (batch, dim, length), the dtype of ``u``
-    last_state : ndarray, shape (batch, dim, state), only if ``return_last_state``
+    last_state : ndarray, shape (batch, dim, state), the dtype of ``A``; only if
+        ``return_last_state``
     """
     out, last_state = _core.selective_scan(
         u, delta, A, B, C, D, z, delta_bias, as_bool("delta_softplus", delta_softplus), _num_threads(num_threads)
