@@ -184,7 +184,7 @@ MambaScanWeights<T> scan_weights(const WeightTable<T>& t, const std::string& suf
 // `weights` (numpy arrays under mamba-ssm's keys, layers.{i}.mixer.* and norm_f).
 // A bidirectional stack (combine != "none") takes and returns no states (None).
 py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, const py::object& conv_state_in,
-                              const py::object& ssm_state_in, std::int64_t n_layer, std::int64_t d_inner,
+                              const py::object& ssm_state_in, const py::object& lengths_in, std::int64_t n_layer, std::int64_t d_inner,
                               std::int64_t d_state, std::int64_t d_conv, std::int64_t dt_rank, double norm_eps,
                               const std::string& combine, int num_threads) {
   return dispatch(precision_of(x_in, "x"), [&](auto zero) -> py::tuple {
@@ -230,11 +230,26 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     stack.norm_f_weight = top.get("norm_f.weight", {M});
     stack.norm_f_bias = top.get("norm_f.bias", {M}, false);
     const py::ssize_t batch = x.shape(0), frames = x.shape(1);
+    // lengths: int64 (batch,) or None; the core checks the range.
+    std::optional<Array<std::int64_t>> lengths;
+    if (!lengths_in.is_none()) {
+      if (!py::isinstance<py::array>(lengths_in)) type_error("lengths", "must be a numpy array");
+      const py::dtype dtype = py::reinterpret_borrow<py::array>(lengths_in).dtype();
+      if (dtype.kind() != 'i' || dtype.itemsize() != 8) {
+        type_error("lengths", "must be int64, got " + dtype_name(lengths_in));
+      }
+      lengths = as_array<std::int64_t>(lengths_in, "lengths");
+      if (lengths->ndim() != 1 || lengths->shape(0) != batch) {
+        value_error("lengths", "must have shape (batch,) = (" + std::to_string(batch) + ",), got " +
+                                   shape_text(*lengths));
+      }
+    }
+    const std::int64_t* lengths_data = lengths ? lengths->data() : nullptr;
     Array<T> out({batch, frames, static_cast<py::ssize_t>(M)});
     if (bidirectional) {
       {
         WithoutGil without_gil;
-        mamba_stack_forward(shape, stack, x.data(), batch, frames, static_cast<T*>(nullptr),
+        mamba_stack_forward(shape, stack, x.data(), batch, frames, lengths_data, static_cast<T*>(nullptr),
                             static_cast<T*>(nullptr), out.mutable_data(), num_threads);
       }
       return py::make_tuple(std::move(out), py::none(), py::none());  // with the GIL again
@@ -243,8 +258,8 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     Array<T> ssm_state = state_copy<T>(ssm_state_in, "ssm_state", {batch, n_layer, E, N});
     {
       WithoutGil without_gil;
-      mamba_stack_forward(shape, stack, x.data(), batch, frames, conv_state.mutable_data(), ssm_state.mutable_data(),
-                          out.mutable_data(), num_threads);
+      mamba_stack_forward(shape, stack, x.data(), batch, frames, lengths_data, conv_state.mutable_data(),
+                          ssm_state.mutable_data(), out.mutable_data(), num_threads);
     }
     return py::make_tuple(std::move(out), std::move(conv_state), std::move(ssm_state));
   });
@@ -257,8 +272,8 @@ void register_encoders(py::module_& m) {
   m.def("selective_scan", &selective_scan_binding, "u"_a, "delta"_a, "A"_a, "B"_a, "C"_a, "D"_a, "z"_a,
         "delta_bias"_a, "delta_softplus"_a, "num_threads"_a,
         "mamba-ssm's selective_scan_fn: (out (batch, dim, length), last_state (batch, dim, state)).");
-  m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "n_layer"_a,
-        "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "combine"_a, "num_threads"_a,
+  m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "lengths"_a,
+        "n_layer"_a, "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "combine"_a, "num_threads"_a,
         "A Mamba stack on x (batch, frames, d_model) from its state dict: (out, conv_state, ssm_state); "
         "combine 'none' (unidirectional) or a bidirectional stack's 'sum', 'mean', 'concat' (no states).");
 }

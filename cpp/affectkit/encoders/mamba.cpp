@@ -177,13 +177,17 @@ const MambaStackShape& check_mamba_stack_shape(const MambaStackShape& s) {
 
 template <typename T>
 void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T>& weights, const T* x,
-                         std::int64_t batch, std::int64_t frames, T* conv_state, T* ssm_state, T* out,
-                         int num_threads) {
+                         std::int64_t batch, std::int64_t frames, const std::int64_t* lengths, T* conv_state,
+                         T* ssm_state, T* out, int num_threads) {
   const MambaStackShape& s = check_mamba_stack_shape(shape);
   AK_CHECK(static_cast<std::int64_t>(weights.layers.size()) == s.n_layer, "weights",
            "must hold n_layer = " << s.n_layer << " layers, got " << weights.layers.size());
   AK_CHECK(batch >= 0 && frames >= 0, "x", "batch and frames must be non-negative");
   check_finite(x, batch * frames * s.d_model, "x");
+  for (std::int64_t b = 0; lengths && b < batch; ++b) {
+    AK_CHECK(lengths[b] >= 0 && lengths[b] <= frames, "lengths",
+             "must lie in [0, frames = " << frames << "], got " << lengths[b] << " at index " << b);
+  }
   const bool whole = s.combine != MambaCombine::none;
   AK_CHECK(!whole || (conv_state == nullptr && ssm_state == nullptr), "conv_state",
            "must be None for a bidirectional stack: it runs whole sequences only (its time-reversed scan "
@@ -197,7 +201,8 @@ void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T
     Matrix<T> h, normed;
     std::vector<T> zero_conv(whole ? conv_size : 0), zero_ssm(whole ? ssm_size : 0);  // whole sequences
     for (std::int64_t b = begin; b < end; ++b) {
-      h = ConstMap<T>(x + b * frames * s.d_model, frames, s.d_model);
+      const std::int64_t valid = lengths ? lengths[b] : frames;
+      h = ConstMap<T>(x + b * frames * s.d_model, valid, s.d_model);
       for (std::int64_t l = 0; l < s.n_layer; ++l) {
         if (whole) {
           std::fill(zero_conv.begin(), zero_conv.end(), T(0));
@@ -207,14 +212,18 @@ void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T
                        whole ? zero_ssm.data() : ssm_state + (b * s.n_layer + l) * ssm_size);
       }
       normalise(h, weights.norm_f_weight, weights.norm_f_bias, s.norm_eps, normed);
-      Eigen::Map<Matrix<T>>(out + b * frames * s.d_model, frames, s.d_model) = normed;
+      T* out_b = out + b * frames * s.d_model;
+      Eigen::Map<Matrix<T>>(out_b, valid, s.d_model) = normed;
+      std::fill(out_b + valid * s.d_model, out_b + frames * s.d_model, T(0));  // padding
     }
   });
 }
 
 template void mamba_stack_forward<float>(const MambaStackShape&, const MambaStackWeights<float>&, const float*,
-                                         std::int64_t, std::int64_t, float*, float*, float*, int);
+                                         std::int64_t, std::int64_t, const std::int64_t*, float*, float*, float*,
+                                         int);
 template void mamba_stack_forward<double>(const MambaStackShape&, const MambaStackWeights<double>&, const double*,
-                                          std::int64_t, std::int64_t, double*, double*, double*, int);
+                                          std::int64_t, std::int64_t, const std::int64_t*, double*, double*,
+                                          double*, int);
 
 }  // namespace affectkit
