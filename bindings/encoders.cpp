@@ -100,7 +100,8 @@ py::tuple selective_scan_binding(const py::handle& u_in, const py::handle& delta
                                  const py::handle& B_in, const py::handle& C_in, const py::object& D_in,
                                  const py::object& z_in, const py::object& delta_bias_in, bool delta_softplus,
                                  int num_threads) {
-  const bool complex_A = py::isinstance<py::array>(A_in) && py::reinterpret_borrow<py::array>(A_in).dtype().kind() == 'c';
+  const bool complex_A =
+      py::isinstance<py::array>(A_in) && py::reinterpret_borrow<py::array>(A_in).dtype().kind() == 'c';
   return dispatch(precision_of(u_in, "u"), [&](auto zero) -> py::tuple {
     using T = decltype(zero);
     if (complex_A) {

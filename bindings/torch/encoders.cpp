@@ -156,10 +156,11 @@ SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, co
                       "': must be on the CPU, got ", t->device());
     if (t != &A) {
       const bool shared_complex = complex_A && t->dim() == 2;
-      TORCH_CHECK_TYPE(t->scalar_type() == (shared_complex ? complex_type : u.scalar_type()), "invalid argument '",
-                       name, "': must be ", shared_complex ? "complex like A when shared (dim, state)" : "real with the dtype of 'u'",
+      const at::ScalarType expected = shared_complex ? complex_type : u.scalar_type();
+      TORCH_CHECK_TYPE(t->scalar_type() == expected, "invalid argument '", name, "': must be ",
+                       shared_complex ? "complex like A when shared (dim, state)" : "real with the dtype of 'u'",
                        complex_A && !shared_complex ? " (complex A: (real, imag) pairs along time)" : "", " (",
-                       shared_complex ? complex_type : u.scalar_type(), "), got ", t->scalar_type());
+                       expected, "), got ", t->scalar_type());
     }
     check_contiguous(*t, name);
   }

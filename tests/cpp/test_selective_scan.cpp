@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <complex>
 #include <limits>
 #include <random>
 #include <vector>
@@ -235,6 +236,125 @@ TEST(SelectiveScanBackward, ResultDoesNotDependOnThreads) {
   }
   EXPECT_EQ(runs[0], runs[1]);
   EXPECT_EQ(runs[0], runs[2]);
+}
+
+// Complex A (mamba-ssm's complex mode): the state, A, B and C complex, y = 2 Re(C . h).
+struct ComplexInputs {
+  Inputs real;  // u, delta, D, z, bias, the shape; its A, B, C unused
+  std::vector<std::complex<double>> A, B, C;
+};
+
+ComplexInputs make_complex_inputs(const SelectiveScanShape& s, unsigned seed) {
+  ComplexInputs in{make_inputs(s, seed), {}, {}, {}};
+  in.real.h0.clear();
+  auto complex_vector = [&](std::int64_t n, unsigned offset) {
+    const std::vector<double> re = random_vector(n, seed + offset), im = random_vector(n, seed + offset + 1);
+    std::vector<std::complex<double>> v(n);
+    for (std::int64_t i = 0; i < n; ++i) v[i] = {re[i], im[i]};
+    return v;
+  };
+  in.A = complex_vector(s.dim * s.state, 20);
+  for (std::size_t i = 0; i < in.A.size(); ++i) in.A[i] = {-std::exp(0.5 * in.real.A[i]), 2 * in.A[i].imag()};
+  in.B = complex_vector(parameter_size(s, s.B_groups), 30);
+  in.C = complex_vector(parameter_size(s, s.C_groups), 40);
+  return in;
+}
+
+std::vector<double> naive_complex_forward(const ComplexInputs& in, std::vector<std::complex<double>>* last_state) {
+  const SelectiveScanShape& s = in.real.s;
+  const Inputs& r = in.real;
+  std::vector<double> out(r.u.size());
+  last_state->assign(s.batch * s.dim * s.state, 0.0);
+  auto param = [&](const std::vector<std::complex<double>>& p, std::int64_t groups, std::int64_t b, std::int64_t d,
+                   std::int64_t n, std::int64_t t) {
+    return groups ? p[((b * groups + d / (s.dim / groups)) * s.state + n) * s.length + t] : p[d * s.state + n];
+  };
+  for (std::int64_t b = 0; b < s.batch; ++b) {
+    for (std::int64_t d = 0; d < s.dim; ++d) {
+      std::vector<std::complex<double>> h(s.state);
+      for (std::int64_t t = 0; t < s.length; ++t) {
+        const std::int64_t i = (b * s.dim + d) * s.length + t;
+        double dt = r.delta[i] + r.bias[d];
+        dt = dt > 20 ? dt : std::log1p(std::exp(dt));
+        std::complex<double> y = 0;
+        for (std::int64_t n = 0; n < s.state; ++n) {
+          h[n] = std::exp(dt * in.A[d * s.state + n]) * h[n] + dt * param(in.B, s.B_groups, b, d, n, t) * r.u[i];
+          y += param(in.C, s.C_groups, b, d, n, t) * h[n];
+        }
+        out[i] = (2 * y.real() + r.D[d] * r.u[i]) * r.z[i] / (1 + std::exp(-r.z[i]));
+      }
+      std::copy(h.begin(), h.end(), last_state->begin() + (b * s.dim + d) * s.state);
+    }
+  }
+  return out;
+}
+
+TEST(SelectiveScanComplex, ForwardAndGradientsMatchDefinition) {
+  using W = std::complex<double>;
+  for (const SelectiveScanShape& s : kShapes) {
+    ComplexInputs in = make_complex_inputs(s, 13);
+    Converted<double> c(in.real);
+    SelectiveScanOptions<double, W> options;
+    options.D = c.D.data();
+    options.z = c.z.data();
+    options.delta_bias = c.bias.data();
+    options.delta_softplus = true;
+    std::vector<W> expected_state, state(s.batch * s.dim * s.state);
+    const std::vector<double> expected = naive_complex_forward(in, &expected_state);
+    std::vector<double> out(in.real.u.size());
+    selective_scan_forward(c.u.data(), c.delta.data(), in.A.data(), in.B.data(), in.C.data(), options, out.data(),
+                           state.data(), s, 2);
+    for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], expected[i], 1e-12 * (1 + std::abs(expected[i])));
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      ASSERT_LT(std::abs(state[i] - expected_state[i]), 1e-12 * (1 + std::abs(expected_state[i])));
+    }
+
+    // Gradients of L = sum w_out out + sum Re(conj(w_state) h): complex ones are dL/dRe + i dL/dIm.
+    const std::vector<double> w_out = random_vector(out.size(), 97);
+    const std::vector<double> w_re = random_vector(state.size(), 96), w_im = random_vector(state.size(), 95);
+    std::vector<W> w_state(state.size());
+    for (std::size_t i = 0; i < state.size(); ++i) w_state[i] = {w_re[i], w_im[i]};
+    auto loss = [&](const ComplexInputs& x) {
+      std::vector<W> h;
+      const std::vector<double> o = naive_complex_forward(x, &h);
+      double total = 0;
+      for (std::size_t i = 0; i < o.size(); ++i) total += w_out[i] * o[i];
+      for (std::size_t i = 0; i < h.size(); ++i) total += w_re[i] * h[i].real() + w_im[i] * h[i].imag();
+      return total;
+    };
+    std::vector<double> gu(out.size()), gdelta(out.size()), gD(s.dim), gz(out.size()), gbias(s.dim);
+    std::vector<W> gA(in.A.size()), gB(in.B.size()), gC(in.C.size());
+    const SelectiveScanGradients<double, W> grads{gu.data(), gdelta.data(), gA.data(),    gB.data(), gC.data(),
+                                                  gD.data(), gz.data(),     gbias.data(), nullptr};
+    selective_scan_backward(c.u.data(), c.delta.data(), in.A.data(), in.B.data(), in.C.data(), options, w_out.data(),
+                            w_state.data(), grads, s, 2);
+    const double step = 1e-6;
+    const std::pair<std::vector<W> ComplexInputs::*, const std::vector<W>*> complex_checks[] = {
+        {&ComplexInputs::A, &gA}, {&ComplexInputs::B, &gB}, {&ComplexInputs::C, &gC}};
+    for (const auto& [member, analytic] : complex_checks) {
+      const std::size_t size = (in.*member).size();
+      for (std::size_t i = 0; i < size; i += 1 + size / 11) {
+        for (const W direction : {W(1, 0), W(0, 1)}) {  // the real, then the imaginary part
+          ComplexInputs plus = in, minus = in;
+          (plus.*member)[i] += step * direction;
+          (minus.*member)[i] -= step * direction;
+          const double numeric = (loss(plus) - loss(minus)) / (2 * step);
+          const double got = direction.real() ? (*analytic)[i].real() : (*analytic)[i].imag();
+          ASSERT_NEAR(got, numeric, 1e-6 * (1 + std::abs(numeric))) << "flat index " << i;
+        }
+      }
+    }
+    for (const auto& [member, analytic] : {std::pair{&Inputs::u, &gu}, std::pair{&Inputs::delta, &gdelta}}) {
+      const std::size_t size = (in.real.*member).size();
+      for (std::size_t i = 0; i < size; i += 1 + size / 11) {
+        ComplexInputs plus = in, minus = in;
+        (plus.real.*member)[i] += step;
+        (minus.real.*member)[i] -= step;
+        const double numeric = (loss(plus) - loss(minus)) / (2 * step);
+        ASSERT_NEAR((*analytic)[i], numeric, 1e-6 * (1 + std::abs(numeric))) << "flat index " << i;
+      }
+    }
+  }
 }
 
 TEST(SelectiveScanChecks, BadShapesAndValuesNameTheArgument) {

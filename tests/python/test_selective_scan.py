@@ -83,7 +83,8 @@ def run(fn, args, softplus, weights):
     leaves = {k: v.detach().clone().requires_grad_() for k, v in args.items() if v is not None}
     out, last = fn(**{k: leaves.get(k) for k in NAMES}, delta_softplus=softplus, return_last_state=True)
     last_real = torch.view_as_real(last) if last.is_complex() else last[..., None]  # a real loss of both parts
-    loss = (out * weights[0].to(out.dtype)).sum() + (last_real * weights[1][..., :last_real.shape[-1]].to(out.dtype)).sum()
+    state_weights = weights[1][..., :last_real.shape[-1]].to(out.dtype)
+    loss = (out * weights[0].to(out.dtype)).sum() + (last_real * state_weights).sum()
     grads = torch.autograd.grad(loss, list(leaves.values()))
     return out.detach(), last.detach(), dict(zip(leaves, grads))
 

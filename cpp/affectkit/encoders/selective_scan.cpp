@@ -155,7 +155,7 @@ struct Row {
 
   // Per chunk: dt, sigmoid(z) and silu(z) (the gate), (chunk,); exp(dt A) and
   // the state after each step, (chunk, state); C h per step, (chunk,).
-  std::vector<T> dt, z_sigmoid, gate;
+  std::vector<T> dt, dtu, z_sigmoid, gate;
   std::vector<W> dA, states, dots;
 
   Row(const SelectiveScanShape& shape, const T* u_, const T* delta_, const W* A_, ParameterRows<W>& B_rows,
@@ -174,6 +174,7 @@ struct Row {
         initial_state(o.initial_state),
         softplus(o.delta_softplus),
         dt(kChunk),
+        dtu(kChunk),
         z_sigmoid(kChunk),
         gate(kChunk, T(1)),
         dA(kChunk * shape.state),
@@ -187,6 +188,31 @@ struct Row {
     } else {
       std::fill(h, h + s.state, W(0));
     }
+  }
+
+  static constexpr std::int64_t kLanes = 64 / sizeof(W);
+
+  // State entries [n0, state) in blocks of V, then V / 2, ..., 1 for the rest.
+  template <std::int64_t V>
+  void scan_blocks(std::int64_t t0, std::int64_t k, std::int64_t n0, W* h) {
+    const std::int64_t N = s.state;
+    for (; n0 + V <= N; n0 += V) {
+      W block[V];
+      std::copy(h + n0, h + n0 + V, block);
+      for (std::int64_t i = 0; i < k; ++i) {
+        const W* a = dA.data() + i * N + n0;
+        const W* bt = B + (t0 + i) * B_step + n0;
+        W* now = states.data() + i * N + n0;
+        const T d = dtu[i];
+#pragma omp simd
+        for (std::int64_t v = 0; v < V; ++v) {
+          block[v] = a[v] * block[v] + d * bt[v];
+          now[v] = block[v];
+        }
+      }
+      std::copy(block, block + V, h + n0);
+    }
+    if constexpr (V > 1) scan_blocks<V / 2>(t0, k, n0, h);
   }
 
   // Fills dt, the gate and exp(dt A) for steps [t0, t0 + k).
@@ -207,20 +233,16 @@ struct Row {
 
   // Advances h through the loaded chunk, keeping the state after every step in
   // `states`, (k, state); y[i] = C h after step i (y may be nullptr).
+  // The state is advanced in blocks of up to one vector register (64 bytes), each
+  // kept in registers through all the chunk's steps, so that the step-to-step
+  // dependency is one multiply-add; advancing the whole state per step instead
+  // stored it and loaded it back every step, and that store-to-load latency was
+  // the forward's critical path.
   void scan_chunk(std::int64_t t0, std::int64_t k, W* h, T* y) {
-    const std::int64_t N = s.state;
-    const W* previous = h;
-    for (std::int64_t i = 0; i < k; ++i) {
-      const T dtu = dt[i] * u[t0 + i];
-      const W* a = dA.data() + i * N;
-      const W* bt = B + (t0 + i) * B_step;
-      W* now = states.data() + i * N;
-#pragma omp simd
-      for (std::int64_t n = 0; n < N; ++n) now[n] = a[n] * previous[n] + dtu * bt[n];
-      previous = now;
-    }
-    if (k > 0) std::copy(previous, previous + N, h);
+    for (std::int64_t i = 0; i < k; ++i) dtu[i] = dt[i] * u[t0 + i];
+    scan_blocks<kLanes>(t0, k, 0, h);
     if (!y) return;
+    const std::int64_t N = s.state;
     if constexpr (kIsComplex<W>) {
       row_dots(states.data(), k, N, C + t0 * C_step, C_step, dots.data());
       for (std::int64_t i = 0; i < k; ++i) y[i] = kOutputScale<T, W> * dots[i].real();
