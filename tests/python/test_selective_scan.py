@@ -397,6 +397,25 @@ def test_wrong_types():
         numpy_call(args, num_threads=0)
 
 
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dt_A, length", [(1.0, 800), (100.0, 3), (800.0, 3)])
+def test_growing_state_is_an_error_naming_delta(call, dtype, dt_A, length):
+    """exp(dt A) > 1 grows the state: a state past the dtype's range (step by step,
+    or in one step whose exp alone overflows float32 or both) is a ValueError, never
+    an Inf, a NaN or a saturated finite value."""
+    args, _ = make_inputs(1, 2, length, 3, "bnl", "bnl", D=False, z=False, delta_bias=False)
+    args = {k: None if v is None else v.numpy().astype(dtype) for k, v in args.items()}
+    args["A"] = np.full((2, 3), dt_A, dtype=dtype)
+    args["delta"] = np.ones((1, 2, length), dtype=dtype)
+    if dtype == np.float64 and dt_A == 100.0:  # exp(300) stays below float64's range
+        out = call(args)
+        assert np.isfinite(np.asarray(out)).all()
+        return
+    with pytest.raises(ValueError, match="'delta'.*overflowed"):
+        call(args)
+
+
 def test_big_endian_input_is_accepted():
     args = good_numpy()
     swapped = {**args, "u": args["u"].astype(">f8")}

@@ -19,11 +19,6 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset) {
 }
 
 template <typename T>
-void exp_inplace(T* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
-}
-
-template <typename T>
 void softplus_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
     const T linear = x[i];
@@ -40,8 +35,6 @@ void sigmoid_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + std::exp(std::min(-x[i], limit)));
 }
 
-template void exp_inplace<float>(float*, std::int64_t);
-template void exp_inplace<double>(double*, std::int64_t);
 template void softplus_inplace<float>(float*, std::int64_t);
 template void softplus_inplace<double>(double*, std::int64_t);
 template void sigmoid_inplace<float>(float*, std::int64_t);
@@ -96,7 +89,7 @@ inline float exp_cephes(float x) {
   return p * scale;
 }
 
-// The exps of the Sinkhorn kernels: float uses the polynomial above (faster than
+// The exps of the Sinkhorn kernels and exp_inplace: float uses the polynomial above (faster than
 // glibc's vector expf, the log-domain loop's bound), with 0 below its range so that
 // zero weights (log -1e4) still give exactly zero mass; double keeps glibc's.
 inline float ot_exp(float x) { return x < -87.0f ? 0.0f : exp_cephes(x); }
@@ -105,6 +98,14 @@ inline double ot_exp(double x) { return std::exp(x); }
 }  // namespace
 
 float exp_polynomial(float x) { return exp_cephes(x); }
+
+template <typename T>
+void exp_inplace(T* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = ot_exp(x[i]);
+}
+
+template void exp_inplace<float>(float*, std::int64_t);
+template void exp_inplace<double>(double*, std::int64_t);
 
 template <typename T>
 T log_sum_exp_difference(const T* g, const T* row, T inv_eps, std::int64_t n) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -47,6 +48,21 @@ constexpr T kOutputScale = kIsComplex<W> ? T(2) : T(1);
 // A sum over time or batch, in double (std::complex<double> for complex A).
 template <typename W>
 using Wide = std::conditional_t<kIsComplex<W>, std::complex<double>, double>;
+
+// The largest exponent exp_of takes: the float exp saturates above 88 (exp_inplace),
+// and a larger dt A would overflow the state (an error, check_no_overflow).
+template <typename T>
+constexpr T kLargestExponent = sizeof(T) == 4 ? T(88) : T(709);
+
+// exp(delta * A) > 1 (A > 0, or delta < 0 without softplus) grows the state without
+// bound: its overflow is an error, never an Inf or a NaN (0 * Inf) in the output.
+template <typename T>
+void check_no_overflow(bool finite) {
+  AK_CHECK(finite, "delta",
+           "the scan's state overflowed " << (sizeof(T) == 4 ? "float32" : "float64")
+                                          << ": exp(delta * A) > 1 makes it grow without bound (A must be "
+                                             "negative and delta positive, e.g. delta_softplus=True)");
+}
 
 template <typename T>
 void exp_of(T* values, std::int64_t count) {
@@ -152,6 +168,7 @@ struct Row {
   T bias;
   const W* initial_state;  // (batch, dim, state) or nullptr
   bool softplus;
+  T A_min = 0, A_max = 0;  // of Re(A[n]), n < state
 
   // Per chunk: dt, sigmoid(z) and silu(z) (the gate), (chunk,); exp(dt A) and
   // the state after each step, (chunk, state); C h per step, (chunk,).
@@ -179,7 +196,12 @@ struct Row {
         gate(kChunk, T(1)),
         dA(kChunk * shape.state),
         states(kChunk * shape.state),
-        dots(kChunk) {}
+        dots(kChunk) {
+    for (std::int64_t n = 0; n < shape.state; ++n) {
+      A_min = n ? std::min(A_min, real_of(A[n])) : real_of(A[n]);
+      A_max = n ? std::max(A_max, real_of(A[n])) : real_of(A[n]);
+    }
+  }
 
   // h = the state before t = 0 of row r (batch * dim + d).
   void start(W* h, std::int64_t r) const {
@@ -225,6 +247,9 @@ struct Row {
       sigmoid_inplace(z_sigmoid.data(), k);
       for (std::int64_t i = 0; i < k; ++i) gate[i] = z[t0 + i] * z_sigmoid[i];
     }
+    T largest = 0;  // of Re(dt A) over the chunk, from the extremes of Re(A)
+    for (std::int64_t i = 0; i < k; ++i) largest = std::max(largest, dt[i] * (dt[i] >= 0 ? A_max : A_min));
+    check_no_overflow<T>(largest <= kLargestExponent<T>);
     for (std::int64_t i = 0; i < k; ++i) {
       for (std::int64_t n = 0; n < N; ++n) dA[i * N + n] = dt[i] * A[n];
     }
@@ -380,12 +405,7 @@ void selective_scan_forward(const T* u, const T* delta, const W* A, const W* B, 
           o[t0 + i] = (y[i] + row.D * row.u[t0 + i]) * row.gate[i];
         }
       }
-      // exp(delta * A) > 1 (A > 0, or delta < 0 without softplus) grows the state without
-      // bound: its overflow is an error, never an Inf or a NaN (0 * Inf) in the output.
-      AK_CHECK(all_finite(o, L) && all_finite_values(h.data(), s.state), "delta",
-               "the scan's state overflowed " << (sizeof(T) == 4 ? "float32" : "float64")
-                                              << ": exp(delta * A) > 1 makes it grow without bound (A must be "
-                                                 "negative and delta positive, e.g. delta_softplus=True)");
+      check_no_overflow<T>(all_finite(o, L) && all_finite_values(h.data(), s.state));
       if (last_state) std::copy(h.begin(), h.end(), last_state + r * s.state);
     }
   });
