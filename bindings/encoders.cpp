@@ -2,7 +2,9 @@
 // (numpy in, numpy out).
 #include <pybind11/stl.h>
 
+#include <complex>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -13,11 +15,6 @@
 
 namespace affectkit::bindings {
 namespace {
-
-template <typename T>
-Dims dims_of(const Array<T>& a) {
-  return Dims(a.shape(), a.shape() + a.ndim());
-}
 
 // An argument that must have u's dtype (no silent casts between precisions).
 template <typename T>
@@ -34,40 +31,87 @@ std::optional<Array<T>> optional_like_u(const py::object& object, const char* ar
   return like_u<T>(object, argument, u);
 }
 
-// (out, last_state): out (batch, dim, length), last_state (batch, dim, state).
+// B or C with complex A: shared (dim, state) arrays have A's dtype; variable ones
+// are real with u's dtype, their (real, imag) pairs along time read as complex.
+template <typename T>
+py::array scan_parameter(const py::handle& object, const char* argument, const py::handle& u) {
+  if (!py::isinstance<py::array>(object)) type_error(argument, "must be a numpy array");
+  if (py::reinterpret_borrow<py::array>(object).ndim() >= 3) return like_u<T>(object, argument, u);
+  if (precision_of(object, argument, true) != precision_of(u, "u")) {
+    type_error(argument, std::string("with complex A, a shared (dim, state) ") + argument +
+                             " must have A's dtype (the complex of u's " + dtype_name(u) + "), got " +
+                             dtype_name(object));
+  }
+  return as_array<std::complex<T>>(object, argument);
+}
+
+// (out, last_state) for A of type W (T, or std::complex<T> for complex A).
+template <typename T, typename W>
+py::tuple selective_scan_with(const py::handle& u_in, const py::handle& delta_in, const py::handle& A_in,
+                              const py::handle& B_in, const py::handle& C_in, const py::object& D_in,
+                              const py::object& z_in, const py::object& delta_bias_in, bool delta_softplus,
+                              int num_threads) {
+  constexpr bool complex_A = !std::is_same_v<T, W>;
+  const Array<T> u = as_array<T>(u_in, "u"), delta = like_u<T>(delta_in, "delta", u_in);
+  py::array A, B, C;
+  if constexpr (complex_A) {
+    if (precision_of(A_in, "A", true) != precision_of(u_in, "u")) {
+      type_error("A", "must be the complex dtype of u's precision (u is " + dtype_name(u_in) + "), got " +
+                          dtype_name(A_in));
+    }
+    A = as_array<W>(A_in, "A");
+    B = scan_parameter<T>(B_in, "B", u_in);
+    C = scan_parameter<T>(C_in, "C", u_in);
+  } else {
+    A = like_u<T>(A_in, "A", u_in);
+    B = like_u<T>(B_in, "B", u_in);
+    C = like_u<T>(C_in, "C", u_in);
+  }
+  const auto D = optional_like_u<T>(D_in, "D", u_in), z = optional_like_u<T>(z_in, "z", u_in),
+             delta_bias = optional_like_u<T>(delta_bias_in, "delta_bias", u_in);
+  auto dims = [](const py::array& a) { return Dims(a.shape(), a.shape() + a.ndim()); };
+  std::optional<Dims> D_dims, z_dims, bias_dims;
+  if (D) D_dims = dims(*D);
+  if (z) z_dims = dims(*z);
+  if (delta_bias) bias_dims = dims(*delta_bias);
+  const SelectiveScanShape shape =
+      selective_scan_shape(dims(u), dims(delta), dims(A), dims(B), dims(C), D_dims ? &*D_dims : nullptr,
+                           z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr, complex_A);
+  Array<T> out({shape.batch, shape.dim, shape.length});
+  Array<W> last_state({shape.batch, shape.dim, shape.state});
+  SelectiveScanOptions<T, W> options;
+  options.D = D ? D->data() : nullptr;
+  options.z = z ? z->data() : nullptr;
+  options.delta_bias = delta_bias ? delta_bias->data() : nullptr;
+  options.delta_softplus = delta_softplus;
+  // A variable B or C of complex A is real memory holding complex pairs.
+  auto as_w = [](const py::array& a) { return static_cast<const W*>(a.data()); };
+  {
+    WithoutGil without_gil;
+    selective_scan_forward(u.data(), delta.data(), as_w(A), as_w(B), as_w(C), options, out.mutable_data(),
+                           last_state.mutable_data(), shape, num_threads);
+  }
+  return py::make_tuple(std::move(out), std::move(last_state));
+}
+
+// (out, last_state): out (batch, dim, length), last_state (batch, dim, state),
+// complex when A is.
 py::tuple selective_scan_binding(const py::handle& u_in, const py::handle& delta_in, const py::handle& A_in,
                                  const py::handle& B_in, const py::handle& C_in, const py::object& D_in,
                                  const py::object& z_in, const py::object& delta_bias_in, bool delta_softplus,
                                  int num_threads) {
+  const bool complex_A =
+      py::isinstance<py::array>(A_in) && py::reinterpret_borrow<py::array>(A_in).dtype().kind() == 'c';
   return dispatch(precision_of(u_in, "u"), [&](auto zero) -> py::tuple {
     using T = decltype(zero);
-    const Array<T> u = as_array<T>(u_in, "u"), delta = like_u<T>(delta_in, "delta", u_in),
-                   A = like_u<T>(A_in, "A", u_in), B = like_u<T>(B_in, "B", u_in), C = like_u<T>(C_in, "C", u_in);
-    const auto D = optional_like_u<T>(D_in, "D", u_in), z = optional_like_u<T>(z_in, "z", u_in),
-               delta_bias = optional_like_u<T>(delta_bias_in, "delta_bias", u_in);
-    std::optional<Dims> D_dims, z_dims, bias_dims;
-    if (D) D_dims = dims_of(*D);
-    if (z) z_dims = dims_of(*z);
-    if (delta_bias) bias_dims = dims_of(*delta_bias);
-    const SelectiveScanShape shape =
-        selective_scan_shape(dims_of(u), dims_of(delta), dims_of(A), dims_of(B), dims_of(C),
-                             D_dims ? &*D_dims : nullptr, z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr);
-    Array<T> out({shape.batch, shape.dim, shape.length});
-    Array<T> last_state({shape.batch, shape.dim, shape.state});
-    SelectiveScanOptions<T> options;
-    options.D = D ? D->data() : nullptr;
-    options.z = z ? z->data() : nullptr;
-    options.delta_bias = delta_bias ? delta_bias->data() : nullptr;
-    options.delta_softplus = delta_softplus;
-    {
-      WithoutGil without_gil;
-      selective_scan_forward(u.data(), delta.data(), A.data(), B.data(), C.data(), options, out.mutable_data(),
-                             last_state.mutable_data(), shape, num_threads);
+    if (complex_A) {
+      return selective_scan_with<T, std::complex<T>>(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in,
+                                                     delta_softplus, num_threads);
     }
-    return py::make_tuple(std::move(out), std::move(last_state));
+    return selective_scan_with<T, T>(u_in, delta_in, A_in, B_in, C_in, D_in, z_in, delta_bias_in, delta_softplus,
+                                     num_threads);
   });
 }
-
 
 // A weight of a state dict, checked against its expected shape; the message names its key.
 template <typename T>
@@ -141,7 +185,7 @@ MambaScanWeights<T> scan_weights(const WeightTable<T>& t, const std::string& suf
 // `weights` (numpy arrays under mamba-ssm's keys, layers.{i}.mixer.* and norm_f).
 // A bidirectional stack (combine != "none") takes and returns no states (None).
 py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, const py::object& conv_state_in,
-                              const py::object& ssm_state_in, std::int64_t n_layer, std::int64_t d_inner,
+                              const py::object& ssm_state_in, const py::object& lengths_in, std::int64_t n_layer, std::int64_t d_inner,
                               std::int64_t d_state, std::int64_t d_conv, std::int64_t dt_rank, double norm_eps,
                               const std::string& combine, int num_threads) {
   return dispatch(precision_of(x_in, "x"), [&](auto zero) -> py::tuple {
@@ -187,11 +231,26 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     stack.norm_f_weight = top.get("norm_f.weight", {M});
     stack.norm_f_bias = top.get("norm_f.bias", {M}, false);
     const py::ssize_t batch = x.shape(0), frames = x.shape(1);
+    // lengths: int64 (batch,) or None; the core checks the range.
+    std::optional<Array<std::int64_t>> lengths;
+    if (!lengths_in.is_none()) {
+      if (!py::isinstance<py::array>(lengths_in)) type_error("lengths", "must be a numpy array");
+      const py::dtype dtype = py::reinterpret_borrow<py::array>(lengths_in).dtype();
+      if (dtype.kind() != 'i' || dtype.itemsize() != 8) {
+        type_error("lengths", "must be int64, got " + dtype_name(lengths_in));
+      }
+      lengths = as_array<std::int64_t>(lengths_in, "lengths");
+      if (lengths->ndim() != 1 || lengths->shape(0) != batch) {
+        value_error("lengths", "must have shape (batch,) = (" + std::to_string(batch) + ",), got " +
+                                   shape_text(*lengths));
+      }
+    }
+    const std::int64_t* lengths_data = lengths ? lengths->data() : nullptr;
     Array<T> out({batch, frames, static_cast<py::ssize_t>(M)});
     if (bidirectional) {
       {
         WithoutGil without_gil;
-        mamba_stack_forward(shape, stack, x.data(), batch, frames, static_cast<T*>(nullptr),
+        mamba_stack_forward(shape, stack, x.data(), batch, frames, lengths_data, static_cast<T*>(nullptr),
                             static_cast<T*>(nullptr), out.mutable_data(), num_threads);
       }
       return py::make_tuple(std::move(out), py::none(), py::none());  // with the GIL again
@@ -200,8 +259,8 @@ py::tuple mamba_stack_binding(const py::dict& weights, const py::handle& x_in, c
     Array<T> ssm_state = state_copy<T>(ssm_state_in, "ssm_state", {batch, n_layer, E, N});
     {
       WithoutGil without_gil;
-      mamba_stack_forward(shape, stack, x.data(), batch, frames, conv_state.mutable_data(), ssm_state.mutable_data(),
-                          out.mutable_data(), num_threads);
+      mamba_stack_forward(shape, stack, x.data(), batch, frames, lengths_data, conv_state.mutable_data(),
+                          ssm_state.mutable_data(), out.mutable_data(), num_threads);
     }
     return py::make_tuple(std::move(out), std::move(conv_state), std::move(ssm_state));
   });
@@ -214,8 +273,8 @@ void register_encoders(py::module_& m) {
   m.def("selective_scan", &selective_scan_binding, "u"_a, "delta"_a, "A"_a, "B"_a, "C"_a, "D"_a, "z"_a,
         "delta_bias"_a, "delta_softplus"_a, "num_threads"_a,
         "mamba-ssm's selective_scan_fn: (out (batch, dim, length), last_state (batch, dim, state)).");
-  m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "n_layer"_a,
-        "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "combine"_a, "num_threads"_a,
+  m.def("mamba_stack", &mamba_stack_binding, "weights"_a, "x"_a, "conv_state"_a, "ssm_state"_a, "lengths"_a,
+        "n_layer"_a, "d_inner"_a, "d_state"_a, "d_conv"_a, "dt_rank"_a, "norm_eps"_a, "combine"_a, "num_threads"_a,
         "A Mamba stack on x (batch, frames, d_model) from its state dict: (out, conv_state, ssm_state); "
         "combine 'none' (unidirectional) or a bidirectional stack's 'sum', 'mean', 'concat' (no states).");
 }

@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/autograd_not_implemented_fallback.h>
 #include <torch/library.h>
 
+#include <complex>
 #include <tuple>
 
 #include "affectkit/encoders/causal_conv1d.h"
@@ -133,16 +134,34 @@ Tensor causal_conv1d_autograd(const Tensor& x, const Tensor& weight, const Optio
 // Checks dtypes, devices and contiguity here and shapes in the core (one set of
 // messages for numpy and torch); returns the scan's shape. The issue asks for an
 // error naming a non-contiguous argument rather than a silent copy: the kernel
-// reads every tensor in place.
+// reads every tensor in place. A may be complex (the complex type of u's dtype,
+// as selective_scan_fn): then shared B and C have A's dtype and variable ones
+// are real, their (real, imag) pairs along time read as complex.
 SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A,
                                         const Tensor& B, const Tensor& C, const OptionalTensor& D,
                                         const OptionalTensor& z, const OptionalTensor& delta_bias) {
   check_float_cpu(u, "u");
   check_contiguous(u, "u");
-  const std::pair<const Tensor*, const char*> others[] = {{&delta, "delta"}, {&A, "A"}, {&B, "B"}, {&C, "C"}};
+  check_float_cpu(delta, "delta");
+  check_same_dtype(delta, u, "delta", "u");
+  check_contiguous(delta, "delta");
+  const bool complex_A = A.is_complex();
+  const at::ScalarType complex_type = c10::toComplexType(u.scalar_type());
+  TORCH_CHECK_TYPE(A.scalar_type() == u.scalar_type() || A.scalar_type() == complex_type,
+                   "invalid argument 'A': must have the dtype of 'u' (", u.scalar_type(), ") or its complex type (",
+                   complex_type, "), got ", A.scalar_type());
+  const std::pair<const Tensor*, const char*> others[] = {{&A, "A"}, {&B, "B"}, {&C, "C"}};
   for (const auto& [t, name] : others) {
-    check_float_cpu(*t, name);
-    check_same_dtype(*t, u, name, "u");
+    TORCH_CHECK_VALUE(t->device().is_cpu() || t->device().is_meta(), "invalid argument '", name,
+                      "': must be on the CPU, got ", t->device());
+    if (t != &A) {
+      const bool shared_complex = complex_A && t->dim() == 2;
+      const at::ScalarType expected = shared_complex ? complex_type : u.scalar_type();
+      TORCH_CHECK_TYPE(t->scalar_type() == expected, "invalid argument '", name, "': must be ",
+                       shared_complex ? "complex like A when shared (dim, state)" : "real with the dtype of 'u'",
+                       complex_A && !shared_complex ? " (complex A: (real, imag) pairs along time)" : "", " (",
+                       expected, "), got ", t->scalar_type());
+    }
     check_contiguous(*t, name);
   }
   const std::pair<const OptionalTensor*, const char*> optionals[] = {
@@ -158,21 +177,45 @@ SelectiveScanShape check_selective_scan(const Tensor& u, const Tensor& delta, co
   const auto D_dims = optional_dims(D), z_dims = optional_dims(z), bias_dims = optional_dims(delta_bias);
   try {
     return selective_scan_shape(dims(u), dims(delta), dims(A), dims(B), dims(C), D_dims ? &*D_dims : nullptr,
-                                z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr);
+                                z_dims ? &*z_dims : nullptr, bias_dims ? &*bias_dims : nullptr, complex_A);
   } catch (const InvalidArgument& error) {
     TORCH_CHECK_VALUE(false, error.what());
   }
 }
 
-template <typename T>
-SelectiveScanOptions<T> scan_options(const OptionalTensor& D, const OptionalTensor& z,
-                                     const OptionalTensor& delta_bias, bool delta_softplus) {
-  SelectiveScanOptions<T> options;
+template <typename T, typename W>
+SelectiveScanOptions<T, W> scan_options(const OptionalTensor& D, const OptionalTensor& z,
+                                        const OptionalTensor& delta_bias, bool delta_softplus) {
+  SelectiveScanOptions<T, W> options;
   options.D = optional_data<T>(D);
   options.z = optional_data<T>(z);
   options.delta_bias = optional_data<T>(delta_bias);
   options.delta_softplus = delta_softplus;
   return options;
+}
+
+// A, B, C, the last state and their gradients as the core's W (T, or
+// std::complex<T>: a variable B or C of complex A is real memory of complex pairs).
+template <typename W>
+W* scan_data(const Tensor& t) {
+  return static_cast<W*>(t.data_ptr());
+}
+template <typename W>
+const W* optional_scan_data(const OptionalTensor& t) {
+  return t ? scan_data<W>(*t) : nullptr;
+}
+
+// Runs body(T{}, W{}) for u's T and A's W.
+template <typename Body>
+void dispatch_scan(const Tensor& u, const Tensor& A, Body&& body) {
+  dispatch_core(u.scalar_type(), [&](auto zero) {
+    using T = decltype(zero);
+    if (A.is_complex()) {
+      body(T{}, std::complex<T>{});
+    } else {
+      body(T{}, T{});
+    }
+  });
 }
 
 std::tuple<Tensor, Tensor> selective_scan_cpu(const Tensor& u, const Tensor& delta, const Tensor& A,
@@ -181,12 +224,13 @@ std::tuple<Tensor, Tensor> selective_scan_cpu(const Tensor& u, const Tensor& del
                                               bool delta_softplus) {
   const SelectiveScanShape shape = check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
   Tensor out = at::empty_like(u);
-  Tensor last_state = at::empty({shape.batch, shape.dim, shape.state}, u.options());
-  dispatch_core(u.scalar_type(), [&](auto zero) {
-    using T = decltype(zero);
-    selective_scan_forward(u.data_ptr<T>(), delta.data_ptr<T>(), A.data_ptr<T>(), B.data_ptr<T>(),
-                           C.data_ptr<T>(), scan_options<T>(D, z, delta_bias, delta_softplus),
-                           out.data_ptr<T>(), last_state.data_ptr<T>(), shape, 0);
+  Tensor last_state = at::empty({shape.batch, shape.dim, shape.state}, A.options());
+  dispatch_scan(u, A, [&](auto real, auto weight) {
+    using T = decltype(real);
+    using W = decltype(weight);
+    selective_scan_forward(u.data_ptr<T>(), delta.data_ptr<T>(), scan_data<W>(A), scan_data<W>(B),
+                           scan_data<W>(C), scan_options<T, W>(D, z, delta_bias, delta_softplus),
+                           out.data_ptr<T>(), scan_data<W>(last_state), shape, 0);
   });
   return {out, last_state};
 }
@@ -213,20 +257,21 @@ ScanGradients selective_scan_backward_cpu(const Tensor& u, const Tensor& delta, 
     TORCH_CHECK_VALUE(grad_last_state->sizes() == at::IntArrayRef({shape.batch, shape.dim, shape.state}),
                       "invalid argument 'grad_last_state': must have shape (batch, dim, state), got ",
                       grad_last_state->sizes());
-    check_same_dtype(*grad_last_state, u, "grad_last_state", "u");
+    check_same_dtype(*grad_last_state, A, "grad_last_state", "A");
     check_contiguous(*grad_last_state, "grad_last_state");
   }
   ScanGradients grads{at::empty_like(u), at::empty_like(delta), at::empty_like(A), at::empty_like(B),
                       at::empty_like(C), gradient_like(D, u), gradient_like(z, u), gradient_like(delta_bias, u)};
-  dispatch_core(u.scalar_type(), [&](auto zero) {
-    using T = decltype(zero);
+  dispatch_scan(u, A, [&](auto real, auto weight) {
+    using T = decltype(real);
+    using W = decltype(weight);
     auto& [gu, gdelta, gA, gB, gC, gD, gz, gbias] = grads;
-    const SelectiveScanGradients<T> out{gu.data_ptr<T>(), gdelta.data_ptr<T>(), gA.data_ptr<T>(),
-                                        gB.data_ptr<T>(), gC.data_ptr<T>(),     gD.data_ptr<T>(),
-                                        gz.data_ptr<T>(), gbias.data_ptr<T>()};
-    selective_scan_backward(u.data_ptr<T>(), delta.data_ptr<T>(), A.data_ptr<T>(), B.data_ptr<T>(),
-                            C.data_ptr<T>(), scan_options<T>(D, z, delta_bias, delta_softplus),
-                            grad_out.data_ptr<T>(), optional_data<T>(grad_last_state), out, shape, 0);
+    const SelectiveScanGradients<T, W> out{gu.data_ptr<T>(), gdelta.data_ptr<T>(), scan_data<W>(gA),
+                                           scan_data<W>(gB), scan_data<W>(gC),     gD.data_ptr<T>(),
+                                           gz.data_ptr<T>(), gbias.data_ptr<T>()};
+    selective_scan_backward(u.data_ptr<T>(), delta.data_ptr<T>(), scan_data<W>(A), scan_data<W>(B),
+                            scan_data<W>(C), scan_options<T, W>(D, z, delta_bias, delta_softplus),
+                            grad_out.data_ptr<T>(), optional_scan_data<W>(grad_last_state), out, shape, 0);
   });
   return grads;
 }
@@ -236,7 +281,7 @@ std::tuple<Tensor, Tensor> selective_scan_meta(const Tensor& u, const Tensor& de
                                                const OptionalTensor& z, const OptionalTensor& delta_bias, bool) {
   const SelectiveScanShape shape = check_selective_scan(u, delta, A, B, C, D, z, delta_bias);
   return {at::empty_like(u, at::MemoryFormat::Contiguous),
-          at::empty({shape.batch, shape.dim, shape.state}, u.options())};
+          at::empty({shape.batch, shape.dim, shape.state}, A.options())};
 }
 
 ScanGradients selective_scan_backward_meta(const Tensor& u, const Tensor& delta, const Tensor& A,

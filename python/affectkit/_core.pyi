@@ -186,8 +186,8 @@ def selective_scan(
 ) -> Tuple[np.ndarray, np.ndarray]: ...
 def mamba_stack(
     weights: Dict[str, np.ndarray], x: np.ndarray, conv_state: Optional[np.ndarray], ssm_state: Optional[np.ndarray],
-    n_layer: int, d_inner: int, d_state: int, d_conv: int, dt_rank: int, norm_eps: float, combine: str,
-    num_threads: int,
+    lengths: Optional[np.ndarray], n_layer: int, d_inner: int, d_state: int, d_conv: int, dt_rank: int,
+    norm_eps: float, combine: str, num_threads: int,
 ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]: ...
 EGEMAPS_VOICE_NAMES: Tuple[str, ...]
 def egemaps_voice(y: _Signals, sr: float, num_threads: int) -> Union[np.ndarray, List[np.ndarray]]: ...

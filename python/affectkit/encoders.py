@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _core
 from ._checks import as_bool, as_float, num_threads as _num_threads
+from .attention import _lengths
 
 __all__ = ["selective_scan", "MambaStack", "MambaStream"]
 
@@ -30,7 +31,7 @@ def selective_scan(
     num_threads: Optional[int] = None,
 ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Mamba's selective scan, as ``mamba_ssm.ops.selective_scan_interface.selective_scan_fn``
-    (real ``A``)::
+    (real or complex ``A``)::
 
         dt[b, d, t] = delta[b, d, t] + delta_bias[d]       (softplus of it if delta_softplus)
         h[b, d, :]  = exp(dt A[d, :]) * h[b, d, :] + dt B[..., :, t] u[b, d, t],  h = 0 before t = 0
@@ -42,10 +43,13 @@ def selective_scan(
     Parameters
     ----------
     u, delta : ndarray, shape (batch, dim, length), float32 or float64
-    A : ndarray, shape (dim, state)
+    A : ndarray, shape (dim, state), the dtype of ``u`` or its complex type
+        (complex64 / complex128)
     B, C : ndarray, shape (dim, state) (shared over time), (batch, state, length), or
         (batch, groups, state, length) with ``groups`` dividing ``dim`` (dim ``d`` reads
-        group ``d // (dim // groups)``)
+        group ``d // (dim // groups)``). With complex ``A`` (as mamba-ssm): shared ones
+        are complex like ``A``; variable ones are real with (real, imag) pairs along
+        time, last axis ``2 * length``; the readout ``C . h`` becomes ``2 Re(C . h)``.
     D, delta_bias : ndarray, shape (dim,), optional
     z : ndarray, shape (batch, dim, length), optional: the output is gated by silu(z)
     delta_softplus : bool
@@ -54,12 +58,13 @@ def selective_scan(
     num_threads : int, optional
         Threads (default: every core this process may use).
 
-    Every array has the dtype of ``u``; all must be finite.
+    Every other array has the dtype of ``u``; all must be finite.
 
     Returns
     -------
     out : ndarray, shape (batch, dim, length), the dtype of ``u``
-    last_state : ndarray, shape (batch, dim, state), only if ``return_last_state``
+    last_state : ndarray, shape (batch, dim, state), the dtype of ``A``; only if
+        ``return_last_state``
     """
     out, last_state = _core.selective_scan(
         u, delta, A, B, C, D, z, delta_bias, as_bool("delta_softplus", delta_softplus), _num_threads(num_threads)
@@ -86,10 +91,14 @@ class MambaStack:
 
     A bidirectional state dict (``affectkit.nn.MambaEncoder(bidirectional=True)``:
     ``conv1d_b``, ``x_proj_b``, ``dt_proj_b``, ``A_b_log``, ``D_b``) runs as that
-    encoder does without lengths: a second scan over the time-reversed sequence,
-    reversed back and combined by ``bidirectional_combine``. It runs whole sequences
-    only: streaming is unidirectional by nature (the reversed scan starts from the
-    last frame, which a stream has not received yet), so ``stream()`` raises.
+    encoder does: a second scan over the time-reversed sequence, reversed back and
+    combined by ``bidirectional_combine``. It runs whole sequences only: streaming is
+    unidirectional by nature (the reversed scan starts from the last frame, which a
+    stream has not received yet), so ``stream()`` raises.
+
+    A padded batch takes ``lengths`` (as MambaEncoder): each sequence runs on its
+    own frames only, as if alone (the reversed scan starts at its last valid frame),
+    and its padded frames are zero.
 
     Parameters
     ----------
@@ -140,13 +149,19 @@ class MambaStack:
         self.num_threads = _num_threads(num_threads)
         self.input_proj = (self.weights.pop("input_proj.weight", None), self.weights.pop("input_proj.bias", None))
 
-    def run(self, x: np.ndarray, conv_state: Optional[np.ndarray] = None, ssm_state: Optional[np.ndarray] = None
-            ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    def run(self, x: np.ndarray, conv_state: Optional[np.ndarray] = None, ssm_state: Optional[np.ndarray] = None,
+            lengths: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
         """x (batch, frames, input_dim) from the given states (None: zeros) ->
         (out (batch, frames, d_model), conv_state (batch, n_layer, d_inner, d_conv - 1),
         ssm_state (batch, n_layer, d_inner, d_state)). A bidirectional stack takes
-        and returns no states (None): whole sequences only."""
+        and returns no states (None): whole sequences only. lengths (batch,) ints in
+        [0, frames], optional: the valid frames of each sequence (None: all); the
+        states returned are those after each sequence's last valid frame."""
         x = np.asarray(x)
+        if lengths is not None:
+            if x.ndim != 3:
+                raise ValueError(f"invalid argument 'x': must have shape (batch, frames, input_dim), got {x.shape}")
+            lengths = _lengths(lengths, x.shape[0], x.shape[1])
         if x.dtype != self.dtype:
             raise TypeError(f"invalid argument 'x': must have the stack's dtype {self.dtype}, got {x.dtype}")
         weight, bias = self.input_proj
@@ -155,12 +170,13 @@ class MambaStack:
                 raise ValueError(f"invalid argument 'x': must have shape (batch, frames, {weight.shape[1]}), "
                                  f"got {x.shape}")
             x = x @ weight.T + (0 if bias is None else bias)
-        return _core.mamba_stack(self.weights, x, conv_state, ssm_state, self.n_layer, self.d_inner, self.d_state,
-                                 self.d_conv, self.dt_rank, self.norm_eps, self.combine, self.num_threads)
+        return _core.mamba_stack(self.weights, x, conv_state, ssm_state, lengths, self.n_layer, self.d_inner,
+                                 self.d_state, self.d_conv, self.dt_rank, self.norm_eps, self.combine, self.num_threads)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Whole sequences: x (batch, frames, input_dim) -> (batch, frames, d_model)."""
-        return self.run(x)[0]
+    def __call__(self, x: np.ndarray, lengths: Optional[np.ndarray] = None) -> np.ndarray:
+        """Whole sequences: x (batch, frames, input_dim), lengths (batch,) optional
+        (valid frames; None: all) -> (batch, frames, d_model), zero past each length."""
+        return self.run(x, lengths=lengths)[0]
 
     def stream(self) -> "MambaStream":
         """A stream starting from zero states (unidirectional stacks only)."""

@@ -53,7 +53,8 @@ struct Stack {
   std::vector<double> run(const std::vector<double>& x, std::int64_t batch, std::int64_t frames,
                           std::vector<double>& conv, std::vector<double>& ssm, int threads = 2) const {
     std::vector<double> out(batch * frames * shape.d_model);
-    mamba_stack_forward(shape, weights, x.data(), batch, frames, conv.data(), ssm.data(), out.data(), threads);
+    mamba_stack_forward(shape, weights, x.data(), batch, frames, nullptr, conv.data(), ssm.data(), out.data(),
+                        threads);
     return out;
   }
 };

@@ -272,6 +272,52 @@ def test_bidirectional_stack_matches_encoder(combine, norm, input_dim):
         np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("bidirectional, combine", [(False, "sum"), (True, "sum"), (True, "mean"), (True, "concat")])
+def test_stack_with_lengths_matches_each_sequence_alone(bidirectional, combine):
+    """A padded batch with lengths: each sequence equals the stack run on it alone (the
+    reversed scan starts at its own last frame), and MambaEncoder with the same
+    lengths, float64 to 1e-10; padded frames are zero; a unidirectional stack's
+    states are those after each sequence's last valid frame."""
+    encoder = randomise(MambaEncoder(16, 2, input_dim=12, d_state=4, bidirectional=bidirectional,
+                                     bidirectional_combine=combine, dtype=torch.float64), seed=4)
+    stack = ak.MambaStack(encoder.state_dict(), bidirectional_combine=combine)
+    lengths = np.array([40, 17, 0, 33])
+    x = np.random.default_rng(1).standard_normal((4, 40, 12))
+    x[1, 17:] = 1e3  # padding must not leak into valid frames
+    out, conv_state, ssm_state = stack.run(x, lengths=lengths)
+    assert out.shape == (4, 40, 16)
+    with torch.no_grad():
+        expected = encoder(torch.from_numpy(x), torch.from_numpy(lengths))[0].numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(stack(x, lengths), out)
+    for b, n in enumerate(lengths):
+        alone, alone_conv, alone_ssm = stack.run(x[b:b + 1, :n])
+        np.testing.assert_allclose(out[b, :n], alone[0], rtol=1e-10, atol=1e-10)
+        assert not out[b, n:].any()
+        if not bidirectional:
+            np.testing.assert_allclose(conv_state[b], alone_conv[0], rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(ssm_state[b], alone_ssm[0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(stack(x, np.full(4, 40)), stack(x))  # full lengths: no padding
+
+
+def test_stack_bad_lengths_name_the_argument():
+    stack = ak.MambaStack(MambaEncoder(8, 1, d_state=4, bidirectional=True, dtype=torch.float64).state_dict())
+    x = np.zeros((2, 5, 8))
+    with pytest.raises(TypeError, match="'lengths'"):
+        stack(x, np.array([5.0, 3.0]))
+    with pytest.raises(ValueError, match="'lengths'.*shape"):
+        stack(x, np.array([5, 3, 1]))
+    with pytest.raises(ValueError, match="'lengths'.*\\[0, frames = 5\\]"):
+        stack(x, np.array([6, 3]))
+    with pytest.raises(ValueError, match="'lengths'"):
+        stack(x, np.array([-1, 3]))
+    with pytest.raises(TypeError, match="'lengths'"):  # the core's own check, past the Python layer
+        ak._core.mamba_stack(stack.weights, x, None, None, np.array([5, 3], dtype=np.int32), 1, 16, 4, 4, 1,
+                             1e-5, "sum", 1)
+    with pytest.raises(ValueError, match="'lengths'.*\\[0, frames = 5\\]"):
+        ak._core.mamba_stack(stack.weights, x, None, None, np.array([5, 9]), 1, 16, 4, 4, 1, 1e-5, "sum", 1)
+
+
 def test_bidirectional_stack_runs_whole_sequences_only():
     encoder = MambaEncoder(8, 1, d_state=4, bidirectional=True, dtype=torch.float64)
     stack = ak.MambaStack(encoder.state_dict())
@@ -378,16 +424,21 @@ def test_fuzz_stack_streams(batch, chunks, d_model, x_scale, dtype):
 @settings(max_examples=200, deadline=None)
 @given(batch=st.integers(0, 3), frames=st.integers(0, 8), d_model=st.sampled_from([3, 4]),
        combine=st.sampled_from(["sum", "mean", "concat"]), x_scale=st.sampled_from([0.0, 1.0, 1e2]),
-       dtype=st.sampled_from([np.float32, np.float64]))
-def test_fuzz_bidirectional_stack(batch, frames, d_model, combine, x_scale, dtype):
-    """Finite outputs of the documented shape, or ValueError/TypeError."""
+       dtype=st.sampled_from([np.float32, np.float64]),
+       lengths=st.none() | st.lists(st.integers(0, 9), min_size=1, max_size=3))
+def test_fuzz_bidirectional_stack(batch, frames, d_model, combine, x_scale, dtype, lengths):
+    """Finite outputs of the documented shape, zero past the lengths, or ValueError/TypeError."""
     torch.manual_seed(0)
     encoder = MambaEncoder(4, 2, d_state=2, d_conv=3, bidirectional=True, bidirectional_combine=combine)
     stack = ak.MambaStack(encoder.state_dict(), bidirectional_combine=combine, dtype=dtype)
     x = (x_scale * np.random.default_rng(0).standard_normal((batch, frames, d_model))).astype(dtype)
+    if lengths is not None:  # batch values, some maybe past frames
+        lengths = np.array((lengths * (batch + 1))[:batch], dtype=np.int64)
     try:
-        out = stack(x)
+        out = stack(x, lengths)
     except (ValueError, TypeError):
-        assert d_model != 4
+        assert d_model != 4 or (lengths is not None and (lengths > frames).any())
         return
     assert out.shape == (batch, frames, 4) and out.dtype == dtype and np.isfinite(out).all()
+    for b in range(batch if lengths is not None else 0):
+        assert not out[b, lengths[b]:].any()

@@ -1,7 +1,8 @@
 """The selective scan (ak.selective_scan, affectkit.nn.functional.selective_scan)
 against the step-by-step PyTorch reference selective_scan_ref (mamba-ssm's
 selective_scan_ref, computing in the input dtype) and against mambapy's parallel
-scan (pscan), values and gradients of every input.
+scan (pscan), values and gradients of every input; real and complex A (mamba-ssm's
+complex mode: complex state, y = 2 Re(C . h)).
 
 Tolerances: float64 rtol 1e-10 (atol 1e-10 x the largest reference value), the
 same sums in another order. float32 kernels are compared with the float64
@@ -32,8 +33,10 @@ OPTIONS = {
 
 
 def make_inputs(batch, dim, length, state, B_layout, C_layout, D=True, z=True, delta_bias=True,
-                delta_softplus=True, dtype=torch.float64, seed=0):
-    """Inputs at Mamba's scales: A = -exp(.), delta around softplus^-1 of 0.01..0.1."""
+                delta_softplus=True, dtype=torch.float64, seed=0, complex_A=False):
+    """Inputs at Mamba's scales: A = -exp(.), delta around softplus^-1 of 0.01..0.1.
+    complex_A: A = -exp(.) + i randn (S4D-Lin-like oscillating modes), shared B and C
+    complex, variable ones real with (real, imag) pairs along time, as mamba-ssm."""
     g = torch.Generator().manual_seed(seed)
 
     def randn(*shape, scale=1.0, shift=0.0):
@@ -41,10 +44,11 @@ def make_inputs(batch, dim, length, state, B_layout, C_layout, D=True, z=True, d
 
     def parameter(layout):
         if layout == "shared":
-            return randn(dim, state)
+            return torch.complex(randn(dim, state), randn(dim, state)) if complex_A else randn(dim, state)
+        steps = 2 * length if complex_A else length
         if layout == "bnl":
-            return randn(batch, state, length)
-        return randn(batch, layout, state, length)
+            return randn(batch, state, steps)
+        return randn(batch, layout, state, steps)
 
     args = dict(
         u=randn(batch, dim, length),
@@ -58,7 +62,14 @@ def make_inputs(batch, dim, length, state, B_layout, C_layout, D=True, z=True, d
         z=randn(batch, dim, length) if z else None,
         delta_bias=randn(dim, scale=0.1) if delta_bias else None,
     )
+    if complex_A:
+        args["A"] = torch.complex(args["A"], randn(dim, state, scale=2.0))
     return args, delta_softplus
+
+
+def wide(t):
+    """float64, or complex128 for a complex tensor (.double() would drop the imaginary part)."""
+    return t.to(torch.complex128 if t.is_complex() else torch.float64)
 
 
 def tolerance(dtype, reference, scale):
@@ -67,29 +78,33 @@ def tolerance(dtype, reference, scale):
 
 
 def run(fn, args, softplus, weights):
-    """Output, last state and the gradients of sum(w_out out) + sum(w_state last_state)."""
+    """Output, last state and the gradients of sum(w_out out) + sum(w_state last_state)
+    (weights[1] (batch, dim, state, 2): on the real and imaginary parts of a complex state)."""
     leaves = {k: v.detach().clone().requires_grad_() for k, v in args.items() if v is not None}
     out, last = fn(**{k: leaves.get(k) for k in NAMES}, delta_softplus=softplus, return_last_state=True)
-    loss = (out * weights[0].to(out.dtype)).sum() + (last * weights[1].to(out.dtype)).sum()
+    last_real = torch.view_as_real(last) if last.is_complex() else last[..., None]  # a real loss of both parts
+    state_weights = weights[1][..., :last_real.shape[-1]].to(out.dtype)
+    loss = (out * weights[0].to(out.dtype)).sum() + (last_real * state_weights).sum()
     grads = torch.autograd.grad(loss, list(leaves.values()))
     return out.detach(), last.detach(), dict(zip(leaves, grads))
 
 
 def compare(args, softplus, dtype):
-    ref_args = {k: None if v is None else v.double() for k, v in args.items()}
+    ref_args = {k: None if v is None else wide(v) for k, v in args.items()}
     batch, dim, length = args["u"].shape
     g = torch.Generator().manual_seed(123)
     weights = (torch.randn(batch, dim, length, generator=g, dtype=torch.float64),
-               torch.randn(batch, dim, args["A"].shape[1], generator=g, dtype=torch.float64))
+               torch.randn(batch, dim, args["A"].shape[1], 2, generator=g, dtype=torch.float64))
     out, last, grads = run(AF.selective_scan, args, softplus, weights)
     ref_out, ref_last, ref_grads = run(selective_scan_ref, ref_args, softplus, weights)
     assert out.dtype == dtype and out.shape == args["u"].shape and last.shape == ref_last.shape
+    assert last.dtype == args["A"].dtype
     torch.testing.assert_close(out.double(), ref_out, **tolerance(dtype, ref_out, 1e-4))
-    torch.testing.assert_close(last.double(), ref_last, **tolerance(dtype, ref_last, 1e-4))
+    torch.testing.assert_close(wide(last), ref_last, **tolerance(dtype, ref_last, 1e-4))
     assert grads.keys() == ref_grads.keys()
     for name in grads:
-        assert grads[name].shape == args[name].shape and grads[name].dtype == dtype, name
-        torch.testing.assert_close(grads[name].double(), ref_grads[name], **tolerance(dtype, ref_grads[name], 1e-3),
+        assert grads[name].shape == args[name].shape and grads[name].dtype == args[name].dtype, name
+        torch.testing.assert_close(wide(grads[name]), ref_grads[name], **tolerance(dtype, ref_grads[name], 1e-3),
                                    msg=lambda m, name=name: f"gradient of {name}: {m}")
     numpy_out = ak.selective_scan(*[None if args[k] is None else args[k].numpy() for k in NAMES],
                                   delta_softplus=softplus)
@@ -140,6 +155,52 @@ def test_matches_mambapy_parallel_scan():
 @pytest.mark.parametrize("layouts", LAYOUTS, ids=str)
 def test_gradcheck(layouts):
     args, softplus = make_inputs(2, 4, 5, 3, *layouts, seed=9)
+    names = [k for k in NAMES if args[k] is not None]
+
+    def fn(*tensors):
+        given = dict(zip(names, tensors))
+        return AF.selective_scan(**{k: given.get(k) for k in NAMES}, delta_softplus=softplus, return_last_state=True)
+
+    assert torch.autograd.gradcheck(fn, [args[k].requires_grad_() for k in names])
+
+
+# ---------------------------------------------------------------- complex A
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("state", [1, 16])
+@pytest.mark.parametrize("length", [1, 130])
+@pytest.mark.parametrize("layouts", LAYOUTS, ids=str)
+@pytest.mark.parametrize("options", ["plain", "all"])
+def test_complex_A_matches_reference_values_and_gradients(dtype, state, length, layouts, options):
+    """mamba-ssm's complex A: values, last state and every gradient (the complex ones
+    as dL/dRe + i dL/dIm) against the reference, same tolerances as real A."""
+    args, softplus = make_inputs(2, 4, length, state, *layouts, **OPTIONS[options], dtype=dtype,
+                                 seed=state * 1000 + length + 7, complex_A=True)
+    compare(args, softplus, dtype)
+
+
+def test_complex_A_reference_is_mamba_ssm_semantics():
+    """selective_scan_ref's complex branch against the definition written out for one
+    (batch, dim) row: variable B and C are (real, imag) pairs along time, y = 2 Re(C . h)."""
+    args, _ = make_inputs(1, 1, 6, 2, "bnl", "bnl", D=False, z=False, delta_bias=False, delta_softplus=False,
+                          complex_A=True)
+    u, dt, A = args["u"][0, 0], args["delta"][0, 0], args["A"][0]
+    B = args["B"][0, :, 0::2] + 1j * args["B"][0, :, 1::2]  # (state, length)
+    C = args["C"][0, :, 0::2] + 1j * args["C"][0, :, 1::2]
+    h, expected = torch.zeros(2, dtype=torch.complex128), []
+    for t in range(6):
+        h = torch.exp(dt[t] * A) * h + dt[t] * B[:, t] * u[t]
+        expected.append(2 * (C[:, t] * h).sum().real)
+    out, last = selective_scan_ref(**args, return_last_state=True)
+    torch.testing.assert_close(out[0, 0], torch.stack(expected), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(last[0, 0], h, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layouts", LAYOUTS, ids=str)
+def test_complex_A_gradcheck(layouts):
+    """float64 gradcheck of the op (torch treats a complex input as its real and
+    imaginary parts), complex last state included."""
+    args, softplus = make_inputs(2, 4, 5, 3, *layouts, seed=19, complex_A=True)
     names = [k for k in NAMES if args[k] is not None]
 
     def fn(*tensors):
@@ -218,7 +279,7 @@ def test_numpy_api_takes_strided_arrays():
 
 def test_thread_count_does_not_change_results():
     args, softplus = make_inputs(3, 8, 300, 16, "bnl", 2, dtype=torch.float32)
-    weights = (torch.randn(3, 8, 300, dtype=torch.float64), torch.randn(3, 8, 16, dtype=torch.float64))
+    weights = (torch.randn(3, 8, 300, dtype=torch.float64), torch.randn(3, 8, 16, 2, dtype=torch.float64))
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -336,10 +397,55 @@ def test_wrong_types():
         numpy_call(args, num_threads=0)
 
 
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dt_A, length", [(1.0, 800), (100.0, 3), (800.0, 3)])
+def test_growing_state_is_an_error_naming_delta(call, dtype, dt_A, length):
+    """exp(dt A) > 1 grows the state: a state past the dtype's range (step by step,
+    or in one step whose exp alone overflows float32 or both) is a ValueError, never
+    an Inf, a NaN or a saturated finite value."""
+    args, _ = make_inputs(1, 2, length, 3, "bnl", "bnl", D=False, z=False, delta_bias=False)
+    args = {k: None if v is None else v.numpy().astype(dtype) for k, v in args.items()}
+    args["A"] = np.full((2, 3), dt_A, dtype=dtype)
+    args["delta"] = np.ones((1, 2, length), dtype=dtype)
+    if dtype == np.float64 and dt_A == 100.0:  # exp(300) stays below float64's range
+        out = call(args)
+        assert np.isfinite(np.asarray(out)).all()
+        return
+    with pytest.raises(ValueError, match="'delta'.*overflowed"):
+        call(args)
+
+
 def test_big_endian_input_is_accepted():
     args = good_numpy()
     swapped = {**args, "u": args["u"].astype(">f8")}
     np.testing.assert_array_equal(numpy_call(swapped), numpy_call(args))
+
+
+def good_complex_numpy():
+    args, _ = make_inputs(2, 4, 10, 3, "bnl", "shared", complex_A=True)
+    return {k: v.numpy().copy() for k, v in args.items()}
+
+
+@pytest.mark.parametrize("call", [numpy_call, torch_call], ids=["numpy", "torch"])
+def test_complex_A_bad_input_names_the_argument(call):
+    args = good_complex_numpy()
+    call(args)  # the good call runs
+    real = {**good_numpy(), "A": args["A"]}  # variable B, C with length (not 2 length) steps
+    with pytest.raises(ValueError, match="'B'.*2 \\* length = 20"):
+        call(real)
+    with pytest.raises(TypeError, match="'C'"):  # a shared C must be complex like A
+        call({**args, "C": args["C"].real.copy()})
+    with pytest.raises(TypeError, match="'B'"):  # a variable B is real
+        call({**args, "B": args["B"].astype(np.complex128)})
+    with pytest.raises(TypeError, match="'A'"):  # complex64 with float64 u
+        call({**args, "A": args["A"].astype(np.complex64)})
+    with pytest.raises(TypeError, match="'C'"):  # complex B/C need a complex A
+        call({**good_numpy(), "C": args["C"]})
+    bad = {**args, "A": args["A"].copy()}
+    bad["A"][1, 2] = complex(-1.0, np.nan)
+    with pytest.raises(ValueError, match="'A'.*finite"):
+        call(bad)
 
 
 @st.composite
@@ -357,16 +463,24 @@ def scan_inputs(draw):
         out = np.resize(np.asarray(data or [0.0], dtype=dtype), shape)
         return out
 
+    complex_A = draw(st.booleans())
+
+    def complex_of(x):  # of x's precision (complex64 for float32)
+        return (x + 1j * np.roll(x, 1)).astype(np.result_type(x.dtype, np.complex64))
+
     def parameter():
         layout = draw(st.sampled_from(["shared", "bnl", 1, 2, 3]))
         if layout == "shared":
-            return array((dim, state))
+            shared = array((dim, state))
+            return complex_of(shared) if complex_A else shared
+        steps = 2 * length if complex_A else length  # complex A: (real, imag) pairs along time
         if layout == "bnl":
-            return array((batch, state, length))
-        return array((batch, layout, state, length))
+            return array((batch, state, steps))
+        return array((batch, layout, state, steps))
 
+    A = -np.abs(array((dim, state)))
     args = dict(u=array((batch, dim, length)), delta=np.abs(array((batch, dim, length))),
-                A=-np.abs(array((dim, state))), B=parameter(), C=parameter(),
+                A=complex_of(A) if complex_A else A, B=parameter(), C=parameter(),
                 D=array((dim,)) if draw(st.booleans()) else None,
                 z=array((batch, dim, length)) if draw(st.booleans()) else None,
                 delta_bias=array((dim,)) if draw(st.booleans()) else None)

@@ -19,11 +19,6 @@ void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset) {
 }
 
 template <typename T>
-void exp_inplace(T* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
-}
-
-template <typename T>
 void log_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = std::log(x[i]);
 }
@@ -45,8 +40,6 @@ void sigmoid_inplace(T* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + std::exp(std::min(-x[i], limit)));
 }
 
-template void exp_inplace<float>(float*, std::int64_t);
-template void exp_inplace<double>(double*, std::int64_t);
 template void log_inplace<float>(float*, std::int64_t);
 template void log_inplace<double>(double*, std::int64_t);
 template void softplus_inplace<float>(float*, std::int64_t);
@@ -103,7 +96,7 @@ inline float exp_cephes(float x) {
   return p * scale;
 }
 
-// The exps of the Sinkhorn kernels: float uses the polynomial above (faster than
+// The exps of the Sinkhorn kernels and exp_inplace: float uses the polynomial above (faster than
 // glibc's vector expf, the log-domain loop's bound), with 0 below its range so that
 // zero weights (log -1e4) still give exactly zero mass; double keeps glibc's.
 inline float ot_exp(float x) { return x < -87.0f ? 0.0f : exp_cephes(x); }
@@ -138,6 +131,14 @@ inline double ot_exp2(double x) { return std::exp2(std::min(std::max(x, -1000.0)
 
 float exp_polynomial(float x) { return exp_cephes(x); }
 float exp2_polynomial(float x) { return exp2_minimax(x); }
+
+template <typename T>
+void exp_inplace(T* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = ot_exp(x[i]);
+}
+
+template void exp_inplace<float>(float*, std::int64_t);
+template void exp_inplace<double>(double*, std::int64_t);
 
 template <typename T>
 T sum_exp2_difference(const T* c, const T* row, T scale, T shift, std::int64_t n) {

@@ -11,7 +11,9 @@ namespace affectkit {
 template <typename T>
 void power_to_db_inplace(T* x, std::int64_t n, T amin, T offset);
 
-// x[i] = exp(x[i]), for finite x (the selective scan's exp(dt A)).
+// x[i] = exp(x[i]), for finite x <= 88 (the selective scan's exp(dt A)): float by
+// the polynomial exp_polynomial (vectorised; 0 below -87, as ot kernels), double
+// by glibc's exp.
 template <typename T>
 void exp_inplace(T* x, std::int64_t n);
 

@@ -7,7 +7,7 @@
 #include "affectkit/common/check.h"
 #include "affectkit/common/eigen.h"
 #include "affectkit/common/thread_pool.h"
-#include "affectkit/common/vector_math.h"
+#include "affectkit/encoders/selective_scan.h"
 
 namespace affectkit {
 namespace {
@@ -22,12 +22,6 @@ using Row = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <typename T>
 T silu(T v) {
   return v / (T(1) + std::exp(-v));
-}
-
-// torch.nn.functional.softplus: linear above 20.
-template <typename T>
-T softplus(T v) {
-  return v > T(20) ? v : std::log1p(std::exp(v));
 }
 
 // out = x W^T (+ bias): x (rows, in), W (out, in), PyTorch's nn.Linear.
@@ -63,11 +57,10 @@ struct ScanRunner {
   const MambaStackShape& s;
   const MambaScanWeights<T>& w;
   std::vector<T> A;  // -exp(A_log), (d_inner, d_state)
-  Matrix<T> xc, x_dbl, dt;
-  std::vector<T> dA;
+  Matrix<T> xc, x_dbl, dt, u_rows, dt_rows, z_rows, B_rows, C_rows, y_rows;
 
   ScanRunner(const MambaStackShape& shape, const MambaScanWeights<T>& weights)
-      : s(shape), w(weights), A(shape.d_inner * shape.d_state), dA(shape.d_inner * shape.d_state) {
+      : s(shape), w(weights), A(shape.d_inner * shape.d_state) {
     for (std::size_t i = 0; i < A.size(); ++i) A[i] = -std::exp(w.A_log[i]);
   }
 
@@ -100,29 +93,30 @@ struct ScanRunner {
 
     linear<T>(xc, w.x_proj_weight, nullptr, R + 2 * N, x_dbl);  // (frames, [dt | B | C])
     dt.noalias() = x_dbl.leftCols(R) * ConstMap<T>(w.dt_proj_weight, E, R).transpose();
-    y.resize(frames, E);
-    for (std::int64_t t = 0; t < frames; ++t) {
-      T* dt_row = dt.row(t).data();
-      for (std::int64_t d = 0; d < E; ++d) dt_row[d] = softplus(dt_row[d] + w.dt_proj_bias[d]);
-      for (std::int64_t d = 0; d < E; ++d) {
-        for (std::int64_t n = 0; n < N; ++n) dA[d * N + n] = dt_row[d] * A[d * N + n];
-      }
-      exp_inplace(dA.data(), E * N);
-      const T* B = x_dbl.row(t).data() + R;
-      const T* C = B + N;
-      for (std::int64_t d = 0; d < E; ++d) {
-        const T u = xc(t, d), dtu = dt_row[d] * u;
-        T* state = ssm_state + d * N;
-        const T* a = dA.data() + d * N;
-        T acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (std::int64_t n = 0; n < N; ++n) {
-          state[n] = a[n] * state[n] + dtu * B[n];
-          acc += C[n] * state[n];
-        }
-        y(t, d) = (acc + w.D[d] * u) * silu(xz(t, E + d));
-      }
-    }
+    // The selective-scan kernel on one sequence, time along rows: u, delta and z
+    // (d_inner, frames); B and C (1, state, frames), the variable layout with one group.
+    u_rows = xc.transpose();
+    dt_rows = dt.transpose();
+    z_rows = xz.rightCols(E).transpose();
+    B_rows = x_dbl.middleCols(R, N).transpose();
+    C_rows = x_dbl.rightCols(N).transpose();
+    y_rows.resize(E, frames);
+    SelectiveScanShape shape;
+    shape.batch = 1;
+    shape.dim = E;
+    shape.length = frames;
+    shape.state = N;
+    shape.B_groups = shape.C_groups = 1;
+    SelectiveScanOptions<T> options;
+    options.D = w.D;
+    options.z = z_rows.data();
+    options.delta_bias = w.dt_proj_bias;
+    options.delta_softplus = true;
+    options.initial_state = ssm_state;
+    // One thread: the stack is already parallel over its batch.
+    selective_scan_forward(u_rows.data(), dt_rows.data(), A.data(), B_rows.data(), C_rows.data(), options,
+                           y_rows.data(), ssm_state, shape, 1);
+    y = y_rows.transpose();
   }
 };
 
@@ -183,13 +177,17 @@ const MambaStackShape& check_mamba_stack_shape(const MambaStackShape& s) {
 
 template <typename T>
 void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T>& weights, const T* x,
-                         std::int64_t batch, std::int64_t frames, T* conv_state, T* ssm_state, T* out,
-                         int num_threads) {
+                         std::int64_t batch, std::int64_t frames, const std::int64_t* lengths, T* conv_state,
+                         T* ssm_state, T* out, int num_threads) {
   const MambaStackShape& s = check_mamba_stack_shape(shape);
   AK_CHECK(static_cast<std::int64_t>(weights.layers.size()) == s.n_layer, "weights",
            "must hold n_layer = " << s.n_layer << " layers, got " << weights.layers.size());
   AK_CHECK(batch >= 0 && frames >= 0, "x", "batch and frames must be non-negative");
   check_finite(x, batch * frames * s.d_model, "x");
+  for (std::int64_t b = 0; lengths && b < batch; ++b) {
+    AK_CHECK(lengths[b] >= 0 && lengths[b] <= frames, "lengths",
+             "must lie in [0, frames = " << frames << "], got " << lengths[b] << " at index " << b);
+  }
   const bool whole = s.combine != MambaCombine::none;
   AK_CHECK(!whole || (conv_state == nullptr && ssm_state == nullptr), "conv_state",
            "must be None for a bidirectional stack: it runs whole sequences only (its time-reversed scan "
@@ -203,7 +201,8 @@ void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T
     Matrix<T> h, normed;
     std::vector<T> zero_conv(whole ? conv_size : 0), zero_ssm(whole ? ssm_size : 0);  // whole sequences
     for (std::int64_t b = begin; b < end; ++b) {
-      h = ConstMap<T>(x + b * frames * s.d_model, frames, s.d_model);
+      const std::int64_t valid = lengths ? lengths[b] : frames;
+      h = ConstMap<T>(x + b * frames * s.d_model, valid, s.d_model);
       for (std::int64_t l = 0; l < s.n_layer; ++l) {
         if (whole) {
           std::fill(zero_conv.begin(), zero_conv.end(), T(0));
@@ -213,14 +212,18 @@ void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T
                        whole ? zero_ssm.data() : ssm_state + (b * s.n_layer + l) * ssm_size);
       }
       normalise(h, weights.norm_f_weight, weights.norm_f_bias, s.norm_eps, normed);
-      Eigen::Map<Matrix<T>>(out + b * frames * s.d_model, frames, s.d_model) = normed;
+      T* out_b = out + b * frames * s.d_model;
+      Eigen::Map<Matrix<T>>(out_b, valid, s.d_model) = normed;
+      std::fill(out_b + valid * s.d_model, out_b + frames * s.d_model, T(0));  // padding
     }
   });
 }
 
 template void mamba_stack_forward<float>(const MambaStackShape&, const MambaStackWeights<float>&, const float*,
-                                         std::int64_t, std::int64_t, float*, float*, float*, int);
+                                         std::int64_t, std::int64_t, const std::int64_t*, float*, float*, float*,
+                                         int);
 template void mamba_stack_forward<double>(const MambaStackShape&, const MambaStackWeights<double>&, const double*,
-                                          std::int64_t, std::int64_t, double*, double*, double*, int);
+                                          std::int64_t, std::int64_t, const std::int64_t*, double*, double*,
+                                          double*, int);
 
 }  // namespace affectkit

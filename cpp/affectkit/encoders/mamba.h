@@ -12,6 +12,8 @@
 // reverses that output back and combines it with the forward one (sum, mean, or
 // concatenated channels before out_proj). It runs whole sequences only: the
 // reversed scan starts from the last frame, which a stream has not seen yet.
+// With lengths, each sequence of a padded batch runs on its own frames only, so
+// the reversed scan starts at its last valid frame, not at the padding.
 #pragma once
 
 #include <cstdint>
@@ -73,10 +75,12 @@ const MambaStackShape& check_mamba_stack_shape(const MambaStackShape& shape);
 // d_inner, d_state). Both are read as the state before x and overwritten with
 // the state after it (zeros before a sequence's first frame). Parallel over batch.
 // A bidirectional stack (combine != none) takes conv_state and ssm_state as nullptr
-// (whole sequences only).
+// (whole sequences only). lengths (batch,), in [0, frames], or nullptr (every
+// frame): sequence b is x[b, :lengths[b]] (as if run alone; its states are those
+// after its last valid frame) and out[b, lengths[b]:] is zero.
 template <typename T>
 void mamba_stack_forward(const MambaStackShape& shape, const MambaStackWeights<T>& weights, const T* x,
-                         std::int64_t batch, std::int64_t frames, T* conv_state, T* ssm_state, T* out,
-                         int num_threads);
+                         std::int64_t batch, std::int64_t frames, const std::int64_t* lengths, T* conv_state,
+                         T* ssm_state, T* out, int num_threads);
 
 }  // namespace affectkit

@@ -496,7 +496,7 @@ def selective_scan(
     return_last_state: bool = False,
 ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
     """Mamba's selective scan with autograd, as ``selective_scan_fn`` of mamba-ssm
-    (real ``A``); the maths is :func:`selective_scan_ref` (and ``ak.selective_scan``).
+    (real or complex ``A``); the maths is :func:`selective_scan_ref` (and ``ak.selective_scan``).
 
     Fused: no (batch, dim, length, state) tensor is made, in the forward or the
     backward (which recomputes the states from per-chunk checkpoints). Every input
@@ -509,8 +509,11 @@ def selective_scan(
     Parameters
     ----------
     u, delta : Tensor, shape (batch, dim, length), float32 or float64, CPU
-    A : Tensor, shape (dim, state)
-    B, C : Tensor, shape (dim, state), (batch, state, length) or (batch, groups, state, length)
+    A : Tensor, shape (dim, state), the dtype of ``u`` or its complex type
+        (complex64 / complex128)
+    B, C : Tensor, shape (dim, state), (batch, state, length) or (batch, groups, state, length).
+        With complex ``A`` (as mamba-ssm): shared (dim, state) ones are complex like ``A``;
+        variable ones are real with (real, imag) pairs along time, last axis ``2 * length``.
     D, delta_bias : Tensor, shape (dim,), optional
     z : Tensor, shape (batch, dim, length), optional
     delta_softplus : bool
@@ -518,8 +521,10 @@ def selective_scan(
 
     Returns
     -------
-    out : Tensor, shape (batch, dim, length), the dtype of ``u``
-    last_state : Tensor, shape (batch, dim, state), only if ``return_last_state``
+    out : Tensor, shape (batch, dim, length), the dtype of ``u`` (with complex ``A``,
+        the state's readout is ``2 Re(C . h)``, as the reference's ``y.real * 2``)
+    last_state : Tensor, shape (batch, dim, state), the dtype of ``A``; only if
+        ``return_last_state``
     """
     out, last_state = torch.ops.affectkit.selective_scan(u, delta, A, B, C, D, z, delta_bias, bool(delta_softplus))
     return (out, last_state) if return_last_state else out
@@ -540,7 +545,13 @@ def selective_scan_ref(
     """The selective scan in plain PyTorch, step by step: mamba-ssm's
     ``selective_scan_ref`` (same arguments as :func:`selective_scan`), except that
     it computes in the dtype of ``u`` (the original casts to float32) and does not
-    make the (batch, dim, length, state) tensors up front. Slow; for tests."""
+    make the (batch, dim, length, state) tensors up front. Slow; for tests.
+
+    Complex ``A`` as the original: variable B and C are real with (real, imag)
+    pairs along time (viewed as complex), the state is complex and each step's
+    readout ``C . h`` becomes ``2 Re(C . h)``."""
+    if A.is_complex():
+        B, C = (torch.view_as_complex(P.unflatten(-1, (-1, 2))) if P.dim() >= 3 else P for P in (B, C))
     if delta_bias is not None:
         delta = delta + delta_bias[:, None]
     if delta_softplus:
@@ -556,12 +567,13 @@ def selective_scan_ref(
         return P.repeat_interleave(dim // P.shape[1], dim=1)  # (batch, groups, ...): d reads group d // (dim // groups)
 
     B, C = per_dim(B), per_dim(C)
-    h = u.new_zeros(batch, dim, A.shape[1])
+    h = A.new_zeros(batch, dim, A.shape[1])
     ys = []
     for t in range(length):
         step = delta[:, :, t, None]
         h = torch.exp(step * A) * h + step * B[..., t] * u[:, :, t, None]
-        ys.append((h * C[..., t]).sum(-1))
+        y = (h * C[..., t]).sum(-1)
+        ys.append(2 * y.real if y.is_complex() else y)
     y = torch.stack(ys, dim=2) if ys else u.new_zeros(batch, dim, 0)
     out = y if D is None else y + u * D[:, None]
     if z is not None:
