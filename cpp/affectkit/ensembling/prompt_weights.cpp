@@ -26,9 +26,21 @@ constexpr std::int64_t kBlock = 256;
 
 std::int64_t num_blocks(std::int64_t samples) { return (samples + kBlock - 1) / kBlock; }
 
-// The anchors yhat_i = softmax(a_i / tau) of every sample, with a_i one prompt's
-// logits or the mean of all prompts' logits, and sum_c yhat log yhat (the constant
-// part of KL(yhat || p)). anchor (N, C), anchor_negentropy (N,).
+// The logits' check (finite, |L| / tau <= 1e100: far beyond any real logit, and
+// small enough that no product in g overflows), in the same read of each sample as
+// its anchor: one pass over the logits before the solve, not two.
+constexpr double kMaxScaledLogit = 1e100;
+
+template <typename T>
+void check_logits(const T* logits, const PromptShape& s, const PromptWeightsParams& p) {
+  check_finite_within(logits, s.samples * s.prompts * s.classes, kMaxScaledLogit * p.temperature, "logits",
+                      "logits / tau must stay below 1e100 in magnitude");
+}
+
+// Checks the logits (check_logits) and computes the anchors yhat_i = softmax(a_i / tau)
+// of every sample, with a_i one prompt's logits or the mean of all prompts' logits, and
+// sum_c yhat log yhat (the constant part of KL(yhat || p)). anchor (N, C),
+// anchor_negentropy (N,).
 template <typename T>
 void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsParams& p, double* anchor,
                      double* anchor_negentropy, int num_threads) {
@@ -37,6 +49,8 @@ void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsP
     std::vector<double> z(static_cast<std::size_t>(C));
     for (std::int64_t i = begin; i < end; ++i) {
       const T* L = logits + i * P * C;
+      // the whole check names the first bad value of all the logits, wherever it is
+      if (!all_finite_within(L, P * C, kMaxScaledLogit * p.temperature)) check_logits(logits, s, p);
       if (p.anchor_prompt >= 0) {
         for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
       } else {
@@ -174,7 +188,7 @@ void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* 
 // lanes of row_sums[j] (for every prompt; pruned prompts' entries are not used) and
 // writes p to prediction.
 // With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
-// work holds 2 C doubles.
+// work holds 2 C + 8 doubles.
 template <typename T>
 double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
                    double yhat_negentropy, const PromptWeightsParams& p, double* work, Lanes* row_sums,
@@ -191,8 +205,12 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
     top = std::max(top, logp[c]);
   }
   std::copy(logp, logp + C, dz);
-  // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass
-  const double total = exp_scaled_sum_inplace(dz, C, 1.0, top);
+  // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass.
+  // Padded to whole vectors with exp(-700) ~ 1e-304 (a scalar tail of glibc exps
+  // cost as much again; out-of-range inputs would send the vector exp to its slow path).
+  const std::int64_t padded = (C + kLanes - 1) / kLanes * kLanes;
+  std::fill(dz + C, dz + padded, top - 700.0);
+  const double total = exp_scaled_sum_inplace(dz, padded, 1.0, top);
   const double lse = top + std::log(total);
   double entropy = 0, cross = 0;
 #pragma omp simd reduction(+ : entropy, cross)
@@ -309,7 +327,7 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
       // The block's g is summed in this thread's own buffer and stored once: the
       // neighbouring blocks' sums share cache lines, which two threads would fight over.
-      std::vector<double> work(static_cast<std::size_t>(2 * C));
+      std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes));
       std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
         std::fill(row_sums.begin(), row_sums.end(), Lanes{});  // all P: pruned prompts get (unused) sums too
@@ -357,7 +375,7 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C)), beta(P), g(P), trace;
+    std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes)), beta(P), g(P), trace;
     std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
@@ -421,9 +439,6 @@ template <typename T>
 PromptWeightsTrace prompt_weights(const T* logits, const PromptShape& shape, const PromptWeightsParams& params,
                                   double* weights, std::uint8_t* kept, T* predictions, int num_threads) {
   check_prompt_weights(shape, params);
-  // Far beyond any real logit, and small enough that no product in g overflows.
-  check_finite_within(logits, shape.samples * shape.prompts * shape.classes, 1e100 * params.temperature, "logits",
-                      "logits / tau must stay below 1e100 in magnitude");
   std::vector<double> anchor(static_cast<std::size_t>(shape.samples * shape.classes));
   std::vector<double> negentropy(static_cast<std::size_t>(shape.samples));
   compute_anchors(logits, shape, params, anchor.data(), negentropy.data(), num_threads);
