@@ -176,9 +176,10 @@ void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* 
     for (int k = 0; k < Chunks; ++k) factor[k] = load_lanes(v + block.offset[k]);
     for (std::int64_t c = 0; c < block.overlap; ++c) factor[Chunks - 1][c] = 0;  // counted by the chunk before
     for (std::int64_t j = 0; j < P; ++j) {
-      Lanes sum = row_sums[j];
-      for (int k = 0; k < Chunks; ++k) sum += factor[k] * load_logits(L + j * C + block.offset[k]);
-      row_sums[j] = sum;
+      // even and odd chunks in two sums: half the chain of dependent fmas per row
+      Lanes even = row_sums[j], odd = {};
+      for (int k = 0; k < Chunks; ++k) (k % 2 == 0 ? even : odd) += factor[k] * load_logits(L + j * C + block.offset[k]);
+      row_sums[j] = even + odd;
     }
   });
 }
