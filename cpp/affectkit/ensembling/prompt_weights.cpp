@@ -26,57 +26,48 @@ constexpr std::int64_t kBlock = 256;
 
 std::int64_t num_blocks(std::int64_t samples) { return (samples + kBlock - 1) / kBlock; }
 
-// The logits' check (finite, |L| / tau <= 1e100: far beyond any real logit, and
-// small enough that no product in g overflows), in the same read of each sample as
-// its anchor: one pass over the logits before the solve, not two.
+// The logits' check: finite, |L| / tau <= 1e100 (far beyond any real logit, and
+// small enough that no product in g overflows). Each sample is checked where its
+// anchor is computed, in the first read of it, with no pass of its own.
 constexpr double kMaxScaledLogit = 1e100;
 
 template <typename T>
-void check_logits(const T* logits, const PromptShape& s, const PromptWeightsParams& p) {
+void check_sample(const T* L, const T* logits, const PromptShape& s, const PromptWeightsParams& p) {
+  if (all_finite_within(L, s.prompts * s.classes, kMaxScaledLogit * p.temperature)) return;
+  // the whole check names the first bad value of all the logits, wherever it is
   check_finite_within(logits, s.samples * s.prompts * s.classes, kMaxScaledLogit * p.temperature, "logits",
                       "logits / tau must stay below 1e100 in magnitude");
 }
 
-// Checks the logits (check_logits) and computes the anchors yhat_i = softmax(a_i / tau)
-// of every sample, with a_i one prompt's logits or the mean of all prompts' logits, and
-// sum_c yhat log yhat (the constant part of KL(yhat || p)). anchor (N, C),
-// anchor_negentropy (N,).
+// A sample's anchor yhat = softmax(a / tau) (C,), with a one prompt's logits or the
+// mean of all prompts' logits; returns sum_c yhat log yhat (the constant part of
+// KL(yhat || p)). z is scratch space of C doubles.
 template <typename T>
-void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsParams& p, double* anchor,
-                     double* anchor_negentropy, int num_threads) {
-  const std::int64_t P = s.prompts, C = s.classes;
-  parallel_for(s.samples, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> z(static_cast<std::size_t>(C));
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T* L = logits + i * P * C;
-      // the whole check names the first bad value of all the logits, wherever it is
-      if (!all_finite_within(L, P * C, kMaxScaledLogit * p.temperature)) check_logits(logits, s, p);
-      if (p.anchor_prompt >= 0) {
-        for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
-      } else {
-        std::fill(z.begin(), z.end(), 0.0);
-        for (std::int64_t j = 0; j < P; ++j) {
-          for (std::int64_t c = 0; c < C; ++c) z[c] += L[j * C + c];
-        }
-        for (std::int64_t c = 0; c < C; ++c) z[c] /= static_cast<double>(P);
-      }
-      double top = -std::numeric_limits<double>::infinity();
-      for (std::int64_t c = 0; c < C; ++c) {
-        z[c] /= p.temperature;
-        top = std::max(top, z[c]);
-      }
-      double* y = anchor + i * C;
-      std::copy(z.begin(), z.end(), y);
-      const double total = exp_scaled_sum_inplace(y, C, 1.0, top);
-      const double lse = top + std::log(total);
-      double negentropy = 0;
-      for (std::int64_t c = 0; c < C; ++c) {
-        y[c] /= total;
-        negentropy += y[c] * (z[c] - lse);  // z - lse is finite, so 0 log 0 contributes 0 here
-      }
-      anchor_negentropy[i] = negentropy;
+double sample_anchor(const T* L, std::int64_t P, std::int64_t C, const PromptWeightsParams& p, double* yhat,
+                     double* z) {
+  if (p.anchor_prompt >= 0) {
+    for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
+  } else {
+    std::fill(z, z + C, 0.0);
+    for (std::int64_t j = 0; j < P; ++j) {
+      for (std::int64_t c = 0; c < C; ++c) z[c] += L[j * C + c];
     }
-  });
+    for (std::int64_t c = 0; c < C; ++c) z[c] /= static_cast<double>(P);
+  }
+  double top = -std::numeric_limits<double>::infinity();
+  for (std::int64_t c = 0; c < C; ++c) {
+    z[c] /= p.temperature;
+    top = std::max(top, z[c]);
+  }
+  std::copy(z, z + C, yhat);
+  const double total = exp_scaled_sum_inplace(yhat, C, 1.0, top);
+  const double lse = top + std::log(total);
+  double negentropy = 0;
+  for (std::int64_t c = 0; c < C; ++c) {
+    yhat[c] /= total;
+    negentropy += yhat[c] * (z[c] - lse);  // z - lse is finite, so 0 log 0 contributes 0 here
+  }
+  return negentropy;
 }
 
 // Eight consecutive logits as doubles: float logits are widened as they are loaded,
@@ -318,30 +309,37 @@ std::vector<std::int64_t> all_prompts(std::int64_t prompts) {
 
 template <typename T>
 PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
-                                   const double* anchor, const double* negentropy, double* weights,
-                                   std::uint8_t* kept_out, T* predictions, int num_threads) {
+                                   double* weights, std::uint8_t* kept_out, T* predictions, int num_threads) {
   const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
   std::vector<double> block_g(static_cast<std::size_t>(blocks * P)), block_j(static_cast<std::size_t>(blocks));
+  std::vector<double> anchor(static_cast<std::size_t>(s.samples * C)), negentropy(static_cast<std::size_t>(s.samples));
+  bool anchored = false;  // the first pass checks each sample and computes its anchor
   std::vector<std::int64_t> kept = all_prompts(P);
   // One pass over the logits gives J_data and g together.
   auto objective = [&](const std::vector<double>& beta, std::vector<double>& g) {
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
       // The block's g is summed in this thread's own buffer and stored once: the
       // neighbouring blocks' sums share cache lines, which two threads would fight over.
-      std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes));
+      std::vector<double> work(static_cast<std::size_t>(3 * C + kLanes));
       std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
         std::fill(row_sums.begin(), row_sums.end(), Lanes{});  // all P: pruned prompts get (unused) sums too
         double jb = 0;
         for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
-          const T* next = i + 1 < s.samples ? logits + (i + 1) * P * C : nullptr;
-          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(),
+          const T* L = logits + i * P * C;
+          if (!anchored) {
+            check_sample(L, logits, s, p);
+            negentropy[i] = sample_anchor(L, P, C, p, anchor.data() + i * C, work.data() + 2 * C + kLanes);
+          }
+          const T* next = i + 1 < s.samples ? L + P * C : nullptr;
+          jb += sample_term(L, P, C, beta.data(), anchor.data() + i * C, negentropy[i], p, work.data(),
                             row_sums.data(), predictions + i * C, next);
         }
         for (std::int64_t j = 0; j < P; ++j) block_g[b * P + j] = sum_lanes(row_sums[j]);
         block_j[b] = jb;
       }
     });
+    anchored = true;
     std::fill(g.begin(), g.end(), 0.0);
     double total = 0;
     for (std::int64_t b = 0; b < blocks; ++b) {
@@ -369,22 +367,24 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
 
 template <typename T>
 PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
-                                      const double* anchor, const double* negentropy, double* weights,
-                                      std::uint8_t* kept_out, T* predictions, int num_threads) {
+                                      double* weights, std::uint8_t* kept_out, T* predictions, int num_threads) {
   const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
   const std::vector<std::int64_t> drops = prune_schedule(P, p);
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes)), beta(P), g(P), trace;
+    std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes)), beta(P), g(P), trace, yhat(C), z(C);
     std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
+        const T* L = logits + i * P * C;
+        check_sample(L, logits, s, p);
+        const double negentropy = sample_anchor(L, P, C, p, yhat.data(), z.data());
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
           std::fill(row_sums.begin(), row_sums.end(), Lanes{});
-          const double term = sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i],
-                                          p, work.data(), row_sums.data(), predictions + i * C);
+          const double term = sample_term(L, P, C, weights_i.data(), yhat.data(), negentropy, p, work.data(),
+                                          row_sums.data(), predictions + i * C);
           for (std::int64_t j = 0; j < P; ++j) g_i[j] = sum_lanes(row_sums[j]);
           return term;
         };
@@ -440,15 +440,8 @@ template <typename T>
 PromptWeightsTrace prompt_weights(const T* logits, const PromptShape& shape, const PromptWeightsParams& params,
                                   double* weights, std::uint8_t* kept, T* predictions, int num_threads) {
   check_prompt_weights(shape, params);
-  std::vector<double> anchor(static_cast<std::size_t>(shape.samples * shape.classes));
-  std::vector<double> negentropy(static_cast<std::size_t>(shape.samples));
-  compute_anchors(logits, shape, params, anchor.data(), negentropy.data(), num_threads);
-  if (params.per_sample) {
-    return per_sample_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
-                              num_threads);
-  }
-  return dataset_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
-                         num_threads);
+  if (params.per_sample) return per_sample_weights(logits, shape, params, weights, kept, predictions, num_threads);
+  return dataset_weights(logits, shape, params, weights, kept, predictions, num_threads);
 }
 
 template <typename T>
