@@ -74,6 +74,11 @@ double spectrum_input_limit(std::int64_t n_fft, double power) {
   return std::pow(static_cast<double>(std::numeric_limits<T>::max()) / n, 1.0 / power) / (2.0 * n);
 }
 
+// Whether every value is finite with |value| <= limit; one vectorised pass. For
+// float and double (check.cpp).
+template <typename T>
+bool all_finite_within(const T* data, std::int64_t count, double limit);
+
 // Throws unless every value is finite and |value| <= limit; one vectorised pass.
 // `consequence` says what a larger value would do, e.g. "its power spectrum
 // overflows float32". For float and double (check.cpp).

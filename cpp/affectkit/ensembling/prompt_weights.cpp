@@ -26,43 +26,48 @@ constexpr std::int64_t kBlock = 256;
 
 std::int64_t num_blocks(std::int64_t samples) { return (samples + kBlock - 1) / kBlock; }
 
-// The anchors yhat_i = softmax(a_i / tau) of every sample, with a_i one prompt's
-// logits or the mean of all prompts' logits, and sum_c yhat log yhat (the constant
-// part of KL(yhat || p)). anchor (N, C), anchor_negentropy (N,).
+// The logits' check: finite, |L| / tau <= 1e100 (far beyond any real logit, and
+// small enough that no product in g overflows). Each sample is checked where its
+// anchor is computed, in the first read of it, with no pass of its own.
+constexpr double kMaxScaledLogit = 1e100;
+
 template <typename T>
-void compute_anchors(const T* logits, const PromptShape& s, const PromptWeightsParams& p, double* anchor,
-                     double* anchor_negentropy, int num_threads) {
-  const std::int64_t P = s.prompts, C = s.classes;
-  parallel_for(s.samples, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> z(static_cast<std::size_t>(C));
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T* L = logits + i * P * C;
-      if (p.anchor_prompt >= 0) {
-        for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
-      } else {
-        std::fill(z.begin(), z.end(), 0.0);
-        for (std::int64_t j = 0; j < P; ++j) {
-          for (std::int64_t c = 0; c < C; ++c) z[c] += L[j * C + c];
-        }
-        for (std::int64_t c = 0; c < C; ++c) z[c] /= static_cast<double>(P);
-      }
-      double top = -std::numeric_limits<double>::infinity();
-      for (std::int64_t c = 0; c < C; ++c) {
-        z[c] /= p.temperature;
-        top = std::max(top, z[c]);
-      }
-      double* y = anchor + i * C;
-      std::copy(z.begin(), z.end(), y);
-      const double total = exp_scaled_sum_inplace(y, C, 1.0, top);
-      const double lse = top + std::log(total);
-      double negentropy = 0;
-      for (std::int64_t c = 0; c < C; ++c) {
-        y[c] /= total;
-        negentropy += y[c] * (z[c] - lse);  // z - lse is finite, so 0 log 0 contributes 0 here
-      }
-      anchor_negentropy[i] = negentropy;
+void check_sample(const T* L, const T* logits, const PromptShape& s, const PromptWeightsParams& p) {
+  if (all_finite_within(L, s.prompts * s.classes, kMaxScaledLogit * p.temperature)) return;
+  // the whole check names the first bad value of all the logits, wherever it is
+  check_finite_within(logits, s.samples * s.prompts * s.classes, kMaxScaledLogit * p.temperature, "logits",
+                      "logits / tau must stay below 1e100 in magnitude");
+}
+
+// A sample's anchor yhat = softmax(a / tau) (C,), with a one prompt's logits or the
+// mean of all prompts' logits; returns sum_c yhat log yhat (the constant part of
+// KL(yhat || p)). z is scratch space of C doubles.
+template <typename T>
+double sample_anchor(const T* L, std::int64_t P, std::int64_t C, const PromptWeightsParams& p, double* yhat,
+                     double* z) {
+  if (p.anchor_prompt >= 0) {
+    for (std::int64_t c = 0; c < C; ++c) z[c] = L[p.anchor_prompt * C + c];
+  } else {
+    std::fill(z, z + C, 0.0);
+    for (std::int64_t j = 0; j < P; ++j) {
+      for (std::int64_t c = 0; c < C; ++c) z[c] += L[j * C + c];
     }
-  });
+    for (std::int64_t c = 0; c < C; ++c) z[c] /= static_cast<double>(P);
+  }
+  double top = -std::numeric_limits<double>::infinity();
+  for (std::int64_t c = 0; c < C; ++c) {
+    z[c] /= p.temperature;
+    top = std::max(top, z[c]);
+  }
+  std::copy(z, z + C, yhat);
+  const double total = exp_scaled_sum_inplace(yhat, C, 1.0, top);
+  const double lse = top + std::log(total);
+  double negentropy = 0;
+  for (std::int64_t c = 0; c < C; ++c) {
+    yhat[c] /= total;
+    negentropy += yhat[c] * (z[c] - lse);  // z - lse is finite, so 0 log 0 contributes 0 here
+  }
+  return negentropy;
 }
 
 // Eight consecutive logits as doubles: float logits are widened as they are loaded,
@@ -162,9 +167,10 @@ void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* 
     for (int k = 0; k < Chunks; ++k) factor[k] = load_lanes(v + block.offset[k]);
     for (std::int64_t c = 0; c < block.overlap; ++c) factor[Chunks - 1][c] = 0;  // counted by the chunk before
     for (std::int64_t j = 0; j < P; ++j) {
-      Lanes sum = row_sums[j];
-      for (int k = 0; k < Chunks; ++k) sum += factor[k] * load_logits(L + j * C + block.offset[k]);
-      row_sums[j] = sum;
+      // even and odd chunks in two sums: half the chain of dependent fmas per row
+      Lanes even = row_sums[j], odd = {};
+      for (int k = 0; k < Chunks; ++k) (k % 2 == 0 ? even : odd) += factor[k] * load_logits(L + j * C + block.offset[k]);
+      row_sums[j] = even + odd;
     }
   });
 }
@@ -174,7 +180,7 @@ void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* 
 // lanes of row_sums[j] (for every prompt; pruned prompts' entries are not used) and
 // writes p to prediction.
 // With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
-// work holds 2 C doubles.
+// work holds 2 C + 8 doubles.
 template <typename T>
 double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
                    double yhat_negentropy, const PromptWeightsParams& p, double* work, Lanes* row_sums,
@@ -191,8 +197,12 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
     top = std::max(top, logp[c]);
   }
   std::copy(logp, logp + C, dz);
-  // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass
-  const double total = exp_scaled_sum_inplace(dz, C, 1.0, top);
+  // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass.
+  // Padded to whole vectors with exp(-700) ~ 1e-304 (a scalar tail of glibc exps
+  // cost as much again; out-of-range inputs would send the vector exp to its slow path).
+  const std::int64_t padded = (C + kLanes - 1) / kLanes * kLanes;
+  std::fill(dz + C, dz + padded, top - 700.0);
+  const double total = exp_scaled_sum_inplace(dz, padded, 1.0, top);
   const double lse = top + std::log(total);
   double entropy = 0, cross = 0;
 #pragma omp simd reduction(+ : entropy, cross)
@@ -299,30 +309,37 @@ std::vector<std::int64_t> all_prompts(std::int64_t prompts) {
 
 template <typename T>
 PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
-                                   const double* anchor, const double* negentropy, double* weights,
-                                   std::uint8_t* kept_out, T* predictions, int num_threads) {
+                                   double* weights, std::uint8_t* kept_out, T* predictions, int num_threads) {
   const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
   std::vector<double> block_g(static_cast<std::size_t>(blocks * P)), block_j(static_cast<std::size_t>(blocks));
+  std::vector<double> anchor(static_cast<std::size_t>(s.samples * C)), negentropy(static_cast<std::size_t>(s.samples));
+  bool anchored = false;  // the first pass checks each sample and computes its anchor
   std::vector<std::int64_t> kept = all_prompts(P);
   // One pass over the logits gives J_data and g together.
   auto objective = [&](const std::vector<double>& beta, std::vector<double>& g) {
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
       // The block's g is summed in this thread's own buffer and stored once: the
       // neighbouring blocks' sums share cache lines, which two threads would fight over.
-      std::vector<double> work(static_cast<std::size_t>(2 * C));
+      std::vector<double> work(static_cast<std::size_t>(3 * C + kLanes));
       std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
         std::fill(row_sums.begin(), row_sums.end(), Lanes{});  // all P: pruned prompts get (unused) sums too
         double jb = 0;
         for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
-          const T* next = i + 1 < s.samples ? logits + (i + 1) * P * C : nullptr;
-          jb += sample_term(logits + i * P * C, P, C, beta.data(), anchor + i * C, negentropy[i], p, work.data(),
+          const T* L = logits + i * P * C;
+          if (!anchored) {
+            check_sample(L, logits, s, p);
+            negentropy[i] = sample_anchor(L, P, C, p, anchor.data() + i * C, work.data() + 2 * C + kLanes);
+          }
+          const T* next = i + 1 < s.samples ? L + P * C : nullptr;
+          jb += sample_term(L, P, C, beta.data(), anchor.data() + i * C, negentropy[i], p, work.data(),
                             row_sums.data(), predictions + i * C, next);
         }
         for (std::int64_t j = 0; j < P; ++j) block_g[b * P + j] = sum_lanes(row_sums[j]);
         block_j[b] = jb;
       }
     });
+    anchored = true;
     std::fill(g.begin(), g.end(), 0.0);
     double total = 0;
     for (std::int64_t b = 0; b < blocks; ++b) {
@@ -350,22 +367,24 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
 
 template <typename T>
 PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, const PromptWeightsParams& p,
-                                      const double* anchor, const double* negentropy, double* weights,
-                                      std::uint8_t* kept_out, T* predictions, int num_threads) {
+                                      double* weights, std::uint8_t* kept_out, T* predictions, int num_threads) {
   const std::int64_t P = s.prompts, C = s.classes, blocks = num_blocks(s.samples);
   const std::vector<std::int64_t> drops = prune_schedule(P, p);
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C)), beta(P), g(P), trace;
+    std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes)), beta(P), g(P), trace, yhat(C), z(C);
     std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
+        const T* L = logits + i * P * C;
+        check_sample(L, logits, s, p);
+        const double negentropy = sample_anchor(L, P, C, p, yhat.data(), z.data());
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
           std::fill(row_sums.begin(), row_sums.end(), Lanes{});
-          const double term = sample_term(logits + i * P * C, P, C, weights_i.data(), anchor + i * C, negentropy[i],
-                                          p, work.data(), row_sums.data(), predictions + i * C);
+          const double term = sample_term(L, P, C, weights_i.data(), yhat.data(), negentropy, p, work.data(),
+                                          row_sums.data(), predictions + i * C);
           for (std::int64_t j = 0; j < P; ++j) g_i[j] = sum_lanes(row_sums[j]);
           return term;
         };
@@ -421,18 +440,8 @@ template <typename T>
 PromptWeightsTrace prompt_weights(const T* logits, const PromptShape& shape, const PromptWeightsParams& params,
                                   double* weights, std::uint8_t* kept, T* predictions, int num_threads) {
   check_prompt_weights(shape, params);
-  // Far beyond any real logit, and small enough that no product in g overflows.
-  check_finite_within(logits, shape.samples * shape.prompts * shape.classes, 1e100 * params.temperature, "logits",
-                      "logits / tau must stay below 1e100 in magnitude");
-  std::vector<double> anchor(static_cast<std::size_t>(shape.samples * shape.classes));
-  std::vector<double> negentropy(static_cast<std::size_t>(shape.samples));
-  compute_anchors(logits, shape, params, anchor.data(), negentropy.data(), num_threads);
-  if (params.per_sample) {
-    return per_sample_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
-                              num_threads);
-  }
-  return dataset_weights(logits, shape, params, anchor.data(), negentropy.data(), weights, kept, predictions,
-                         num_threads);
+  if (params.per_sample) return per_sample_weights(logits, shape, params, weights, kept, predictions, num_threads);
+  return dataset_weights(logits, shape, params, weights, kept, predictions, num_threads);
 }
 
 template <typename T>
