@@ -49,10 +49,6 @@ template void sigmoid_inplace<double>(double*, std::int64_t);
 template void power_to_db_inplace<float>(float*, std::int64_t, float, float);
 template void power_to_db_inplace<double>(double*, std::int64_t, double, double);
 
-}  // namespace affectkit
-
-namespace affectkit {
-
 template <typename T>
 T exp_scaled_sum_inplace(T* x, std::int64_t n, T scale, T shift) {
   T sum = 0;
@@ -96,11 +92,11 @@ inline float exp_cephes(float x) {
   return p * scale;
 }
 
-// The exps of the Sinkhorn kernels and exp_inplace: float uses the polynomial above (faster than
-// glibc's vector expf, the log-domain loop's bound), with 0 below its range so that
-// zero weights (log -1e4) still give exactly zero mass; double keeps glibc's.
-inline float ot_exp(float x) { return x < -87.0f ? 0.0f : exp_cephes(x); }
-inline double ot_exp(double x) { return std::exp(x); }
+// The exps of the Sinkhorn kernels and exp_inplace (the selective scan): float uses
+// the polynomial above (faster than glibc's vector expf), with 0 below its range so
+// that zero weights (log -1e4) still give exactly zero mass; double keeps glibc's.
+inline float exp_or_zero(float x) { return x < -87.0f ? 0.0f : exp_cephes(x); }
+inline double exp_or_zero(double x) { return std::exp(x); }
 
 // 2^x as in vector_math.h. Coefficients: minimax of 2^r / (1 + r q(r)) on [-1/2, 1/2]
 // with the constant term fixed at 1 (so 2^integer is exact), found by a linear
@@ -134,7 +130,7 @@ float exp2_polynomial(float x) { return exp2_minimax(x); }
 
 template <typename T>
 void exp_inplace(T* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) x[i] = ot_exp(x[i]);
+  for (std::int64_t i = 0; i < n; ++i) x[i] = exp_or_zero(x[i]);
 }
 
 template void exp_inplace<float>(float*, std::int64_t);
@@ -156,7 +152,7 @@ T max_difference(const T* c, const T* row, T scale, std::int64_t n) {
 
 template <typename T>
 void exp_difference(T f, const T* g, const T* row, T inv_eps, T* out, std::int64_t n) {
-  for (std::int64_t j = 0; j < n; ++j) out[j] = ot_exp((f + g[j] - row[j]) * inv_eps);
+  for (std::int64_t j = 0; j < n; ++j) out[j] = exp_or_zero((f + g[j] - row[j]) * inv_eps);
 }
 
 template float sum_exp2_difference<float>(const float*, const float*, float, float, std::int64_t);
