@@ -79,6 +79,25 @@ TEST(Interrupt, AStopRequestStopsEveryWorkerOfAParallelFor) {
   EXPECT_EQ(sum.load(), 4950);
 }
 
+// The race that hung CI: Ctrl-C arrives while the caller waits for a worker's last
+// chunk, which has passed its last interruption point. The poll consumes the signal,
+// so the call must still end with Interrupted, or the next call runs unstoppable.
+TEST(Interrupt, AStopHeardWhileWaitingForTheLastChunkEndsTheCall) {
+  stop_now = true;  // every poll asks to stop; the first is due 20 ms into the call
+  InterruptScope scope(&poll_flag);
+  const std::thread::id owner = std::this_thread::get_id();
+  // No interruption points inside the chunks: the caller passes its only one before the
+  // first poll is due, and polls (at ~50 ms) while waiting for the worker's chunk. (If
+  // the caller takes both chunks, the poll before its second one stops the call.)
+  EXPECT_THROW(parallel_for(2, 2,
+                            [&](std::int64_t, std::int64_t) {
+                              const bool caller = std::this_thread::get_id() == owner;
+                              std::this_thread::sleep_for(std::chrono::milliseconds(caller ? 30 : 100));
+                            }),
+               Interrupted);
+  stop_now = false;
+}
+
 TEST(Interrupt, AnInnerScopeKeepsTheOuterCall) {
   stop_now = true;
   InterruptScope outer(&poll_flag);

@@ -163,6 +163,9 @@ void parallel_for(std::int64_t count, int num_threads,
     }
   }
   if (job->error) std::rethrow_exception(job->error);
+  // A stop heard while waiting ends the call even when every chunk had passed its last
+  // interruption point: the poll has consumed the signal, which would otherwise be lost.
+  if (job->call != nullptr && job->call->stop.load(std::memory_order_relaxed)) throw Interrupted();
 }
 
 }  // namespace affectkit
