@@ -24,6 +24,16 @@ RESCUE = 30.0  # seconds after it, a second SIGINT (see interrupted_after)
 log = logging.getLogger(__name__)
 
 
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """Python's own SIGINT handler, whatever the runner set: a process started in the
+    background of a shell without job control inherits SIGINT ignored, and Python then
+    installs no handler, so no call could be interrupted."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="module")
 def hour() -> np.ndarray:
     """One hour of a gliding vowel: voiced throughout, so every prosody stage has work."""
