@@ -229,17 +229,24 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
     }
     if (place != 0) w.peak_lag[place] = i;
   }
-  // Refine each peak by maximising the sinc interpolation (Brent, in Praat's
-  // 1-based index coordinates so that the tolerance is the same).
+  // Refine each peak by maximising the sinc interpolation on the two intervals around
+  // it: Newton from the parabolic estimate, which lands on the same maximum as Praat's
+  // Brent (tolerance ~1e-8 |x|) in 3 evaluations instead of ~15; where Newton gives up,
+  // Brent itself (in Praat's 1-based index coordinates so that the tolerance is the same).
   for (std::size_t k = 1; k < candidates.size(); ++k) {
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
-    const double centre = static_cast<double>(w.peak_lag[k] + L + 1);
-    double minimum;
-    const double x = praat::minimize_brent(
-        [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
-        centre - 1.0, centre + 1.0, 1e-10, &minimum);
-    const double lag = x - 1.0 - static_cast<double>(L);
-    double strength = -minimum;
+    const std::int64_t i = w.peak_lag[k];
+    const double centre = static_cast<double>(i + L);
+    double x = centre + 0.5 * (r[i + 1] - r[i - 1]) / (2.0 * r[i] - r[i - 1] - r[i + 1]), strength;
+    if (!praat::maximize_sinc_newton(w.lags.data(), 2 * L + 1, depth, i + L, &x, &strength)) {
+      double minimum;
+      x = praat::minimize_brent(
+              [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
+              centre, centre + 2.0, 1e-10, &minimum) -
+          1.0;
+      strength = -minimum;
+    }
+    const double lag = x - static_cast<double>(L);
     candidates[k].frequency = 1.0 / s.dx / lag;
     candidates[k].strength = strength > 1.0 ? 1.0 / strength : strength;
   }

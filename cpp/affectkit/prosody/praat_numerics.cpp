@@ -132,6 +132,67 @@ Sides side_angles(double distance_left, std::int64_t depth) {
   return {{sines[0], cosines[1], sines[1], cosines[2], sines[2]}, {sines[3], cosines[4], sines[4], cosines[5], sines[5]}};
 }
 
+// interpolate_sinc's value and first two derivatives in x on the piece between the
+// samples around x (x not a sample; depth >= kLanes): false where that piece is not the
+// sinc sum. Each side (distance d, u = d + k for its term k, width c = d + depth) is
+// sin(pi d) / (2 pi) A(d) with A = sum (-1)^k y_k (1 + cos theta) / u, theta = pi u / c;
+// the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
+// and A', A'' are summed term by term. Both sides run in one loop (two independent
+// rotations of the window's angles); the last partial vector of terms reads zeros.
+struct Derivatives {
+  double value, first, second;
+};
+
+bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth, double x, Derivatives* out) {
+  const std::int64_t midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
+  const std::int64_t depth = std::min({max_depth, midright, size - 1 - midleft});
+  if (x == static_cast<double>(midleft) || depth < kLanes) return false;
+  const double distance[2] = {x - static_cast<double>(midleft), static_cast<double>(midright) - x};
+  Lanes offset, sign;
+  for (int j = 0; j < kLanes; ++j) {
+    offset[j] = j;
+    sign[j] = (j & 1) ? -1.0 : 1.0;
+  }
+  double c[2], g[2];
+  Lanes cos_aa[2], sin_aa[2], u[2], sums[2][3] = {};
+  for (int side = 0; side < 2; ++side) {
+    c[side] = distance[side] + static_cast<double>(depth);
+    g[side] = M_PI / c[side] / c[side];  // theta' = g (c - u)
+    u[side] = offset + distance[side];
+    sin_cos(u[side] * (M_PI / c[side]), &sin_aa[side], &cos_aa[side]);
+  }
+  Lanes sines, cosines;  // of pi d and of the rotation by kLanes terms, for both sides
+  sin_cos(Lanes{M_PI * distance[0], M_PI * distance[1], kLanes * M_PI / c[0], kLanes * M_PI / c[1]}, &sines, &cosines);
+  for (std::int64_t k = 0; k < depth; k += kLanes) {
+    for (int side = 0; side < 2; ++side) {
+      const double* first = side == 0 ? y + midleft - k : y + midright + k;  // term k's sample
+      const int step = side == 0 ? -1 : 1;
+      Lanes v = {};
+      for (int j = 0; j < kLanes && k + j < depth; ++j) v[j] = first[step * j];
+      v *= sign;
+      const Lanes r = 1.0 / u[side], window = 1.0 + cos_aa[side];
+      const Lanes dtheta = g[side] * (c[side] - u[side]), t = sin_aa[side] * dtheta;
+      sums[side][0] += v * window * r;
+      sums[side][1] -= v * r * (t + window * r);
+      sums[side][2] += v * r * (2.0 * t * (1.0 / c[side] + r) + 2.0 * window * r * r - cos_aa[side] * dtheta * dtheta);
+      const Lanes rotated = cos_aa[side] * cosines[2 + side] - sin_aa[side] * sines[2 + side];
+      sin_aa[side] = cos_aa[side] * sines[2 + side] + sin_aa[side] * cosines[2 + side];
+      cos_aa[side] = rotated;
+      u[side] += kLanes;
+    }
+  }
+  Derivatives d[2];
+  for (int side = 0; side < 2; ++side) {
+    const double A = sum_lanes(sums[side][0]), A1 = sum_lanes(sums[side][1]), A2 = sum_lanes(sums[side][2]);
+    const double sin_pd = sines[side], cos_pd = cosines[side];
+    d[side] = {sin_pd * A / (2 * M_PI), (M_PI * cos_pd * A + sin_pd * A1) / (2 * M_PI),
+               (-M_PI * M_PI * sin_pd * A + 2 * M_PI * cos_pd * A1 + sin_pd * A2) / (2 * M_PI)};
+  }
+  // d/dx of the right side's distance is -1.
+  *out = {d[0].value + d[1].value, d[0].first - d[1].first, d[0].second + d[1].second};
+  return true;
+}
+
 }  // namespace
 
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth) {
@@ -154,6 +215,38 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
   const Sides sides = side_angles(distance_left, max_depth);
   return windowed_sinc_sum<-1>(y + midleft, max_depth, distance_left, sides.left) +
          windowed_sinc_sum<1>(y + midright, max_depth, distance_right, sides.right);
+}
+
+bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
+                          double* maximum) {
+  // The pieces meet at the centre with a small kink (the two sides' windows differ):
+  // the maximum may sit on the kink (Newton jumps across it: give up) or there may be one
+  // on each piece (Brent finds either: give up when the other piece rises from the kink).
+  constexpr double kStepTolerance = 1e-7;  // the next step would be ~C 1e-14
+  constexpr double kProbe = 1e-3;          // from the kink, where the derivatives do not yet cancel
+  const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
+  double at = *x;
+  for (int iteration = 0; iteration < 8; ++iteration) {
+    Derivatives f;
+    if (!(at > lo && at < hi) || !sinc_derivatives(y, size, max_depth, at, &f) || !(f.second < 0)) return false;
+    const double step = -f.first / f.second;
+    if (std::fabs(step) > kStepTolerance) {
+      at += step;
+      continue;
+    }
+    const double found = at + step;
+    if ((found < middle) != (at < middle) || !(found > lo && found < hi)) return false;
+    // The other piece, extrapolated to the kink, must fall away from it.
+    const double away = found < middle ? 1.0 : -1.0;
+    Derivatives other;
+    if (!sinc_derivatives(y, size, max_depth, middle + away * kProbe, &other)) return false;
+    if (away * (other.first - away * kProbe * other.second) >= 0) return false;
+    *x = found;
+    // f(x + step) to O(step^3): f + f' step + f'' step^2 / 2, with f'' step = -f'.
+    *maximum = f.value + 0.5 * f.first * step;
+    return true;
+  }
+  return false;
 }
 
 void resample_sinc(const double* y, std::int64_t size, double x1, double dx, double out_x1, double out_dx,
