@@ -165,10 +165,13 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
   sin_cos(Lanes{M_PI * distance[0], M_PI * distance[1], kLanes * M_PI / c[0], kLanes * M_PI / c[1]}, &sines, &cosines);
   for (std::int64_t k = 0; k < depth; k += kLanes) {
     for (int side = 0; side < 2; ++side) {
-      const double* first = side == 0 ? y + midleft - k : y + midright + k;  // term k's sample
-      const int step = side == 0 ? -1 : 1;
-      Lanes v = {};
-      for (int j = 0; j < kLanes && k + j < depth; ++j) v[j] = first[step * j];
+      Lanes v = {};  // the samples of terms k..k + 7, reversed on the left
+      if (k + kLanes <= depth) {
+        v = side == 0 ? __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0})
+                      : load_lanes(y + midright + k);
+      } else {
+        for (int j = 0; k + j < depth; ++j) v[j] = side == 0 ? y[midleft - k - j] : y[midright + k + j];
+      }
       v *= sign;
       const Lanes r = 1.0 / u[side], window = 1.0 + cos_aa[side];
       const Lanes dtheta = g[side] * (c[side] - u[side]), t = sin_aa[side] * dtheta;
@@ -222,7 +225,7 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
   // The pieces meet at the centre with a small kink (the two sides' windows differ):
   // the maximum may sit on the kink (Newton jumps across it: give up) or there may be one
   // on each piece (Brent finds either: give up when the other piece rises from the kink).
-  constexpr double kStepTolerance = 1e-7;  // the next step would be ~C 1e-14
+  constexpr double kStepTolerance = 1e-6;  // the next step would be ~C 1e-12
   constexpr double kProbe = 1e-3;          // from the kink, where the derivatives do not yet cancel
   const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
   double at = *x;
@@ -235,7 +238,7 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
       continue;
     }
     const double found = at + step;
-    if ((found < middle) != (at < middle) || !(found > lo && found < hi)) return false;
+    if ((found < middle) != (at < middle) || found == middle || !(found > lo && found < hi)) return false;
     // The other piece, extrapolated to the kink, must fall away from it.
     const double away = found < middle ? 1.0 : -1.0;
     Derivatives other;
