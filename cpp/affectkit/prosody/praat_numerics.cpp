@@ -138,61 +138,78 @@ Sides side_angles(double distance_left, std::int64_t depth) {
 // sin(pi d) / (2 pi) A(d) with A = sum (-1)^k y_k (1 + cos theta) / u, theta = pi u / c;
 // the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
 // and A', A'' are summed term by term. Both sides run in one loop (two independent
-// rotations of the window's angles); the last partial vector of terms reads zeros.
+// rotations of the window's angles, in registers).
 struct Derivatives {
   double value, first, second;
+};
+
+// One side's running state: its terms' distances u and window angles (rotated by
+// kLanes terms per step), and the partial sums of A, A', A''.
+struct SideTerms {
+  double c, g, cos_step, sin_step;  // c = d + depth; theta' = g (c - u)
+  Lanes u, cos_aa, sin_aa, a0 = {}, a1 = {}, a2 = {};
+
+  void add(Lanes v) {  // v: the next kLanes terms' (-1)^k y_k
+    const Lanes r = 1.0 / u, window = 1.0 + cos_aa;
+    const Lanes dtheta = g * (c - u), t = sin_aa * dtheta;
+    a0 += v * window * r;
+    a1 -= v * r * (t + window * r);
+    a2 += v * r * (2.0 * t * (1.0 / c + r) + 2.0 * window * r * r - cos_aa * dtheta * dtheta);
+    const Lanes rotated = cos_aa * cos_step - sin_aa * sin_step;
+    sin_aa = cos_aa * sin_step + sin_aa * cos_step;
+    cos_aa = rotated;
+    u += kLanes;
+  }
+
+  // The side's value and derivatives in its distance d, from sin and cos of pi d.
+  Derivatives finish(double sin_pd, double cos_pd) const {
+    const double A = sum_lanes(a0), A1 = sum_lanes(a1), A2 = sum_lanes(a2);
+    return {sin_pd * A / (2 * M_PI), (M_PI * cos_pd * A + sin_pd * A1) / (2 * M_PI),
+            (-M_PI * M_PI * sin_pd * A + 2 * M_PI * cos_pd * A1 + sin_pd * A2) / (2 * M_PI)};
+  }
 };
 
 bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth, double x, Derivatives* out) {
   const std::int64_t midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
   const std::int64_t depth = std::min({max_depth, midright, size - 1 - midleft});
   if (x == static_cast<double>(midleft) || depth < kLanes) return false;
-  const double distance[2] = {x - static_cast<double>(midleft), static_cast<double>(midright) - x};
+  const double distance_left = x - static_cast<double>(midleft), distance_right = static_cast<double>(midright) - x;
   Lanes offset, sign;
   for (int j = 0; j < kLanes; ++j) {
     offset[j] = j;
     sign[j] = (j & 1) ? -1.0 : 1.0;
   }
-  double c[2], g[2];
-  Lanes cos_aa[2], sin_aa[2], u[2], sums[2][3] = {};
-  for (int side = 0; side < 2; ++side) {
-    c[side] = distance[side] + static_cast<double>(depth);
-    g[side] = M_PI / c[side] / c[side];  // theta' = g (c - u)
-    u[side] = offset + distance[side];
-    sin_cos(u[side] * (M_PI / c[side]), &sin_aa[side], &cos_aa[side]);
-  }
+  auto side = [&](double distance) {
+    SideTerms terms;
+    terms.c = distance + static_cast<double>(depth);
+    terms.g = M_PI / terms.c / terms.c;
+    terms.u = offset + distance;
+    sin_cos(terms.u * (M_PI / terms.c), &terms.sin_aa, &terms.cos_aa);
+    return terms;
+  };
+  SideTerms left = side(distance_left), right = side(distance_right);
   Lanes sines, cosines;  // of pi d and of the rotation by kLanes terms, for both sides
-  sin_cos(Lanes{M_PI * distance[0], M_PI * distance[1], kLanes * M_PI / c[0], kLanes * M_PI / c[1]}, &sines, &cosines);
-  for (std::int64_t k = 0; k < depth; k += kLanes) {
-    for (int side = 0; side < 2; ++side) {
-      Lanes v = {};  // the samples of terms k..k + 7, reversed on the left
-      if (k + kLanes <= depth) {
-        v = side == 0 ? __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0})
-                      : load_lanes(y + midright + k);
-      } else {
-        for (int j = 0; k + j < depth; ++j) v[j] = side == 0 ? y[midleft - k - j] : y[midright + k + j];
-      }
-      v *= sign;
-      const Lanes r = 1.0 / u[side], window = 1.0 + cos_aa[side];
-      const Lanes dtheta = g[side] * (c[side] - u[side]), t = sin_aa[side] * dtheta;
-      sums[side][0] += v * window * r;
-      sums[side][1] -= v * r * (t + window * r);
-      sums[side][2] += v * r * (2.0 * t * (1.0 / c[side] + r) + 2.0 * window * r * r - cos_aa[side] * dtheta * dtheta);
-      const Lanes rotated = cos_aa[side] * cosines[2 + side] - sin_aa[side] * sines[2 + side];
-      sin_aa[side] = cos_aa[side] * sines[2 + side] + sin_aa[side] * cosines[2 + side];
-      cos_aa[side] = rotated;
-      u[side] += kLanes;
+  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, kLanes * M_PI / left.c, kLanes * M_PI / right.c}, &sines,
+          &cosines);
+  left.cos_step = cosines[2], left.sin_step = sines[2];
+  right.cos_step = cosines[3], right.sin_step = sines[3];
+  std::int64_t k = 0;
+  for (; k + kLanes <= depth; k += kLanes) {  // left: y[midleft - k - j], reversed
+    left.add(sign * __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}));
+    right.add(sign * load_lanes(y + midright + k));
+  }
+  if (k < depth) {  // the last terms, zeros after them
+    Lanes v_left = {}, v_right = {};
+    for (int j = 0; k + j < depth; ++j) {
+      v_left[j] = y[midleft - k - j];
+      v_right[j] = y[midright + k + j];
     }
+    left.add(sign * v_left);
+    right.add(sign * v_right);
   }
-  Derivatives d[2];
-  for (int side = 0; side < 2; ++side) {
-    const double A = sum_lanes(sums[side][0]), A1 = sum_lanes(sums[side][1]), A2 = sum_lanes(sums[side][2]);
-    const double sin_pd = sines[side], cos_pd = cosines[side];
-    d[side] = {sin_pd * A / (2 * M_PI), (M_PI * cos_pd * A + sin_pd * A1) / (2 * M_PI),
-               (-M_PI * M_PI * sin_pd * A + 2 * M_PI * cos_pd * A1 + sin_pd * A2) / (2 * M_PI)};
-  }
+  const Derivatives l = left.finish(sines[0], cosines[0]), r = right.finish(sines[1], cosines[1]);
   // d/dx of the right side's distance is -1.
-  *out = {d[0].value + d[1].value, d[0].first - d[1].first, d[0].second + d[1].second};
+  *out = {l.value + r.value, l.first - r.first, l.second + r.second};
   return true;
 }
 
