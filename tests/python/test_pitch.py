@@ -1,9 +1,9 @@
 """ak.pitch against Praat itself (praat-parselmouth) and against the truth of synthetic
 voices. Praat's algorithm is reproduced step by step (same frames, window, FFT-based
-autocorrelation, sinc interpolation, Brent refinement and path finder), so the
-tolerances are tight: F0 within 1e-6 relative where both are voiced (the refinement
-stops at Brent's tolerance, ~1e-10 typically), identical voicing, strengths within
-1e-9, frame times equal to 1e-12 s."""
+autocorrelation, sinc interpolation, peak refinement and path finder), so the
+tolerances are tight: F0 within 1e-6 relative where both are voiced (Praat's Brent
+refinement stops at its tolerance, ~1e-8 of the lag; ours finds the maximum itself),
+identical voicing, strengths within 1e-9, frame times equal to 1e-12 s."""
 
 import numpy as np
 import pytest

@@ -7,6 +7,7 @@
 #include "affectkit/common/check.h"
 #include "affectkit/common/fft.h"
 #include "affectkit/common/interrupt.h"
+#include "affectkit/common/lanes.h"
 #include "affectkit/common/thread_pool.h"
 
 namespace affectkit {
@@ -114,6 +115,29 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
   return {count, middle - 0.5 * static_cast<double>(count) * s.time_step + 0.5 * s.time_step, s.time_step};
 }
 
+// The sum and the largest magnitude of x[0..n) (0 for n <= 0), in eight lanes.
+double lane_sum(const double* x, std::int64_t n) {
+  Lanes sums = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) sums += load_lanes(x + i);
+  double total = sum_lanes(sums);
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
+double lane_max_abs(const double* x, std::int64_t n) {
+  Lanes peaks = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes v = load_lanes(x + i), magnitude = v < 0 ? -v : v;
+    peaks = magnitude > peaks ? magnitude : peaks;
+  }
+  double peak = 0;
+  for (int j = 0; j < kLanes; ++j) peak = std::max(peak, peaks[j]);
+  for (; i < n; ++i) peak = std::max(peak, std::fabs(x[i]));
+  return peak;
+}
+
 // Per-thread buffers for one frame's analysis.
 struct Workspace {
   explicit Workspace(const Setup& s)
@@ -167,23 +191,26 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
                                      const Setup& s, const PraatPitchParams& p, Workspace& w, double* intensity) {
   const std::int64_t left = static_cast<std::int64_t>(std::floor((t - 0.5 * s.dx) / s.dx + 1.0)) - 1;
   const std::int64_t right = left + 1;
-  // The local mean, over one longest period to both sides, is removed before windowing.
-  double mean = 0;
-  for (std::int64_t i = std::max<std::int64_t>(0, right - s.period); i <= std::min(n - 1, left + s.period); ++i) mean += y[i];
-  mean /= static_cast<double>(2 * s.period);
+  // The local mean, over one longest period to both sides, is removed before windowing
+  // (summed in lanes: Praat's one running sum differs in the last bits only).
+  const std::int64_t mean_first = std::max<std::int64_t>(0, right - s.period);
+  const double mean = lane_sum(y + mean_first, std::min(n - 1, left + s.period) - mean_first + 1) /
+                      static_cast<double>(2 * s.period);
+  // The window's samples outside the signal are zeros; the loop in between vectorises.
   const std::int64_t start = right - s.half_window;
+  const std::int64_t inside_first = std::clamp<std::int64_t>(-start, 0, s.window_size);
+  const std::int64_t inside_end = std::clamp<std::int64_t>(n - start, inside_first, s.window_size);
   double* frame = w.frame.data();
-  for (std::int64_t j = 0; j < s.window_size; ++j) {
-    const std::int64_t i = start + j;
-    frame[j] = (i >= 0 && i < n ? y[i] - mean : 0.0) * (s.cross_correlation ? 1.0 : s.window[j]);
+  std::fill(frame, frame + std::max(s.fft_size, s.window_size), 0.0);
+  if (s.cross_correlation) {
+    for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = y[start + j] - mean;
+  } else {
+    for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = (y[start + j] - mean) * s.window[j];
   }
-  std::fill(frame + s.window_size, frame + std::max(s.fft_size, s.window_size), 0.0);
   // The local peak, over half a longest period to both sides of the centre.
-  double local_peak = 0;
-  for (std::int64_t j = std::max<std::int64_t>(0, s.half_window - s.half_period);
-       j < std::min(s.window_size, s.half_window + s.half_period); ++j) {
-    local_peak = std::max(local_peak, std::fabs(frame[j]));
-  }
+  const std::int64_t peak_first = std::max<std::int64_t>(0, s.half_window - s.half_period);
+  const double local_peak =
+      lane_max_abs(frame + peak_first, std::min(s.window_size, s.half_window + s.half_period) - peak_first);
   *intensity = local_peak > global_peak ? 1.0 : local_peak / global_peak;
 
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
@@ -229,17 +256,25 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
     }
     if (place != 0) w.peak_lag[place] = i;
   }
-  // Refine each peak by maximising the sinc interpolation (Brent, in Praat's
-  // 1-based index coordinates so that the tolerance is the same).
+  // Refine each peak by maximising the sinc interpolation on the two intervals around
+  // it: Newton from the parabolic estimate lands on the maximum that Praat's Brent finds
+  // to its tolerance (~1e-8 |x|) in 3-4 passes over the terms (each ~1.5 interpolations)
+  // instead of Brent's ~15 interpolations; where Newton gives up, Brent itself (in
+  // Praat's 1-based index coordinates so that the tolerance is the same).
   for (std::size_t k = 1; k < candidates.size(); ++k) {
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
-    const double centre = static_cast<double>(w.peak_lag[k] + L + 1);
-    double minimum;
-    const double x = praat::minimize_brent(
-        [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
-        centre - 1.0, centre + 1.0, 1e-10, &minimum);
-    const double lag = x - 1.0 - static_cast<double>(L);
-    double strength = -minimum;
+    const std::int64_t i = w.peak_lag[k];
+    const double centre = static_cast<double>(i + L);
+    double x = centre + 0.5 * (r[i + 1] - r[i - 1]) / (2.0 * r[i] - r[i - 1] - r[i + 1]), strength;
+    if (!praat::maximize_sinc_newton(w.lags.data(), 2 * L + 1, depth, i + L, &x, &strength)) {
+      double minimum;
+      x = praat::minimize_brent(
+              [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
+              centre, centre + 2.0, 1e-10, &minimum) -
+          1.0;
+      strength = -minimum;
+    }
+    const double lag = x - static_cast<double>(L);
     candidates[k].frequency = 1.0 / s.dx / lag;
     candidates[k].strength = strength > 1.0 ? 1.0 / strength : strength;
   }

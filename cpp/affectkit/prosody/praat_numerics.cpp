@@ -132,6 +132,87 @@ Sides side_angles(double distance_left, std::int64_t depth) {
   return {{sines[0], cosines[1], sines[1], cosines[2], sines[2]}, {sines[3], cosines[4], sines[4], cosines[5], sines[5]}};
 }
 
+// interpolate_sinc's value and first two derivatives in x on the piece between the
+// samples around x (x not a sample; depth >= kLanes): false where that piece is not the
+// sinc sum. Each side (distance d, u = d + k for its term k, width c = d + depth) is
+// sin(pi d) / (2 pi) A(d) with A = sum (-1)^k y_k (1 + cos theta) / u, theta = pi u / c;
+// the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
+// and A', A'' are summed term by term. Both sides run in one loop (two independent
+// rotations of the window's angles, in registers).
+struct Derivatives {
+  double value, first, second;
+};
+
+// One side's running state: its terms' distances u and window angles (rotated by
+// kLanes terms per step), and the partial sums of A, A', A''.
+struct SideTerms {
+  double c, g, cos_step, sin_step;  // c = d + depth; theta' = g (c - u)
+  Lanes u, cos_aa, sin_aa, a0 = {}, a1 = {}, a2 = {};
+
+  void add(Lanes v) {  // v: the next kLanes terms' (-1)^k y_k
+    const Lanes r = 1.0 / u, window = 1.0 + cos_aa;
+    const Lanes dtheta = g * (c - u), t = sin_aa * dtheta;
+    a0 += v * window * r;
+    a1 -= v * r * (t + window * r);
+    a2 += v * r * (2.0 * t * (1.0 / c + r) + 2.0 * window * r * r - cos_aa * dtheta * dtheta);
+    const Lanes rotated = cos_aa * cos_step - sin_aa * sin_step;
+    sin_aa = cos_aa * sin_step + sin_aa * cos_step;
+    cos_aa = rotated;
+    u += kLanes;
+  }
+
+  // The side's value and derivatives in its distance d, from sin and cos of pi d.
+  Derivatives finish(double sin_pd, double cos_pd) const {
+    const double A = sum_lanes(a0), A1 = sum_lanes(a1), A2 = sum_lanes(a2);
+    return {sin_pd * A / (2 * M_PI), (M_PI * cos_pd * A + sin_pd * A1) / (2 * M_PI),
+            (-M_PI * M_PI * sin_pd * A + 2 * M_PI * cos_pd * A1 + sin_pd * A2) / (2 * M_PI)};
+  }
+};
+
+bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth, double x, Derivatives* out) {
+  const std::int64_t midleft = static_cast<std::int64_t>(std::floor(x)), midright = midleft + 1;
+  const std::int64_t depth = std::min({max_depth, midright, size - 1 - midleft});
+  if (x == static_cast<double>(midleft) || depth < kLanes) return false;
+  const double distance_left = x - static_cast<double>(midleft), distance_right = static_cast<double>(midright) - x;
+  Lanes offset, sign;
+  for (int j = 0; j < kLanes; ++j) {
+    offset[j] = j;
+    sign[j] = (j & 1) ? -1.0 : 1.0;
+  }
+  auto side = [&](double distance) {
+    SideTerms terms;
+    terms.c = distance + static_cast<double>(depth);
+    terms.g = M_PI / terms.c / terms.c;
+    terms.u = offset + distance;
+    sin_cos(terms.u * (M_PI / terms.c), &terms.sin_aa, &terms.cos_aa);
+    return terms;
+  };
+  SideTerms left = side(distance_left), right = side(distance_right);
+  Lanes sines, cosines;  // of pi d and of the rotation by kLanes terms, for both sides
+  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, kLanes * M_PI / left.c, kLanes * M_PI / right.c}, &sines,
+          &cosines);
+  left.cos_step = cosines[2], left.sin_step = sines[2];
+  right.cos_step = cosines[3], right.sin_step = sines[3];
+  std::int64_t k = 0;
+  for (; k + kLanes <= depth; k += kLanes) {  // left: y[midleft - k - j], reversed
+    left.add(sign * __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}));
+    right.add(sign * load_lanes(y + midright + k));
+  }
+  if (k < depth) {  // the last terms, zeros after them
+    Lanes v_left = {}, v_right = {};
+    for (int j = 0; k + j < depth; ++j) {
+      v_left[j] = y[midleft - k - j];
+      v_right[j] = y[midright + k + j];
+    }
+    left.add(sign * v_left);
+    right.add(sign * v_right);
+  }
+  const Derivatives l = left.finish(sines[0], cosines[0]), r = right.finish(sines[1], cosines[1]);
+  // d/dx of the right side's distance is -1.
+  *out = {l.value + r.value, l.first - r.first, l.second + r.second};
+  return true;
+}
+
 }  // namespace
 
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth) {
@@ -154,6 +235,38 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
   const Sides sides = side_angles(distance_left, max_depth);
   return windowed_sinc_sum<-1>(y + midleft, max_depth, distance_left, sides.left) +
          windowed_sinc_sum<1>(y + midright, max_depth, distance_right, sides.right);
+}
+
+bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
+                          double* maximum) {
+  // The pieces meet at the centre with a small kink (the two sides' windows differ):
+  // the maximum may sit on the kink (Newton jumps across it: give up) or there may be one
+  // on each piece (Brent finds either: give up when the other piece rises from the kink).
+  constexpr double kStepTolerance = 1e-6;  // the next step would be ~C 1e-12
+  constexpr double kProbe = 1e-3;          // from the kink, where the derivatives do not yet cancel
+  const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
+  double at = *x;
+  for (int iteration = 0; iteration < 8; ++iteration) {
+    Derivatives f;
+    if (!(at > lo && at < hi) || !sinc_derivatives(y, size, max_depth, at, &f) || !(f.second < 0)) return false;
+    const double step = -f.first / f.second;
+    if (std::fabs(step) > kStepTolerance) {
+      at += step;
+      continue;
+    }
+    const double found = at + step;
+    if ((found < middle) != (at < middle) || found == middle || !(found > lo && found < hi)) return false;
+    // The other piece, extrapolated to the kink, must fall away from it.
+    const double away = found < middle ? 1.0 : -1.0;
+    Derivatives other;
+    if (!sinc_derivatives(y, size, max_depth, middle + away * kProbe, &other)) return false;
+    if (away * (other.first - away * kProbe * other.second) >= 0) return false;
+    *x = found;
+    // f(x + step) to O(step^3): f + f' step + f'' step^2 / 2, with f'' step = -f'.
+    *maximum = f.value + 0.5 * f.first * step;
+    return true;
+  }
+  return false;
 }
 
 void resample_sinc(const double* y, std::int64_t size, double x1, double dx, double out_x1, double out_dx,

@@ -13,6 +13,17 @@ namespace praat {
 // sinc over max_depth samples each side (clipped at the ends).
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth);
 
+// The maximum of interpolate_sinc(y, size, ., max_depth) on (centre - 1, centre + 1),
+// the bracket of Praat's peak refinement, by Newton's method on the exact first and
+// second derivatives (the window's width depends on x too, and is differentiated)
+// from *x. On success writes the maximum's position (to ~1e-14, where Brent stops at
+// ~1e-8 |x|) to *x and its value to *maximum. Returns false (*x untouched) where the
+// answer may differ from Brent's or Newton does not converge: iterates leaving the
+// bracket or meeting a convex stretch, a maximum on the kink at the centre sample or
+// a second one across it. The caller then falls back to Brent.
+bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
+                          double* maximum);
+
 // Praat's Sound_resample loop: y sampled at times x1 + j dx, out[i] at out_x1 + i out_dx
 // for i < count, each the interpolate_sinc of y at its index (time - x1) / dx. When
 // out_dx / dx is a ratio p / q with p <= kMaxResamplePeriod (16 to 11 kHz: 11 / 16),
