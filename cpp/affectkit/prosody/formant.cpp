@@ -220,7 +220,10 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
 // dlahqr's 30 max(10, n) steps. Was Eigen's EigenSolver: Hessenberg reduction of a
 // matrix that already is one, and every step applied to whole rows, 33% of the
 // formant analysis.
-bool hessenberg_eigenvalues(double* h, int n, std::complex<double>* eigenvalues) {
+// Fixed > 0: the size known when compiling (the index arithmetic then folds).
+template <int Fixed>
+bool hessenberg_eigenvalues(double* h, int size, std::complex<double>* eigenvalues) {
+  const int n = Fixed > 0 ? Fixed : size;
   const auto H = [h, n](int i, int j) -> double& { return h[static_cast<std::size_t>(i) * n + j]; };
   constexpr double eps = std::numeric_limits<double>::epsilon();
   double norm = 0;  // for the deflation test of an all-zero diagonal pair
@@ -423,7 +426,10 @@ bool polynomial_roots(const double* c, int degree, std::complex<double>* roots) 
   std::vector<double> companion(static_cast<std::size_t>(degree) * degree, 0.0);
   for (int j = 0; j < degree; ++j) companion[j] = -c[degree - 1 - j] / c[degree];
   for (int j = 1; j < degree; ++j) companion[static_cast<std::size_t>(j) * degree + j - 1] = 1;
-  if (!hessenberg_eigenvalues(companion.data(), degree, roots)) return false;
+  // Praat's default order, 10 (five formants), gets its own compiled size.
+  const bool found = degree == 10 ? hessenberg_eigenvalues<10>(companion.data(), degree, roots)
+                                  : hessenberg_eigenvalues<0>(companion.data(), degree, roots);
+  if (!found) return false;
   std::complex<double> previous = 0;  // the last eigenvalue before polishing
   for (int i = 0; i < degree; ++i) {
     // A complex pair comes out as exact conjugates, and Newton's steps on a real
