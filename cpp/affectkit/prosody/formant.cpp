@@ -207,7 +207,7 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
     if (size > smallest || std::fabs(size - smallest) < std::numeric_limits<double>::epsilon()) return best;
     smallest = size;
     best = z;
-    if (std::abs(slope) == 0.0) return z;
+    if (slope == 0.0) return z;  // |slope| is 0 exactly when both parts are
     z -= value / slope;
   }
   return z;
