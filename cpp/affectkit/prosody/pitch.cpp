@@ -265,7 +265,7 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
     const std::int64_t i = w.peak_lag[k];
     const double centre = static_cast<double>(i + L);
-    double x = centre + 0.5 * (r[i + 1] - r[i - 1]) / (2.0 * r[i] - r[i - 1] - r[i + 1]), strength;
+    double x = praat::sinc_peak_start(w.lags.data(), 2 * L + 1, i + L), strength;
     if (!praat::maximize_sinc_newton(w.lags.data(), 2 * L + 1, depth, i + L, &x, &strength)) {
       double minimum;
       x = praat::minimize_brent(

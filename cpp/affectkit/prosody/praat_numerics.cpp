@@ -237,6 +237,24 @@ double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64
          windowed_sinc_sum<1>(y + midright, max_depth, distance_right, sides.right);
 }
 
+double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i) {
+  // Stirling's central differences: p(t) = y0 + t d1 + t^2 d2 / 2 + (t^3 - t) d3 / 6 + (t^4 - t^2) d4 / 24.
+  const double d1 = 0.5 * (y[i + 1] - y[i - 1]), d2 = y[i + 1] - 2.0 * y[i] + y[i - 1];
+  const double parabola = -d1 / d2;
+  if (i < 2 || i + 2 >= size) return static_cast<double>(i) + parabola;
+  const double d3 = 0.5 * (y[i + 2] - 2.0 * y[i + 1] + 2.0 * y[i - 1] - y[i - 2]);
+  const double d4 = y[i + 2] - 4.0 * (y[i + 1] + y[i - 1]) + 6.0 * y[i] + y[i - 2];
+  const double t = parabola;
+  const double slope = d1 - d3 / 6.0 + t * (d2 - d4 / 12.0) + t * t * (0.5 * d3 + t * d4 / 6.0);
+  const double curvature = d2 - d4 / 12.0 + t * (d3 + 0.5 * t * d4);
+  const double quartic = t - slope / curvature;
+  // On the parabola's side of the sample: where the peak has a maximum on each piece,
+  // Newton is to find the one it finds from the parabola's vertex.
+  const bool same_side = (quartic < 0) == (parabola < 0) && quartic != 0;
+  return curvature < 0 && same_side && std::fabs(quartic) < 1.0 ? static_cast<double>(i) + quartic
+                                                                : static_cast<double>(i) + parabola;
+}
+
 bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
                           double* maximum) {
   // The pieces meet at the centre with a small kink (the two sides' windows differ):

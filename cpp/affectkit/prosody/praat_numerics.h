@@ -13,6 +13,13 @@ namespace praat {
 // sinc over max_depth samples each side (clipped at the ends).
 double interpolate_sinc(const double* y, std::int64_t size, double x, std::int64_t max_depth);
 
+// A start for maximize_sinc_newton at the sample peak y[i]: the vertex of the quartic
+// through y[i-2..i+2] (one Newton step from the parabola's through y[i-1..i+1]), which
+// on a smooth autocorrelation is close enough for Newton to stop a pass earlier; the
+// parabola's vertex where the five samples are not there or the quartic is no help
+// (convex there, or across the sample from the parabola's vertex).
+double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i);
+
 // The maximum of interpolate_sinc(y, size, ., max_depth) on (centre - 1, centre + 1),
 // the bracket of Praat's peak refinement, by Newton's method on the exact first and
 // second derivatives (the window's width depends on x too, and is differentiated)

@@ -142,12 +142,14 @@ struct PairSums {
   double norm1, norm2, product, peak;
 };
 
+// Without with_norm1 the sum of a^2 is left 0 (the caller knows it from an earlier call).
+template <bool with_norm1>
 PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
   Lanes norm1 = {}, norm2 = {}, product = {}, peak = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     const Lanes u = load_lanes(a + i), v = load_lanes(b + i);
-    norm1 += u * u;
+    if constexpr (with_norm1) norm1 += u * u;
     norm2 += v * v;
     product += u * v;
     const Lanes magnitude = v < 0 ? -v : v;
@@ -155,13 +157,13 @@ PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
   }
   PairSums sums{0.0, 0.0, 0.0, 0.0};
   for (int j = 0; j < kLanes; ++j) {
-    sums.norm1 += norm1[j];
+    if constexpr (with_norm1) sums.norm1 += norm1[j];
     sums.norm2 += norm2[j];
     sums.product += product[j];
     sums.peak = std::max(sums.peak, peak[j]);
   }
   for (; i < n; ++i) {
-    sums.norm1 += a[i] * a[i];
+    if constexpr (with_norm1) sums.norm1 += a[i] * a[i];
     sums.norm2 += b[i] * b[i];
     sums.product += a[i] * b[i];
     sums.peak = std::max(sums.peak, std::fabs(b[i]));
@@ -184,13 +186,24 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   const std::int64_t ileft2min = low_index(tmin2 - half_window, s.x1, s.dx);
   const std::int64_t ileft2max = high_index(tmax2 - half_window, s.x1, s.dx);
   *peak = 0.0;
+  std::int64_t norm1_first = 0, norm1_last = -1;
+  double known_norm1 = 0.0;
   for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max; ++ileft2) {
     // Sample pairs with either sample outside the signal are skipped: sum over the rest.
     const std::int64_t shift = ileft2 - ileft1;
     const std::int64_t first = std::max({ileft1, std::int64_t{1}, 1 - shift});
     const std::int64_t last = std::min({iright1, s.nx, s.nx - shift});
-    const PairSums sums = last >= first ? pair_sums(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1)
-                                        : PairSums{0.0, 0.0, 0.0, 0.0};
+    // The first window's sum of squares only changes where the signal's ends clip it.
+    PairSums sums{0.0, 0.0, 0.0, 0.0};
+    if (last >= first && first == norm1_first && last == norm1_last) {
+      sums = pair_sums<false>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
+      sums.norm1 = known_norm1;
+    } else if (last >= first) {
+      sums = pair_sums<true>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
+      norm1_first = first;
+      norm1_last = last;
+      known_norm1 = sums.norm1;
+    }
     const double norm1 = sums.norm1, norm2 = sums.norm2, product = sums.product, local_peak = sums.peak;
     r1 = r2;
     r2 = r3;
