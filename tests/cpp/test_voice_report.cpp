@@ -3,11 +3,13 @@
 // Jitter", "Voice 3. Shimmer"), and the pulse search on pulse trains.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -295,6 +297,37 @@ TEST(VoiceReportShimmer, PeriodAmplitudesAreWindowedRms) {
   EXPECT_LT(amplitudes[0], 0.5);
   EXPECT_FALSE(praat::period_amplitudes(pulses.data(), 2, y.data(), 16000, sr, 0, 1, kPraatRule, &times, &amplitudes));
   EXPECT_TRUE(times.empty());
+}
+
+// The windowed RMS rotates the Hann window's cosine from sample to sample: it
+// agrees with a cosine per sample (Praat's way) on noise under jittered pulses,
+// including unequal periods on the two sides of a pulse.
+TEST(VoiceReportShimmer, PeriodAmplitudesMatchACosinePerSample) {
+  const double sr = 16000;
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise;
+  std::uniform_real_distribution<double> jitter(-0.0005, 0.0005);
+  std::vector<double> y(16000), pulses;
+  for (double& v : y) v = noise(rng);
+  for (double t = 0.01; t < 0.99; t += 0.008 + jitter(rng)) pulses.push_back(t);
+  std::vector<double> times, amplitudes;
+  ASSERT_TRUE(praat::period_amplitudes(pulses.data(), static_cast<std::int64_t>(pulses.size()), y.data(), 16000, sr, 0,
+                                       1, kPraatRule, &times, &amplitudes));
+  ASSERT_GT(times.size(), 100u);
+  for (std::size_t k = 0; k < times.size(); ++k) {
+    const auto i = std::lower_bound(pulses.begin(), pulses.end(), times[k]) - pulses.begin();
+    const double tmid = pulses[i], left = 0.2 * (tmid - pulses[i - 1]), right = 0.2 * (pulses[i + 1] - tmid);
+    long double sum = 0.0, window_sum = 0.0;
+    for (std::int64_t j = 0; j < 16000; ++j) {
+      const double t = (j + 0.5) / sr;  // sample j + 1's time
+      if (t < tmid - left || t > tmid + right) continue;
+      const double width = t < tmid ? left : right;
+      const double window = 0.5 + 0.5 * std::cos(M_PI * ((t - tmid) / width));
+      sum += (y[j] * window) * (y[j] * window);
+      window_sum += window * window;
+    }
+    EXPECT_NEAR(amplitudes[k], std::sqrt(static_cast<double>(sum / window_sum)), 1e-12 * amplitudes[k]) << k;
+  }
 }
 
 // ---------------------------------------------------------------- pulses and the report
