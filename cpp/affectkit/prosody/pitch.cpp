@@ -115,7 +115,7 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
   return {count, middle - 0.5 * static_cast<double>(count) * s.time_step + 0.5 * s.time_step, s.time_step};
 }
 
-// The sum and the largest magnitude of x[0..n) (0 for n <= 0), in eight lanes.
+// The sum of x[0..n) (0 for n <= 0), in eight lanes.
 double lane_sum(const double* x, std::int64_t n) {
   Lanes sums = {};
   std::int64_t i = 0;
@@ -125,6 +125,7 @@ double lane_sum(const double* x, std::int64_t n) {
   return total;
 }
 
+// The largest magnitude in x[0..n) (0 for n <= 0), in eight lanes.
 double lane_max_abs(const double* x, std::int64_t n) {
   Lanes peaks = {};
   std::int64_t i = 0;
