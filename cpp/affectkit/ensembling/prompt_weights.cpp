@@ -118,84 +118,109 @@ void for_column_blocks(std::int64_t C, Block&& block) {
   }
 }
 
-// l = L^T beta (C,) for a row-major (P, C) block L. Also asks for the next
-// sample's block (next, may be null), row by row: spread over the loop, the
-// requests keep memory busy while this block computes, where a burst of them
-// before it would stall on the full miss queue.
-template <typename T>
-void weighted_rows(const T* L, std::int64_t P, std::int64_t C, const double* beta, double* l, const T* next) {
-  const char* ahead = reinterpret_cast<const char*>(next);
-  const std::int64_t row_bytes = C * static_cast<std::int64_t>(sizeof(T));
+// One pass over the rows of row-major (P, C) blocks for up to two products:
+// with v: row_sums[j] += the products L[j, :] * v, in lanes whose sum is L[j, :] . v
+// (the caller sums the lanes once per block of samples, not once per sample and prompt);
+// with next: l = next^T beta (C,), while asking for the block after it, ahead
+// (may be null), a row per row, into L2 (the hints into L1 stalled on the miss queue).
+// The dataset mode does both in one loop, next being the following sample: its
+// block comes from memory while L's is still in cache, so memory is read at an even
+// pace through the whole pass. Apart, the product with next waits on memory and the
+// gradient product leaves memory idle (the hardware prefetcher runs only a little
+// ahead of the loads; software prefetches into L1 were slower than none).
+template <typename T, bool Gradient, bool Weighted>
+void row_pass(const T* L, const double* v, Lanes* row_sums, const T* next, const T* ahead, const double* beta,
+              double* l, std::int64_t P, std::int64_t C) {
   if (C < kLanes) {
-    std::fill(l, l + C, 0.0);
+    if (Weighted) std::fill(l, l + C, 0.0);
     for (std::int64_t j = 0; j < P; ++j) {
-      for (std::int64_t c = 0; c < C; ++c) l[c] += beta[j] * static_cast<double>(L[j * C + c]);
+      for (std::int64_t c = 0; c < C; ++c) {
+        if (Gradient) row_sums[j][c] += v[c] * static_cast<double>(L[j * C + c]);
+        if (Weighted) l[c] += beta[j] * static_cast<double>(next[j * C + c]);
+      }
     }
     return;
   }
   for_column_blocks(C, [&](auto chunks, std::int64_t first) {
     constexpr int Chunks = decltype(chunks)::value;
     const ColumnBlock<Chunks> block(first, C);
+    Lanes factor[Chunks], sum[Chunks] = {};
+    if (Gradient) {
+      for (int k = 0; k < Chunks; ++k) factor[k] = load_lanes(v + block.offset[k]);
+      for (std::int64_t c = 0; c < block.overlap; ++c) factor[Chunks - 1][c] = 0;  // counted by the chunk before
+    }
     const bool prefetch = ahead != nullptr && first == 0;
-    Lanes sum[Chunks] = {};
+    const std::int64_t row_bytes = C * static_cast<std::int64_t>(sizeof(T));
     for (std::int64_t j = 0; j < P; ++j) {
       if (prefetch) {
-        for (std::int64_t byte = j * row_bytes; byte < (j + 1) * row_bytes; byte += 64) __builtin_prefetch(ahead + byte);
+        for (std::int64_t byte = j * row_bytes / 64 * 64; byte < (j + 1) * row_bytes; byte += 64) {
+          __builtin_prefetch(reinterpret_cast<const char*>(ahead) + byte, 0, 1);
+        }
       }
-      for (int k = 0; k < Chunks; ++k) sum[k] += beta[j] * load_logits(L + j * C + block.offset[k]);
+      if (Weighted) {
+        for (int k = 0; k < Chunks; ++k) sum[k] += beta[j] * load_logits(next + j * C + block.offset[k]);
+      }
+      if (Gradient) {
+        // even and odd chunks in two sums: half the chain of dependent fmas per row
+        Lanes even = row_sums[j], odd = {};
+        for (int k = 0; k < Chunks; ++k) (k % 2 == 0 ? even : odd) += factor[k] * load_logits(L + j * C + block.offset[k]);
+        row_sums[j] = even + odd;
+      }
     }
     // an overlapping last chunk stores the same sums again
-    for (int k = 0; k < Chunks; ++k) store_lanes(l + block.offset[k], sum[k]);
+    if (Weighted) {
+      for (int k = 0; k < Chunks; ++k) store_lanes(l + block.offset[k], sum[k]);
+    }
   });
 }
 
-// row_sums[j] += the products L[j, :] * v, in lanes whose sum is L[j, :] . v, for a
-// row-major (P, C) block L. The caller sums the lanes once per block of samples,
-// not once per sample and prompt.
+// l = L^T beta (C,) for a row-major (P, C) block L.
 template <typename T>
-void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* v, Lanes* row_sums) {
-  if (C < kLanes) {
-    for (std::int64_t j = 0; j < P; ++j) {
-      for (std::int64_t c = 0; c < C; ++c) row_sums[j][c] += v[c] * static_cast<double>(L[j * C + c]);
-    }
-    return;
+void weighted_rows(const T* L, std::int64_t P, std::int64_t C, const double* beta, double* l) {
+  row_pass<T, false, true>(nullptr, nullptr, nullptr, L, nullptr, beta, l, P, C);
+}
+
+// row_sums[j] += the products L[j, :] * v (see row_pass); with next (may be null),
+// also l = next^T beta, asking for ahead (may be null).
+template <typename T>
+void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* v, Lanes* row_sums,
+                      const T* next = nullptr, const T* ahead = nullptr, const double* beta = nullptr,
+                      double* l = nullptr) {
+  if (next != nullptr) {
+    row_pass<T, true, true>(L, v, row_sums, next, ahead, beta, l, P, C);
+  } else {
+    row_pass<T, true, false>(L, v, row_sums, nullptr, nullptr, nullptr, nullptr, P, C);
   }
-  for_column_blocks(C, [&](auto chunks, std::int64_t first) {
-    constexpr int Chunks = decltype(chunks)::value;
-    const ColumnBlock<Chunks> block(first, C);
-    Lanes factor[Chunks];
-    for (int k = 0; k < Chunks; ++k) factor[k] = load_lanes(v + block.offset[k]);
-    for (std::int64_t c = 0; c < block.overlap; ++c) factor[Chunks - 1][c] = 0;  // counted by the chunk before
-    for (std::int64_t j = 0; j < P; ++j) {
-      // even and odd chunks in two sums: half the chain of dependent fmas per row
-      Lanes even = row_sums[j], odd = {};
-      for (int k = 0; k < Chunks; ++k) (k % 2 == 0 ? even : odd) += factor[k] * load_logits(L + j * C + block.offset[k]);
-      row_sums[j] = even + odd;
-    }
-  });
 }
 
-// One sample's data term H(p) + lambda_zs KL(yhat || p) at the weights beta (zero for
-// pruned prompts, which then add exact zeros). Adds its gradient d/dbeta_j to the
-// lanes of row_sums[j] (for every prompt; pruned prompts' entries are not used) and
-// writes p to prediction.
-// With z = l / tau: dH/dz = -p (log p + H), dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
-// work holds 2 C + 8 doubles.
+// max_c x[c] (n >= 1), in lanes when n >= 8: a max is exact in any order, so the
+// last chunk may overlap the one before it. (GCC vectorises a max reduction over
+// doubles into gathers through the stack, slower than this.)
+double largest(const double* x, std::int64_t n) {
+  if (n < kLanes) return *std::max_element(x, x + n);
+  Lanes top = load_lanes(x);
+  for (std::int64_t c = kLanes; c < n; c += kLanes) {
+    const Lanes v = load_lanes(x + std::min(c, n - kLanes));
+    top = top > v ? top : v;
+  }
+  double result = top[0];
+  for (int k = 1; k < kLanes; ++k) result = std::max(result, top[k]);
+  return result;
+}
+
+// One sample's data term H(p) + lambda_zs KL(yhat || p), from its weighted logits
+// l = L^T beta (C,; overwritten by log p), with beta zero for pruned prompts (which
+// then add exact zeros). Writes p to prediction, and to dz (C rounded up to whole
+// lanes) the factor whose row products with L are the term's gradient:
+// d/dbeta_j = L_j . dz. With z = l / tau: dH/dz = -p (log p + H),
+// dKL/dz = p - yhat, dz/dbeta_j = L_j / tau.
 template <typename T>
-double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* beta, const double* yhat,
-                   double yhat_negentropy, const PromptWeightsParams& p, double* work, Lanes* row_sums,
-                   T* prediction, const T* next = nullptr) {
-  double* logp = work;
-  double* dz = work + C;
-  weighted_rows(L, P, C, beta, logp, next);
+double sample_term(double* l, std::int64_t C, const double* yhat, double yhat_negentropy,
+                   const PromptWeightsParams& p, double* dz, T* prediction) {
+  double* logp = l;
   const double inv_tau = 1.0 / p.temperature;
-  double top = -std::numeric_limits<double>::infinity();
-  // vectorised reductions over the classes
-#pragma omp simd reduction(max : top)
-  for (std::int64_t c = 0; c < C; ++c) {
-    logp[c] *= inv_tau;
-    top = std::max(top, logp[c]);
-  }
+  const double top = largest(l, C) * inv_tau;  // = max of the products: rounding is monotone
+  for (std::int64_t c = 0; c < C; ++c) logp[c] *= inv_tau;
   std::copy(logp, logp + C, dz);
   // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass.
   // Padded to whole vectors with exp(-700) ~ 1e-304 (a scalar tail of glibc exps
@@ -203,20 +228,21 @@ double sample_term(const T* L, std::int64_t P, std::int64_t C, const double* bet
   const std::int64_t padded = (C + kLanes - 1) / kLanes * kLanes;
   std::fill(dz + C, dz + padded, top - 700.0);
   const double total = exp_scaled_sum_inplace(dz, padded, 1.0, top);
-  const double lse = top + std::log(total);
+  const double lse = top + std::log(total), inv_total = 1.0 / total;
   double entropy = 0, cross = 0;
 #pragma omp simd reduction(+ : entropy, cross)
   for (std::int64_t c = 0; c < C; ++c) {
-    logp[c] -= lse;
-    dz[c] /= total;
-    entropy -= dz[c] * logp[c];
-    cross += yhat[c] * logp[c];
-    prediction[c] = static_cast<T>(dz[c]);
+    // in locals: reloading a just-stored vector stalls (the 64-byte store is not forwarded)
+    const double log_prob = logp[c] - lse, prob = dz[c] * inv_total;
+    logp[c] = log_prob;
+    dz[c] = prob;
+    entropy -= prob * log_prob;
+    cross += yhat[c] * log_prob;
+    prediction[c] = static_cast<T>(prob);
   }
   for (std::int64_t c = 0; c < C; ++c) {
     dz[c] = (-dz[c] * (logp[c] + entropy) + p.lambda_zs * (dz[c] - yhat[c])) * inv_tau;
   }
-  add_row_products(L, P, C, dz, row_sums);
   return entropy + p.lambda_zs * (yhat_negentropy - cross);
 }
 
@@ -320,20 +346,24 @@ PromptWeightsTrace dataset_weights(const T* logits, const PromptShape& s, const 
     parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
       // The block's g is summed in this thread's own buffer and stored once: the
       // neighbouring blocks' sums share cache lines, which two threads would fight over.
-      std::vector<double> work(static_cast<std::size_t>(3 * C + kLanes));
+      std::vector<double> l(static_cast<std::size_t>(C)), dz(static_cast<std::size_t>(C + kLanes)), z(C);
       std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
       for (std::int64_t b = begin; b < end; ++b) {
         std::fill(row_sums.begin(), row_sums.end(), Lanes{});  // all P: pruned prompts get (unused) sums too
         double jb = 0;
-        for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
+        const std::int64_t first = b * kBlock, last = std::min(s.samples, (b + 1) * kBlock);
+        // each later sample's l comes with the gradient product of the one before it
+        weighted_rows(logits + first * P * C, P, C, beta.data(), l.data());
+        for (std::int64_t i = first; i < last; ++i) {
           const T* L = logits + i * P * C;
-          if (!anchored) {
+          if (!anchored) {  // (its l, computed already, is not used before this check)
             check_sample(L, logits, s, p);
-            negentropy[i] = sample_anchor(L, P, C, p, anchor.data() + i * C, work.data() + 2 * C + kLanes);
+            negentropy[i] = sample_anchor(L, P, C, p, anchor.data() + i * C, z.data());
           }
-          const T* next = i + 1 < s.samples ? L + P * C : nullptr;
-          jb += sample_term(L, P, C, beta.data(), anchor.data() + i * C, negentropy[i], p, work.data(),
-                            row_sums.data(), predictions + i * C, next);
+          jb += sample_term(l.data(), C, anchor.data() + i * C, negentropy[i], p, dz.data(), predictions + i * C);
+          const T* next = i + 1 < last ? L + P * C : nullptr;
+          const T* ahead = i + 2 < s.samples ? L + 2 * P * C : nullptr;
+          add_row_products(L, P, C, dz.data(), row_sums.data(), next, ahead, beta.data(), l.data());
         }
         for (std::int64_t j = 0; j < P; ++j) block_g[b * P + j] = sum_lanes(row_sums[j]);
         block_j[b] = jb;
@@ -373,7 +403,7 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
   const std::size_t solves = drops.size() + 1;
   std::vector<TraceSum> block_traces(static_cast<std::size_t>(blocks) * solves);
   parallel_for(blocks, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<double> work(static_cast<std::size_t>(2 * C + kLanes)), beta(P), g(P), trace, yhat(C), z(C);
+    std::vector<double> l(C), dz(static_cast<std::size_t>(C + kLanes)), beta(P), g(P), trace, yhat(C), z(C);
     std::vector<Lanes> row_sums(static_cast<std::size_t>(P));
     for (std::int64_t b = begin; b < end; ++b) {
       for (std::int64_t i = b * kBlock; i < std::min(s.samples, (b + 1) * kBlock); ++i) {
@@ -383,8 +413,9 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
           std::fill(row_sums.begin(), row_sums.end(), Lanes{});
-          const double term = sample_term(L, P, C, weights_i.data(), yhat.data(), negentropy, p, work.data(),
-                                          row_sums.data(), predictions + i * C);
+            weighted_rows(L, P, C, weights_i.data(), l.data());
+          const double term = sample_term(l.data(), C, yhat.data(), negentropy, p, dz.data(), predictions + i * C);
+          add_row_products(L, P, C, dz.data(), row_sums.data());
           for (std::int64_t j = 0; j < P; ++j) g_i[j] = sum_lanes(row_sums[j]);
           return term;
         };
