@@ -413,7 +413,7 @@ PromptWeightsTrace per_sample_weights(const T* logits, const PromptShape& s, con
         std::vector<std::int64_t> kept = all_prompts(P);
         auto objective = [&](const std::vector<double>& weights_i, std::vector<double>& g_i) {
           std::fill(row_sums.begin(), row_sums.end(), Lanes{});
-            weighted_rows(L, P, C, weights_i.data(), l.data());
+          weighted_rows(L, P, C, weights_i.data(), l.data());
           const double term = sample_term(l.data(), C, yhat.data(), negentropy, p, dz.data(), predictions + i * C);
           add_row_products(L, P, C, dz.data(), row_sums.data());
           for (std::int64_t j = 0; j < P; ++j) g_i[j] = sum_lanes(row_sums[j]);
