@@ -139,6 +139,27 @@ Sides side_angles(double distance_left, std::int64_t depth) {
 // the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
 // and A', A'' are summed term by term. Both sides run in one loop (two independent
 // rotations of the window's angles, in registers).
+// cos and sin of first + j step in lane j: those of first rotated by step, 2 step and
+// 4 step in the lanes whose j has that bit (three vector rotations, where rotating lane
+// by lane is a serial chain of element inserts).
+void rotated_lanes(double cos_first, double sin_first, double cos_step, double sin_step, Lanes* cosines,
+                   Lanes* sines) {
+  Lanes c = Lanes{} + cos_first, s = Lanes{} + sin_first;
+  for (int bit = 1; bit < kLanes; bit *= 2) {
+    Lanes has_bit;
+    for (int j = 0; j < kLanes; ++j) has_bit[j] = (j & bit) ? 1.0 : 0.0;
+    const Lanes rc = 1.0 + has_bit * (cos_step - 1.0), rs = has_bit * sin_step;
+    const Lanes rotated = c * rc - s * rs;
+    s = c * rs + s * rc;
+    c = rotated;
+    const double doubled = cos_step * cos_step - sin_step * sin_step;
+    sin_step = 2.0 * sin_step * cos_step;
+    cos_step = doubled;
+  }
+  *cosines = c;
+  *sines = s;
+}
+
 struct Derivatives {
   double value, first, second;
 };
@@ -179,20 +200,27 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
     offset[j] = j;
     sign[j] = (j & 1) ? -1.0 : 1.0;
   }
-  auto side = [&](double distance) {
+  const double c_left = distance_left + static_cast<double>(depth), c_right = distance_right + static_cast<double>(depth);
+  // All the pass's trigonometry in one call (it was a third of a pass as three): for
+  // both sides, pi d, the window's first angle pi d / c, its step pi / c between terms
+  // (the first kLanes angles follow by rotation) and the step kLanes pi / c of the loop.
+  Lanes sines, cosines;
+  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, M_PI * distance_left / c_left,
+                M_PI * distance_right / c_right, M_PI / c_left, M_PI / c_right, kLanes * M_PI / c_left,
+                kLanes * M_PI / c_right},
+          &sines, &cosines);
+  auto side = [&](double distance, double c, int lane) {  // lane: 0 left, 1 right
     SideTerms terms;
-    terms.c = distance + static_cast<double>(depth);
-    terms.g = M_PI / terms.c / terms.c;
+    terms.c = c;
+    terms.g = M_PI / c / c;
     terms.u = offset + distance;
-    sin_cos(terms.u * (M_PI / terms.c), &terms.sin_aa, &terms.cos_aa);
+    rotated_lanes(cosines[2 + lane], sines[2 + lane], cosines[4 + lane], sines[4 + lane], &terms.cos_aa,
+                  &terms.sin_aa);
+    terms.cos_step = cosines[6 + lane];
+    terms.sin_step = sines[6 + lane];
     return terms;
   };
-  SideTerms left = side(distance_left), right = side(distance_right);
-  Lanes sines, cosines;  // of pi d and of the rotation by kLanes terms, for both sides
-  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, kLanes * M_PI / left.c, kLanes * M_PI / right.c}, &sines,
-          &cosines);
-  left.cos_step = cosines[2], left.sin_step = sines[2];
-  right.cos_step = cosines[3], right.sin_step = sines[3];
+  SideTerms left = side(distance_left, c_left, 0), right = side(distance_right, c_right, 1);
   std::int64_t k = 0;
   for (; k + kLanes <= depth; k += kLanes) {  // left: y[midleft - k - j], reversed
     left.add(sign * __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}));
