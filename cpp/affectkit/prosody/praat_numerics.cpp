@@ -283,13 +283,33 @@ double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i) {
                                                                 : static_cast<double>(i) + parabola;
 }
 
+// sinc(n) = 0 at the samples, so only sinc'(n) = (-1)^n / n remains in each term, times
+// its window (1 + cos(pi n / c)) / 2, c the depth of that side on that piece (one
+// more on the far side, whose distance is 1 there): windowed_sinc_sum from distance 1
+// with -pi for sin(pi d).
+bool sinc_slope_at_sample(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, int side,
+                          double* slope) {
+  const std::int64_t midleft = side > 0 ? centre : centre - 1;
+  const std::int64_t depth = std::min({max_depth, midleft + 1, size - 1 - midleft});
+  if (depth < kLanes) return false;
+  const std::int64_t c_left = side > 0 ? depth : depth + 1, c_right = side > 0 ? depth + 1 : depth;
+  Lanes sines, cosines;
+  sin_cos(Lanes{M_PI / static_cast<double>(c_left), M_PI / static_cast<double>(c_right)}, &sines, &cosines);
+  const SideAngles left{-M_PI, cosines[0], sines[0], cosines[0], sines[0]};
+  const SideAngles right{-M_PI, cosines[1], sines[1], cosines[1], sines[1]};
+  // Moving right, the left side's distances grow and the right side's shrink.
+  *slope = windowed_sinc_sum<-1>(y + centre - 1, c_left - 1, 1.0, left) -
+           windowed_sinc_sum<1>(y + centre + 1, c_right - 1, 1.0, right);
+  return true;
+}
+
+
 bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
                           double* maximum) {
   // The pieces meet at the centre with a small kink (the two sides' windows differ):
   // the maximum may sit on the kink (Newton jumps across it: give up) or there may be one
   // on each piece (Brent finds either: give up when the other piece rises from the kink).
   constexpr double kStepTolerance = 1e-6;  // the next step would be ~C 1e-12
-  constexpr double kProbe = 1e-3;          // from the kink, where the derivatives do not yet cancel
   const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
   double at = *x;
   for (int iteration = 0; iteration < 8; ++iteration) {
@@ -302,11 +322,10 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
     }
     const double found = at + step;
     if ((found < middle) != (at < middle) || found == middle || !(found > lo && found < hi)) return false;
-    // The other piece, extrapolated to the kink, must fall away from it.
-    const double away = found < middle ? 1.0 : -1.0;
-    Derivatives other;
-    if (!sinc_derivatives(y, size, max_depth, middle + away * kProbe, &other)) return false;
-    if (away * (other.first - away * kProbe * other.second) >= 0) return false;
+    // The other piece must fall away from the kink.
+    const int away = found < middle ? 1 : -1;
+    double other_slope;
+    if (!sinc_slope_at_sample(y, size, max_depth, centre, away, &other_slope) || away * other_slope >= 0) return false;
     *x = found;
     // f(x + step) to O(step^3): f + f' step + f'' step^2 / 2, with f'' step = -f'.
     *maximum = f.value + 0.5 * f.first * step;
