@@ -139,7 +139,7 @@ double lane_max_abs(const double* x, std::int64_t n) {
   return peak;
 }
 
-// Per-thread buffers for a pair of frames' analysis (frame 1 only in 'ac').
+// Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
       : fft(s.fft_size), pair_fft(s.fft_size), frame{AlignedBuffer<double>(std::max(s.fft_size, s.window_size)),
@@ -238,7 +238,7 @@ void autocorrelate_pair(const double* a, const double* b, const Setup& s, Worksp
 
 // Sound_into_PitchFrame's candidates from the frame's normalised correlation
 // r[-L..L] (lags[0..2L]): the unvoiced candidate and up to max_candidates - 1 peaks.
-std::vector<Candidate> frame_candidates(double* lags, const Setup& s, const PraatPitchParams& p, Workspace& w) {
+std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, const PraatPitchParams& p, Workspace& w) {
   const std::int64_t L = s.interpolation_lags;
   const double* r = lags + L;
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there

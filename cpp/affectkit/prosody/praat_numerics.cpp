@@ -132,13 +132,6 @@ Sides side_angles(double distance_left, std::int64_t depth) {
   return {{sines[0], cosines[1], sines[1], cosines[2], sines[2]}, {sines[3], cosines[4], sines[4], cosines[5], sines[5]}};
 }
 
-// interpolate_sinc's value and first two derivatives in x on the piece between the
-// samples around x (x not a sample; depth >= kLanes): false where that piece is not the
-// sinc sum. Each side (distance d, u = d + k for its term k, width c = d + depth) is
-// sin(pi d) / (2 pi) A(d) with A = sum (-1)^k y_k (1 + cos theta) / u, theta = pi u / c;
-// the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
-// and A', A'' are summed term by term. Both sides run in one loop (two independent
-// rotations of the window's angles, in registers).
 // cos and sin of first + j step in lane j: those of first rotated by step, 2 step and
 // 4 step in the lanes whose j has that bit (three vector rotations, where rotating lane
 // by lane is a serial chain of element inserts).
@@ -160,6 +153,13 @@ void rotated_lanes(double cos_first, double sin_first, double cos_step, double s
   *sines = s;
 }
 
+// interpolate_sinc's value and first two derivatives in x on the piece between the
+// samples around x (x not a sample; depth >= kLanes): false where that piece is not the
+// sinc sum. Each side (distance d, u = d + k for its term k, width c = d + depth) is
+// sin(pi d) / (2 pi) A(d) with A = sum (-1)^k y_k (1 + cos theta) / u, theta = pi u / c;
+// the window's width depends on d too (theta' = pi (c - u) / c^2, theta'' = -2 theta' / c),
+// and A', A'' are summed term by term. Both sides run in one loop (two independent
+// rotations of the window's angles, in registers).
 struct Derivatives {
   double value, first, second;
 };
@@ -201,7 +201,7 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
     sign[j] = (j & 1) ? -1.0 : 1.0;
   }
   const double c_left = distance_left + static_cast<double>(depth), c_right = distance_right + static_cast<double>(depth);
-  // All the pass's trigonometry in one call (it was a third of a pass as three): for
+  // All the pass's trigonometry in one call (three calls were a third of a pass): for
   // both sides, pi d, the window's first angle pi d / c, its step pi / c between terms
   // (the first kLanes angles follow by rotation) and the step kLanes pi / c of the loop.
   Lanes sines, cosines;
@@ -302,7 +302,6 @@ bool sinc_slope_at_sample(const double* y, std::int64_t size, std::int64_t max_d
            windowed_sinc_sum<1>(y + centre + 1, c_right - 1, 1.0, right);
   return true;
 }
-
 
 bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
                           double* maximum) {
