@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -97,6 +99,52 @@ TEST(RealFFT, ConcurrentPlanningGivesTheSameResults) {
   for (std::size_t s = 0; s < sizes.size(); ++s) {
     EXPECT_EQ(concurrent[s], transform(sizes[s], 1 + static_cast<std::int64_t>(s % 3))) << "n=" << sizes[s];
   }
+}
+
+// Two real autocorrelations from one complex FFT against each sequence's own real
+// transforms (the path ak.pitch took frame by frame), and the complex FFT against the
+// naive DFT. Zero-padded windowed frames as ak.pitch makes them, and a lone frame
+// against zeros (a signal's last frame).
+TEST(ComplexFFT, TwoAutocorrelationsEqualEachOnItsOwn) {
+  const std::int64_t n = 1024, used = 638;
+  std::mt19937 random(11);
+  std::normal_distribution<double> normal;
+  ComplexFFT fft(n);
+  RealFFT<double> real(n);
+  AlignedBuffer<double> a(n), b(n), own(n);
+  AlignedBuffer<std::complex<double>> work(n), out(n), spectrum(real.num_bins());
+  for (int trial = 0; trial < 3; ++trial) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double window = j < used ? 0.5 - 0.5 * std::cos(2 * M_PI * static_cast<double>(j + 1) / (used + 1)) : 0.0;
+      a[j] = window * (std::sin(0.07 * static_cast<double>(j)) + 0.3 * normal(random));
+      b[j] = trial == 2 ? 0.0 : window * (3.0 * std::cos(0.021 * static_cast<double>(j)) + normal(random));
+    }
+    autocorrelate_two(fft, a.data(), b.data(), work.data(), out.data());
+    for (int part = 0; part < 2; ++part) {
+      const double* x = part == 0 ? a.data() : b.data();
+      std::copy(x, x + n, own.data());
+      real.forward(own.data(), spectrum.data());
+      for (std::int64_t k = 0; k < real.num_bins(); ++k) spectrum[k] = std::norm(spectrum[k]);
+      real.inverse(spectrum.data(), own.data());
+      // Rounding relative to both sequences' energies (a lone frame's partner is zeros).
+      const double scale = out[0].real() + out[0].imag();
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double pair = part == 0 ? out[j].real() : out[j].imag();
+        ASSERT_NEAR(pair, own[j], 1e-14 * scale) << "trial " << trial << " part " << part << " lag " << j;
+      }
+    }
+  }
+  // The complex transform itself, against the DFT's sum.
+  for (std::int64_t j = 0; j < n; ++j) work[j] = {a[j], normal(random)};
+  std::vector<std::complex<double>> input(work.data(), work.data() + n);
+  fft.forward(work.data(), out.data());
+  for (std::int64_t k : {0, 1, 17, 511, 512, 1000}) {
+    std::complex<double> sum = 0;
+    for (std::int64_t j = 0; j < n; ++j) sum += input[j] * std::polar(1.0, -2 * M_PI * static_cast<double>(j * k % n) / n);
+    ASSERT_NEAR(std::abs(out[k] - sum), 0.0, 1e-10) << k;
+  }
+  fft.inverse(out.data(), work.data());
+  for (std::int64_t j = 0; j < n; ++j) ASSERT_NEAR(std::abs(work[j] / static_cast<double>(n) - input[j]), 0.0, 1e-13) << j;
 }
 
 }  // namespace

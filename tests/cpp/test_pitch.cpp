@@ -160,6 +160,41 @@ TEST(PraatInterpolation, NewtonMaximumIsBrentsMaximum) {
   RecordProperty("newton", text.str());
 }
 
+// The slope at a sample of the piece on either side (what Newton's refinement asks of
+// the piece across the kink, once per answer) against the long double term-by-term
+// formula: a one-sided second-order difference inside that piece.
+TEST(PraatInterpolation, SlopeAtASampleIsTheLimitOfEachPiece) {
+  std::mt19937_64 random(7);
+  std::normal_distribution<double> normal;
+  const std::int64_t size = 901;
+  std::vector<double> y(size);
+  for (std::int64_t i = 0; i < size; ++i) y[i] = std::cos(2 * M_PI * static_cast<double>(i) / 37.0) + 0.3 * normal(random);
+  double worst = 0, smallest_kink = 1e300;
+  for (std::int64_t depth : {70, 700}) {
+    for (std::int64_t centre : {8, 9, 40, 69, 70, 71, 300, 450, 831, 892}) {
+      double slopes[2];
+      for (int side : {1, -1}) {
+        double slope;
+        ASSERT_TRUE(praat::sinc_slope_at_sample(y.data(), size, depth, centre, side, &slope)) << centre;
+        const long double h = 1e-5L * side, at = static_cast<long double>(centre);
+        const long double f0 = y[centre], f1 = reference_interpolate_sinc<long double>(y, at + h, depth),
+                          f2 = reference_interpolate_sinc<long double>(y, at + 2 * h, depth);
+        const double reference = static_cast<double>((-3 * f0 + 4 * f1 - f2) / (2 * h));
+        worst = std::max(worst, std::fabs(slope - reference));
+        ASSERT_NEAR(slope, reference, 1e-9) << "depth " << depth << " centre " << centre << " side " << side;
+        slopes[side > 0] = slope;
+      }
+      smallest_kink = std::min(smallest_kink, std::fabs(slopes[1] - slopes[0]));
+    }
+  }
+  EXPECT_GT(smallest_kink, 1e3 * worst);  // the test tells the two pieces apart
+  double slope;  // too near the end for a depth of eight lanes: no answer
+  EXPECT_FALSE(praat::sinc_slope_at_sample(y.data(), size, 70, 5, 1, &slope));
+  std::ostringstream text;
+  text << "within " << worst << "; kinks from " << smallest_kink;
+  RecordProperty("slope", text.str());
+}
+
 TEST(PraatBrent, FindsTheMinimumOfSmoothFunctions) {
   double minimum = 0;
   const double x = praat::minimize_brent([](double t) { return (t - 0.3) * (t - 0.3) + 1.0; }, -1.0, 2.0, 1e-10, &minimum);

@@ -232,6 +232,58 @@ void RealFFT<T>::inverse(std::complex<T>* in, T* out) const {
   Fftw<T>::inverse(static_cast<typename Fftw<T>::plan>(inverse_plan_), in, out);
 }
 
+ComplexFFT::ComplexFFT(std::int64_t size) : size_(size) {
+  AK_CHECK(size >= 1 && size <= (std::int64_t{1} << 30), "n_fft", "must be between 1 and 2**30, got " << size);
+  // Made once per size and kept, as cached_plans does.
+  static auto& cache = *new std::map<std::int64_t, std::pair<fftw_plan, fftw_plan>>;
+  std::lock_guard<std::mutex> lock(planner_mutex());
+  auto found = cache.find(size);
+  if (found == cache.end()) {
+    AlignedBuffer<std::complex<double>> in(size), out(size);
+    auto* i = reinterpret_cast<fftw_complex*>(in.data());
+    auto* o = reinterpret_cast<fftw_complex*>(out.data());
+    const int n = static_cast<int>(size);
+    const std::pair<fftw_plan, fftw_plan> plans{fftw_plan_dft_1d(n, i, o, FFTW_FORWARD, kPlanFlags),
+                                                fftw_plan_dft_1d(n, i, o, FFTW_BACKWARD, kPlanFlags)};
+    if (plans.first == nullptr || plans.second == nullptr) throw std::bad_alloc();
+    found = cache.emplace(size, plans).first;
+  }
+  forward_plan_ = found->second.first;
+  inverse_plan_ = found->second.second;
+}
+
+void ComplexFFT::forward(std::complex<double>* in, std::complex<double>* out) const {
+  fftw_execute_dft(static_cast<fftw_plan>(forward_plan_), reinterpret_cast<fftw_complex*>(in),
+                   reinterpret_cast<fftw_complex*>(out));
+}
+
+void ComplexFFT::inverse(std::complex<double>* in, std::complex<double>* out) const {
+  fftw_execute_dft(static_cast<fftw_plan>(inverse_plan_), reinterpret_cast<fftw_complex*>(in),
+                   reinterpret_cast<fftw_complex*>(out));
+}
+
+void autocorrelate_two(const ComplexFFT& fft, const double* a, const double* b, std::complex<double>* work,
+                       std::complex<double>* out) {
+  const std::int64_t n = fft.size();
+  for (std::int64_t j = 0; j < n; ++j) work[j] = {a[j], b[j]};
+  fft.forward(work, out);
+  const double* z = reinterpret_cast<const double*>(out);
+  double* powers = reinterpret_cast<double*>(work);
+  // Z[k] = (ar, ai), Z[n - k] = (br, bi): |A|^2 + i |B|^2 at k and n - k (no modulo in
+  // the loop: an integer division per bin cost more than the arithmetic).
+  auto pack = [&](std::int64_t k, std::int64_t mirror) {
+    const double ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * mirror], bi = z[2 * mirror + 1];
+    const double power_a = 0.25 * ((ar + br) * (ar + br) + (ai - bi) * (ai - bi));
+    const double power_b = 0.25 * ((ar - br) * (ar - br) + (ai + bi) * (ai + bi));
+    powers[2 * k] = powers[2 * mirror] = power_a;
+    powers[2 * k + 1] = powers[2 * mirror + 1] = power_b;
+  };
+  pack(0, 0);
+  pack(n / 2, n / 2);
+  for (std::int64_t k = 1; k < n / 2; ++k) pack(k, n - k);
+  fft.inverse(work, out);
+}
+
 const char* fft_backend() { return fftw_version; }
 
 template class AlignedBuffer<float>;

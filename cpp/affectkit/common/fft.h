@@ -60,6 +60,33 @@ class RealFFT {
   const void* twiddles_;  // even size: cos and sin of -2 pi k / size, k < size / 2
 };
 
+// Complex double FFTs of one size, on FFTW (plans cached as RealFFT's): out[k] =
+// sum_j in[j] exp(-+2 pi i jk/n), the inverse unnormalised. Buffers from
+// AlignedBuffer; in is not modified.
+class ComplexFFT {
+ public:
+  explicit ComplexFFT(std::int64_t size);
+  std::int64_t size() const { return size_; }
+  void forward(std::complex<double>* in, std::complex<double>* out) const;
+  void inverse(std::complex<double>* in, std::complex<double>* out) const;
+
+ private:
+  std::int64_t size_;
+  void* forward_plan_;
+  void* inverse_plan_;
+};
+
+// The circular autocorrelations of two real sequences a and b of n = fft.size() points
+// (n even), times n, from one complex FFT of a + i b: a real sequence's spectrum is
+// Hermitian, so A[k] = (Z[k] + conj Z[n-k]) / 2 and B[k] = (Z[k] - conj Z[n-k]) / 2i,
+// and |A|^2 + i |B|^2 goes back through one inverse whose real and imaginary parts are
+// the two (real) autocorrelations. One forward and one inverse complex transform of n
+// points, where each sequence's own real transforms cost about as much. The rounding of
+// each result depends on the other sequence too. Writes the interleaved pairs
+// (n r_a[j], n r_b[j]), j < n, to out; work: n points. Buffers from AlignedBuffer.
+void autocorrelate_two(const ComplexFFT& fft, const double* a, const double* b, std::complex<double>* work,
+                       std::complex<double>* out);
+
 // "FFTW 3.3.10" or similar.
 const char* fft_backend();
 

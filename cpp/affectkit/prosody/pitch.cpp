@@ -139,15 +139,20 @@ double lane_max_abs(const double* x, std::int64_t n) {
   return peak;
 }
 
-// Per-thread buffers for one frame's analysis.
+// Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
-      : fft(s.fft_size), frame(std::max(s.fft_size, s.window_size)), later(s.fft_size), spectrum(fft.num_bins()),
-        later_spectrum(fft.num_bins()), lags(2 * s.interpolation_lags + 1), peak_lag(s.max_candidates) {}
+      : fft(s.fft_size), pair_fft(s.fft_size), frame{AlignedBuffer<double>(std::max(s.fft_size, s.window_size)),
+                                                     AlignedBuffer<double>(std::max(s.fft_size, s.window_size))},
+        later(s.fft_size), spectrum(fft.num_bins()), later_spectrum(fft.num_bins()), packed(s.fft_size),
+        transformed(s.fft_size), lags{std::vector<double>(2 * s.interpolation_lags + 1),
+                                      std::vector<double>(2 * s.interpolation_lags + 1)},
+        peak_lag(s.max_candidates) {}
   RealFFT<double> fft;
-  AlignedBuffer<double> frame, later;  // later: cc only, the signal after the window
-  AlignedBuffer<std::complex<double>> spectrum, later_spectrum;
-  std::vector<double> lags;  // r[-L..L] at lags[L + lag], L = interpolation_lags
+  ComplexFFT pair_fft;
+  AlignedBuffer<double> frame[2], later;  // later: cc only, the signal after the window
+  AlignedBuffer<std::complex<double>> spectrum, later_spectrum, packed, transformed;
+  std::vector<double> lags[2];  // r[-L..L] at lags[L + lag], L = interpolation_lags
   std::vector<std::int64_t> peak_lag;
 };
 
@@ -164,7 +169,7 @@ void cross_correlation(const double* y, std::int64_t n, double t, double mean, c
   const std::int64_t span = std::min(s.maximum_lag + N, n - first);
   const std::int64_t maximum_lag = span - N;
   const double* x = y + first;
-  double* window = w.frame.data();
+  double* window = w.frame[0].data();
   double* later = w.later.data();
   for (std::int64_t i = 0; i < M; ++i) {
     window[i] = i < N ? x[i] - mean : 0.0;
@@ -186,10 +191,10 @@ void cross_correlation(const double* y, std::int64_t n, double t, double mean, c
   for (std::int64_t lag = std::max<std::int64_t>(maximum_lag + 1, 1); lag <= L; ++lag) r[lag] = r[-lag] = 0.0;
 }
 
-// Sound_into_PitchFrame: the candidates of the frame
-// centred at time t, and its intensity relative to the global peak.
-std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, double global_peak,
-                                     const Setup& s, const PraatPitchParams& p, Workspace& w, double* intensity) {
+// Sound_into_PitchFrame's set-up of the frame centred at time t: the local mean
+// removed ('ac': and windowed) into frame[0..fft_size), zeros after the window and
+// outside the signal. Returns the local peak; writes the mean.
+double prepare_frame(const double* y, std::int64_t n, double t, const Setup& s, double* frame, double* mean_out) {
   const std::int64_t left = static_cast<std::int64_t>(std::floor((t - 0.5 * s.dx) / s.dx + 1.0)) - 1;
   const std::int64_t right = left + 1;
   // The local mean, over one longest period to both sides, is removed before windowing
@@ -201,35 +206,42 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
   const std::int64_t start = right - s.half_window;
   const std::int64_t inside_first = std::clamp<std::int64_t>(-start, 0, s.window_size);
   const std::int64_t inside_end = std::clamp<std::int64_t>(n - start, inside_first, s.window_size);
-  double* frame = w.frame.data();
   std::fill(frame, frame + std::max(s.fft_size, s.window_size), 0.0);
   if (s.cross_correlation) {
     for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = y[start + j] - mean;
   } else {
     for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = (y[start + j] - mean) * s.window[j];
   }
+  *mean_out = mean;
   // The local peak, over half a longest period to both sides of the centre.
   const std::int64_t peak_first = std::max<std::int64_t>(0, s.half_window - s.half_period);
-  const double local_peak =
-      lane_max_abs(frame + peak_first, std::min(s.window_size, s.half_window + s.half_period) - peak_first);
-  *intensity = local_peak > global_peak ? 1.0 : local_peak / global_peak;
+  return lane_max_abs(frame + peak_first, std::min(s.window_size, s.half_window + s.half_period) - peak_first);
+}
 
-  std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
-  if (local_peak == 0.0) return candidates;
-  const std::int64_t L = s.interpolation_lags;
-  double* r = w.lags.data() + L;
-  r[0] = 1.0;
-  if (s.cross_correlation) {
-    cross_correlation(y, n, t, mean, s, p.pitch_floor, w, r);
-  } else {
-    // Autocorrelation as the inverse FFT of the power spectrum, normalised by its
-    // zero lag and divided by the window's autocorrelation.
-    w.fft.forward(frame, w.spectrum.data());
-    for (std::int64_t k = 0; k < w.fft.num_bins(); ++k) w.spectrum[k] = std::norm(w.spectrum[k]);
-    w.fft.inverse(w.spectrum.data(), frame);
-    for (std::int64_t i = 1; i <= L; ++i) r[i] = r[-i] = frame[i] / (frame[0] * s.window_autocorrelation[i]);
+// The normalised autocorrelations r[-L..L] of two windowed frames a and b (fft_size
+// each), by autocorrelate_two: two frames for the price of about one. A frame's pair is
+// fixed (frames 2j and 2j + 1 of a signal, the last one alone against zeros), so its
+// rounding does not depend on the batch or the threads. Each is normalised by its zero
+// lag and divided by the window's autocorrelation.
+void autocorrelate_pair(const double* a, const double* b, const Setup& s, Workspace& w, double* r_a, double* r_b) {
+  autocorrelate_two(w.pair_fft, a, b, w.packed.data(), w.transformed.data());
+  const double* c = reinterpret_cast<const double*>(w.transformed.data());  // M (r_a + i r_b), interleaved
+  for (int part = 0; part < 2; ++part) {
+    double* r = part == 0 ? r_a : r_b;
+    r[0] = 1.0;
+    if (c[part] == 0.0) continue;  // a silent frame (its candidates are not asked for)
+    for (std::int64_t i = 1; i <= s.interpolation_lags; ++i) {
+      r[i] = r[-i] = c[2 * i + part] / (c[part] * s.window_autocorrelation[i]);
+    }
   }
+}
 
+// Sound_into_PitchFrame's candidates from the frame's normalised correlation
+// r[-L..L] (lags[0..2L]): the unvoiced candidate and up to max_candidates - 1 peaks.
+std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, const PraatPitchParams& p, Workspace& w) {
+  const std::int64_t L = s.interpolation_lags;
+  const double* r = lags + L;
+  std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
   for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
@@ -237,7 +249,7 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
     // Parabolic interpolation for the lag, sinc interpolation for the strength.
     const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
     const double frequency = 1.0 / s.dx / (static_cast<double>(i) + dr / d2r);
-    double strength = praat::interpolate_sinc(w.lags.data(), 2 * L + 1, 1.0 / s.dx / frequency + static_cast<double>(L), 30);
+    double strength = praat::interpolate_sinc(lags, 2 * L + 1, 1.0 / s.dx / frequency + static_cast<double>(L), 30);
     if (strength > 1.0) strength = 1.0 / strength;  // short windows overshoot: reflect around 1
     const Candidate candidate{frequency, strength};
     std::size_t place = 0;
@@ -266,11 +278,11 @@ std::vector<Candidate> analyse_frame(const double* y, std::int64_t n, double t, 
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
     const std::int64_t i = w.peak_lag[k];
     const double centre = static_cast<double>(i + L);
-    double x = praat::sinc_peak_start(w.lags.data(), 2 * L + 1, i + L), strength;
-    if (!praat::maximize_sinc_newton(w.lags.data(), 2 * L + 1, depth, i + L, &x, &strength)) {
+    double x = praat::sinc_peak_start(lags, 2 * L + 1, i + L), strength;
+    if (!praat::maximize_sinc_newton(lags, 2 * L + 1, depth, i + L, &x, &strength)) {
       double minimum;
       x = praat::minimize_brent(
-              [&](double x1) { return -praat::interpolate_sinc(w.lags.data(), 2 * L + 1, x1 - 1.0, depth); },
+              [&](double x1) { return -praat::interpolate_sinc(lags, 2 * L + 1, x1 - 1.0, depth); },
               centre, centre + 2.0, 1e-10, &minimum) -
           1.0;
       strength = -minimum;
@@ -358,11 +370,12 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
   const std::int64_t count = batch.count;
   std::vector<PitchFrames> framing(count);
   std::vector<double> global_peak(count, 0.0);
-  std::vector<std::int64_t> first_frame(count + 1, 0);
+  std::vector<std::int64_t> first_frame(count + 1, 0), first_pair(count + 1, 0);
   for (std::int64_t i = 0; i < count; ++i) {
     check_finite(signals[i], lengths[i], "y");
     framing[i] = frames_of(lengths[i], s);
     first_frame[i + 1] = first_frame[i] + framing[i].count;
+    first_pair[i + 1] = first_pair[i] + (framing[i].count + 1) / 2;
     // The global peak (about the mean) sets the silence threshold.
     double mean = 0;
     for (std::int64_t k = 0; k < lengths[i]; ++k) mean += signals[i][k];
@@ -372,20 +385,47 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
   const std::int64_t total = first_frame[count];
   std::vector<std::vector<Candidate>> candidates(total);
   std::vector<double> intensity(total, 0.0);
-  // Frames of all signals are independent until the path search.
-  parallel_for(total, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    Workspace workspace(s);
-    std::int64_t signal = std::upper_bound(first_frame.begin(), first_frame.end(), begin) - first_frame.begin() - 1;
-    for (std::int64_t frame = begin; frame < end; ++frame) {
+  // Frames of all signals are independent until the path search. They go in pairs of
+  // one signal (2j, 2j + 1), the unit of autocorrelate_pair, so that a frame's pair
+  // does not depend on the batch or the threads.
+  parallel_for(first_pair[count], num_threads, [&](std::int64_t begin, std::int64_t end) {
+    Workspace w(s);
+    std::int64_t signal = std::upper_bound(first_pair.begin(), first_pair.end(), begin) - first_pair.begin() - 1;
+    for (std::int64_t pair = begin; pair < end; ++pair) {
       interruption_point();
-      while (frame >= first_frame[signal + 1]) ++signal;
+      while (pair >= first_pair[signal + 1]) ++signal;
+      const std::int64_t first = first_frame[signal] + 2 * (pair - first_pair[signal]);
+      const std::int64_t frames = std::min<std::int64_t>(2, first_frame[signal + 1] - first);
       if (global_peak[signal] == 0.0) {  // all silent: only the unvoiced candidate
-        candidates[frame].assign(1, Candidate{});
+        for (std::int64_t f = first; f < first + frames; ++f) candidates[f].assign(1, Candidate{});
         continue;
       }
-      const double t = framing[signal].first_time + static_cast<double>(frame - first_frame[signal]) * s.time_step;
-      candidates[frame] = analyse_frame(signals[signal], lengths[signal], t, global_peak[signal], s, params,
-                                        workspace, &intensity[frame]);
+      const double* y = signals[signal];
+      double local_peak[2] = {0.0, 0.0}, mean[2] = {0.0, 0.0}, t[2] = {0.0, 0.0};
+      for (std::int64_t j = 0; j < 2; ++j) {
+        if (j < frames) {
+          t[j] = framing[signal].first_time + static_cast<double>(first + j - first_frame[signal]) * s.time_step;
+          local_peak[j] = prepare_frame(y, lengths[signal], t[j], s, w.frame[j].data(), &mean[j]);
+          intensity[first + j] = local_peak[j] > global_peak[signal] ? 1.0 : local_peak[j] / global_peak[signal];
+        } else {  // a last frame alone: its pair is zeros
+          std::fill(w.frame[j].data(), w.frame[j].data() + s.fft_size, 0.0);
+        }
+      }
+      const std::int64_t L = s.interpolation_lags;
+      if (!s.cross_correlation && (local_peak[0] > 0.0 || local_peak[1] > 0.0)) {
+        autocorrelate_pair(w.frame[0].data(), w.frame[1].data(), s, w, w.lags[0].data() + L, w.lags[1].data() + L);
+      }
+      for (std::int64_t j = 0; j < frames; ++j) {
+        if (local_peak[j] == 0.0) {  // only the unvoiced candidate
+          candidates[first + j].assign(1, Candidate{});
+          continue;
+        }
+        if (s.cross_correlation) {
+          w.lags[j][L] = 1.0;
+          cross_correlation(y, lengths[signal], t[j], mean[j], s, params.pitch_floor, w, w.lags[j].data() + L);
+        }
+        candidates[first + j] = frame_candidates(w.lags[j].data(), s, params, w);
+      }
     }
   });
   parallel_for(count, num_threads, [&](std::int64_t begin, std::int64_t end) {

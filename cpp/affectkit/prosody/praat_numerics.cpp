@@ -132,6 +132,27 @@ Sides side_angles(double distance_left, std::int64_t depth) {
   return {{sines[0], cosines[1], sines[1], cosines[2], sines[2]}, {sines[3], cosines[4], sines[4], cosines[5], sines[5]}};
 }
 
+// cos and sin of first + j step in lane j: those of first rotated by step, 2 step and
+// 4 step in the lanes whose j has that bit (three vector rotations, where rotating lane
+// by lane is a serial chain of element inserts).
+void rotated_lanes(double cos_first, double sin_first, double cos_step, double sin_step, Lanes* cosines,
+                   Lanes* sines) {
+  Lanes c = Lanes{} + cos_first, s = Lanes{} + sin_first;
+  for (int bit = 1; bit < kLanes; bit *= 2) {
+    Lanes has_bit;
+    for (int j = 0; j < kLanes; ++j) has_bit[j] = (j & bit) ? 1.0 : 0.0;
+    const Lanes rc = 1.0 + has_bit * (cos_step - 1.0), rs = has_bit * sin_step;
+    const Lanes rotated = c * rc - s * rs;
+    s = c * rs + s * rc;
+    c = rotated;
+    const double doubled = cos_step * cos_step - sin_step * sin_step;
+    sin_step = 2.0 * sin_step * cos_step;
+    cos_step = doubled;
+  }
+  *cosines = c;
+  *sines = s;
+}
+
 // interpolate_sinc's value and first two derivatives in x on the piece between the
 // samples around x (x not a sample; depth >= kLanes): false where that piece is not the
 // sinc sum. Each side (distance d, u = d + k for its term k, width c = d + depth) is
@@ -179,20 +200,27 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
     offset[j] = j;
     sign[j] = (j & 1) ? -1.0 : 1.0;
   }
-  auto side = [&](double distance) {
+  const double c_left = distance_left + static_cast<double>(depth), c_right = distance_right + static_cast<double>(depth);
+  // All the pass's trigonometry in one call (three calls were a third of a pass): for
+  // both sides, pi d, the window's first angle pi d / c, its step pi / c between terms
+  // (the first kLanes angles follow by rotation) and the step kLanes pi / c of the loop.
+  Lanes sines, cosines;
+  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, M_PI * distance_left / c_left,
+                M_PI * distance_right / c_right, M_PI / c_left, M_PI / c_right, kLanes * M_PI / c_left,
+                kLanes * M_PI / c_right},
+          &sines, &cosines);
+  auto side = [&](double distance, double c, int lane) {  // lane: 0 left, 1 right
     SideTerms terms;
-    terms.c = distance + static_cast<double>(depth);
-    terms.g = M_PI / terms.c / terms.c;
+    terms.c = c;
+    terms.g = M_PI / c / c;
     terms.u = offset + distance;
-    sin_cos(terms.u * (M_PI / terms.c), &terms.sin_aa, &terms.cos_aa);
+    rotated_lanes(cosines[2 + lane], sines[2 + lane], cosines[4 + lane], sines[4 + lane], &terms.cos_aa,
+                  &terms.sin_aa);
+    terms.cos_step = cosines[6 + lane];
+    terms.sin_step = sines[6 + lane];
     return terms;
   };
-  SideTerms left = side(distance_left), right = side(distance_right);
-  Lanes sines, cosines;  // of pi d and of the rotation by kLanes terms, for both sides
-  sin_cos(Lanes{M_PI * distance_left, M_PI * distance_right, kLanes * M_PI / left.c, kLanes * M_PI / right.c}, &sines,
-          &cosines);
-  left.cos_step = cosines[2], left.sin_step = sines[2];
-  right.cos_step = cosines[3], right.sin_step = sines[3];
+  SideTerms left = side(distance_left, c_left, 0), right = side(distance_right, c_right, 1);
   std::int64_t k = 0;
   for (; k + kLanes <= depth; k += kLanes) {  // left: y[midleft - k - j], reversed
     left.add(sign * __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}));
@@ -255,13 +283,32 @@ double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i) {
                                                                 : static_cast<double>(i) + parabola;
 }
 
+// sinc(n) = 0 at the samples, so only sinc'(n) = (-1)^n / n remains in each term, times
+// its window (1 + cos(pi n / c)) / 2, c the depth of that side on that piece (one
+// more on the far side, whose distance is 1 there): windowed_sinc_sum from distance 1
+// with -pi for sin(pi d).
+bool sinc_slope_at_sample(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, int side,
+                          double* slope) {
+  const std::int64_t midleft = side > 0 ? centre : centre - 1;
+  const std::int64_t depth = std::min({max_depth, midleft + 1, size - 1 - midleft});
+  if (depth < kLanes) return false;
+  const std::int64_t c_left = side > 0 ? depth : depth + 1, c_right = side > 0 ? depth + 1 : depth;
+  Lanes sines, cosines;
+  sin_cos(Lanes{M_PI / static_cast<double>(c_left), M_PI / static_cast<double>(c_right)}, &sines, &cosines);
+  const SideAngles left{-M_PI, cosines[0], sines[0], cosines[0], sines[0]};
+  const SideAngles right{-M_PI, cosines[1], sines[1], cosines[1], sines[1]};
+  // Moving right, the left side's distances grow and the right side's shrink.
+  *slope = windowed_sinc_sum<-1>(y + centre - 1, c_left - 1, 1.0, left) -
+           windowed_sinc_sum<1>(y + centre + 1, c_right - 1, 1.0, right);
+  return true;
+}
+
 bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
                           double* maximum) {
   // The pieces meet at the centre with a small kink (the two sides' windows differ):
   // the maximum may sit on the kink (Newton jumps across it: give up) or there may be one
   // on each piece (Brent finds either: give up when the other piece rises from the kink).
   constexpr double kStepTolerance = 1e-6;  // the next step would be ~C 1e-12
-  constexpr double kProbe = 1e-3;          // from the kink, where the derivatives do not yet cancel
   const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
   double at = *x;
   for (int iteration = 0; iteration < 8; ++iteration) {
@@ -274,11 +321,10 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
     }
     const double found = at + step;
     if ((found < middle) != (at < middle) || found == middle || !(found > lo && found < hi)) return false;
-    // The other piece, extrapolated to the kink, must fall away from it.
-    const double away = found < middle ? 1.0 : -1.0;
-    Derivatives other;
-    if (!sinc_derivatives(y, size, max_depth, middle + away * kProbe, &other)) return false;
-    if (away * (other.first - away * kProbe * other.second) >= 0) return false;
+    // The other piece must fall away from the kink.
+    const int away = found < middle ? 1 : -1;
+    double other_slope;
+    if (!sinc_slope_at_sample(y, size, max_depth, centre, away, &other_slope) || away * other_slope >= 0) return false;
     *x = found;
     // f(x + step) to O(step^3): f + f' step + f'' step^2 / 2, with f'' step = -f'.
     *maximum = f.value + 0.5 * f.first * step;

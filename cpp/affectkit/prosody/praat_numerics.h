@@ -31,6 +31,13 @@ double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i);
 bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, double* x,
                           double* maximum);
 
+// The slope at the sample y[centre] of the piece of interpolate_sinc on its right
+// (side +1: (centre, centre + 1)) or left (side -1), the limit of its derivative there
+// (the pieces meet at the sample with a small kink). One sum over the terms, where the
+// derivatives beside the sample take three. False where the piece's depth is below 8.
+bool sinc_slope_at_sample(const double* y, std::int64_t size, std::int64_t max_depth, std::int64_t centre, int side,
+                          double* slope);
+
 // Praat's Sound_resample loop: y sampled at times x1 + j dx, out[i] at out_x1 + i out_dx
 // for i < count, each the interpolate_sinc of y at its index (time - x1) / dx. When
 // out_dx / dx is a ratio p / q with p <= kMaxResamplePeriod (16 to 11 kHz: 11 / 16),
