@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -215,12 +216,17 @@ std::complex<double> polish(const double* c, int degree, std::complex<double> z)
   return z;
 }
 
-// The eigenvalues of an upper Hessenberg n x n matrix h (row-major, overwritten) by
-// Francis double-shift QR steps on the unreduced window only (eigenvalues without the
-// Schur form, as LAPACK's dlahqr with wantt = false, which Praat calls through
-// dhseqr; Golub & Van Loan, Algorithm 7.5.2). Was Eigen's EigenSolver: Hessenberg
-// reduction of a matrix that already is one, and every step applied to whole rows,
-// 33% of the formant analysis.
+// Rows of the QR's matrices are padded by kRowPadding columns, so that the left
+// reflections can update four columns at a time past the window's last column (those
+// columns are no longer read, and the padding never is).
+constexpr int kRowPadding = 3;
+
+// The eigenvalues of an upper Hessenberg n x n matrix h (row-major, n + kRowPadding
+// doubles a row, overwritten) by Francis double-shift QR steps on the unreduced window
+// only (eigenvalues without the Schur form, as LAPACK's dlahqr with wantt = false,
+// which Praat calls through dhseqr; Golub & Van Loan, Algorithm 7.5.2). Was Eigen's
+// EigenSolver: Hessenberg reduction of a matrix that already is one, and every step
+// applied to whole rows, 33% of the formant analysis.
 // The iteration advances one reflection at a time, so that hessenberg_eigenvalues can
 // interleave several matrices: each reflection is a latency-bound chain (a sqrt, a
 // division, then the updates that the next reflection needs), and independent chains
@@ -309,14 +315,27 @@ class FrancisQr {
       const double alpha = x > 0 ? -norm_v : norm_v;
       const double v0 = x - alpha, v1 = y, v2 = rows == 3 ? z : 0.0;
       const double beta = 2 / (v0 * v0 + v1 * v1 + v2 * v2);
-      const int first_column = std::max(lo, k - 1);
-      for (int j = first_column; j <= hi; ++j) {  // P from the left, rows k..k+rows-1
-        double dot = v0 * H(k, j) + v1 * H(k + 1, j);
-        if (rows == 3) dot += v2 * H(k + 2, j);
-        dot *= beta;
-        H(k, j) -= dot * v0;
-        H(k + 1, j) -= dot * v1;
-        if (rows == 3) H(k + 2, j) -= dot * v2;
+      // P from the left, rows k..k+rows-1, four columns at a time.
+      using Quad = double __attribute__((vector_size(32)));
+      const auto load = [](const double* p) {
+        Quad q;
+        std::memcpy(&q, p, sizeof(q));
+        return q;
+      };
+      const auto store = [](double* p, Quad q) { std::memcpy(p, &q, sizeof(q)); };
+      for (int j = std::max(lo, k - 1); j <= hi; j += 4) {
+        const Quad r0 = load(&H(k, j)), r1 = load(&H(k + 1, j));
+        if (rows == 3) {
+          const Quad r2 = load(&H(k + 2, j));
+          const Quad dot = (v0 * r0 + v1 * r1 + v2 * r2) * beta;
+          store(&H(k + 2, j), r2 - dot * v2);
+          store(&H(k, j), r0 - dot * v0);
+          store(&H(k + 1, j), r1 - dot * v1);
+        } else {
+          const Quad dot = (v0 * r0 + v1 * r1) * beta;
+          store(&H(k, j), r0 - dot * v0);
+          store(&H(k + 1, j), r1 - dot * v1);
+        }
       }
       if (k > lo) {  // the bulge's column, exactly
         H(k, k - 1) = alpha;
@@ -345,7 +364,7 @@ class FrancisQr {
 
  private:
   int n() const { return Fixed > 0 ? Fixed : size_; }
-  double& H(int i, int j) const { return h_[static_cast<std::size_t>(i) * n() + j]; }
+  double& H(int i, int j) const { return h_[static_cast<std::size_t>(i) * (n() + kRowPadding) + j]; }
 
   double* h_;
   int size_;
@@ -357,7 +376,7 @@ class FrancisQr {
 };
 
 // At most this many matrices (frames) go through hessenberg_eigenvalues together.
-constexpr int kInterleaved = 4;
+constexpr int kInterleaved = 2;
 
 // The eigenvalues of count <= kInterleaved Hessenberg matrices, their QR iterations
 // interleaved reflection by reflection; found[m] false where QR failed.
@@ -400,13 +419,13 @@ void polish_roots(const double* c, int degree, std::complex<double>* roots) {
 void polynomial_roots_interleaved(int count, const double* const* c, int degree,
                                   std::complex<double>* const* roots, bool* found) {
   // Companion matrices in upper Hessenberg form, as Praat's Polynomial_to_Roots.
-  const auto cells = static_cast<std::size_t>(degree) * degree;
+  const std::size_t row = degree + kRowPadding, cells = degree * row;
   std::vector<double> companions(count * cells, 0.0);
   std::array<double*, kInterleaved> h{};
   for (int m = 0; m < count; ++m) {
     h[m] = companions.data() + m * cells;
     for (int j = 0; j < degree; ++j) h[m][j] = -c[m][degree - 1 - j] / c[m][degree];
-    for (int j = 1; j < degree; ++j) h[m][static_cast<std::size_t>(j) * degree + j - 1] = 1;
+    for (int j = 1; j < degree; ++j) h[m][j * row + j - 1] = 1;
   }
   // Praat's default order, 10 (five formants), gets its own compiled size.
   if (degree == 10) {
