@@ -309,7 +309,11 @@ class FrancisQr {
   bool reflect() {
     const int k = k_, lo = lo_, hi = hi_;
     const int rows = k < hi - 1 ? 3 : 2;
-    const double x = x_, y = y_, z = z_;
+    // The bulge: the step's first column, then what the last reflection left in column
+    // k - 1 (read from the matrix: kept in members, x and y were stored as one vector
+    // whose load could not be forwarded from the reflection's stores).
+    const double x = k > lo ? H(k, k - 1) : x_, y = k > lo ? H(k + 1, k - 1) : y_;
+    const double z = rows == 2 ? 0.0 : k > lo ? H(k + 2, k - 1) : z_;
     const double norm_v = std::sqrt(x * x + y * y + (rows == 3 ? z * z : 0.0));
     if (norm_v != 0) {
       const double alpha = x > 0 ? -norm_v : norm_v;
@@ -353,9 +357,6 @@ class FrancisQr {
       }
     }
     if (k == hi - 1) return false;
-    x_ = H(k + 1, k);
-    y_ = H(k + 2, k);
-    if (k < hi - 2) z_ = H(k + 3, k);
     k_ = k + 1;
     return true;
   }
@@ -372,7 +373,7 @@ class FrancisQr {
   double norm_ = 0;  // for the deflation test of an all-zero diagonal pair
   int hi_, lo_ = 0, k_ = 0, steps_ = 0;
   bool failed_ = false;
-  double x_ = 0, y_ = 0, z_ = 0;  // the bulge, the next reflection's column
+  double x_ = 0, y_ = 0, z_ = 0;  // the first column of the step's bulge
 };
 
 // At most this many matrices (frames) go through hessenberg_eigenvalues together.
