@@ -439,6 +439,22 @@ void polynomial_roots_interleaved(int count, const double* const* c, int degree,
   }
 }
 
+// True when every sample's square is 0, tested in lanes: the serial maximum of the
+// squares that this replaces was 3% of the formant analysis.
+bool silent(const double* x, std::int64_t n) {
+  using Mask = long long __attribute__((vector_size(64)));
+  Mask sound = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    const Lanes v = load_lanes(x + j);
+    sound |= v * v != 0;
+  }
+  bool any = false;
+  for (int lane = 0; lane < kLanes; ++lane) any = any || sound[lane] != 0;
+  for (; j < n; ++j) any = any || x[j] * x[j] != 0;
+  return !any;
+}
+
 // Per-thread buffers of the frame loop. Frames wait in the queue for their roots,
 // which kInterleaved of them find together.
 struct FrameWork {
@@ -647,9 +663,7 @@ void formants_burg(const SignalBatch<T>& batch, const FormantParams& params, dou
       const std::int64_t half = clip.frames.half;
       const std::int64_t start = std::max<std::int64_t>(left + 1 - half, 0);
       const std::int64_t stop = std::min(left + half, g.n - 1);
-      double loudest = 0;
-      for (std::int64_t j = start; j <= stop; ++j) loudest = std::max(loudest, clip.sound[j] * clip.sound[j]);
-      if (loudest == 0) continue;  // silence: Burg cannot stand all zeroes
+      if (silent(clip.sound.data() + start, stop - start + 1)) continue;  // Burg cannot stand all zeroes
       // Fewer samples than order + 1 (a clip of ~1 ms): Burg stops early, leaving
       // multiple roots at 0 whose computed angles are rounding noise. Praat reports
       // those (or crashes on 2 samples); we report no formants.
