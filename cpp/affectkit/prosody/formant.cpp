@@ -439,6 +439,14 @@ void polynomial_roots_interleaved(int count, const double* const* c, int degree,
   }
 }
 
+// std::abs(z) > 1 as Praat decides it (hypot, within an ulp of |z|), from |z|^2 (within
+// a few ulps) except within 1e-14 of the circle: hypot was 4% of the analysis.
+bool outside_unit_circle(std::complex<double> z) {
+  const double squared = std::norm(z);  // re^2 + im^2
+  if (std::fabs(squared - 1) > 1e-14) return squared > 1;
+  return std::abs(z) > 1.0;
+}
+
 // True when every sample's square is 0, tested in lanes: the serial maximum of the
 // squares that this replaces was 3% of the formant analysis.
 bool silent(const double* x, std::int64_t n) {
@@ -499,7 +507,7 @@ void finish_frames(int order, std::int64_t slots, FrameWork& w) {
     const FrameWork::Queued& q = w.queue[m];
     w.found.clear();
     for (std::complex<double> z : q.roots) {
-      if (std::abs(z) > 1.0) z = 1.0 / std::conj(z);  // Roots_fixIntoUnitCircle: same frequency
+      if (outside_unit_circle(z)) z = 1.0 / std::conj(z);  // Roots_fixIntoUnitCircle: same frequency
       if (z.imag() < 0) continue;                    // conjugate pairs: count one of each
       const double f = std::fabs(std::atan2(z.imag(), z.real())) * q.nyquist / kPi;
       if (f >= kSafetyMargin && f <= q.nyquist - kSafetyMargin) {
