@@ -185,27 +185,35 @@ std::vector<double> gaussian_window(std::int64_t n) {
   return w;
 }
 
+// p(z) and p'(z) by Horner in long double, the complex products written out:
+// std::complex's operator* calls libgcc's __mulxc3 (for its inf/nan cases), half of
+// the polishing's time; the same four products and two sums otherwise.
+// Not inlined into polish(): there GCC keeps the coefficients, converted to long
+// double once, in 80-bit stack slots, whose loads cost several times an fadd of a double.
+[[gnu::noinline]] void horner_long_double(const double* c, int degree, std::complex<double> z,
+                                          std::complex<double>* value, std::complex<double>* slope) {
+  long double p_re = c[degree], p_im = 0, dp_re = 0, dp_im = 0;
+  const long double z_re = z.real(), z_im = z.imag();
+  for (int i = degree - 1; i >= 0; --i) {
+    const long double dp_re_next = dp_re * z_re - dp_im * z_im + p_re;
+    dp_im = dp_re * z_im + dp_im * z_re + p_im;
+    dp_re = dp_re_next;
+    const long double p_re_next = p_re * z_re - p_im * z_im + static_cast<long double>(c[i]);
+    p_im = p_re * z_im + p_im * z_re;
+    p_re = p_re_next;
+  }
+  *value = {static_cast<double>(p_re), static_cast<double>(p_im)};
+  *slope = {static_cast<double>(dp_re), static_cast<double>(dp_im)};
+}
+
 // Newton steps with long-double evaluation until |p(z)| stops decreasing, keeping
 // the best z (Praat's Polynomial_polish_complexroot_nr, 80 steps at most).
 std::complex<double> polish(const double* c, int degree, std::complex<double> z) {
   std::complex<double> best = z;
   double smallest = std::numeric_limits<double>::max();
   for (int step = 0; step < 80; ++step) {
-    // Horner in long double, its complex products written out: std::complex's operator*
-    // calls libgcc's __mulxc3 (for its inf/nan cases), half of the polishing's time; the
-    // same four products and two sums otherwise.
-    long double p_re = c[degree], p_im = 0, dp_re = 0, dp_im = 0;
-    const long double z_re = z.real(), z_im = z.imag();
-    for (int i = degree - 1; i >= 0; --i) {
-      const long double dp_re_next = dp_re * z_re - dp_im * z_im + p_re;
-      dp_im = dp_re * z_im + dp_im * z_re + p_im;
-      dp_re = dp_re_next;
-      const long double p_re_next = p_re * z_re - p_im * z_im + static_cast<long double>(c[i]);
-      p_im = p_re * z_im + p_im * z_re;
-      p_re = p_re_next;
-    }
-    const std::complex<double> value(static_cast<double>(p_re), static_cast<double>(p_im));
-    const std::complex<double> slope(static_cast<double>(dp_re), static_cast<double>(dp_im));
+    std::complex<double> value, slope;
+    horner_long_double(c, degree, z, &value, &slope);
     const double size = std::abs(value);
     if (size > smallest || std::fabs(size - smallest) < std::numeric_limits<double>::epsilon()) return best;
     smallest = size;
