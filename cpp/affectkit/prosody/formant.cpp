@@ -206,16 +206,50 @@ std::vector<double> gaussian_window(std::int64_t n) {
   *slope = {static_cast<double>(dp_re), static_cast<double>(dp_im)};
 }
 
+// |p(z)| for Newton's polishing, which compares sizes as hypot gives them: here
+// sqrt(re^2 + im^2), within 1e-15 relative of hypot's (where 1e-280 < re^2 + im^2 <
+// 1e280; else hypot's own), until polishing_stops needs the exact size.
+struct PolishSize {
+  double size;
+  bool exact;  // size is hypot's
+  std::complex<double> value;
+};
+
+PolishSize polish_size(std::complex<double> value) {
+  const double squared = std::norm(value);
+  const bool exact = !(squared > 1e-280 && squared < 1e280);
+  return {exact ? std::abs(value) : std::sqrt(squared), exact, value};
+}
+
+void make_exact(PolishSize& s) {
+  if (!s.exact) s.size = std::abs(s.value);
+  s.exact = true;
+}
+
+// Whether the polishing stops at a size after the best so far: no longer smaller, or
+// within DBL_EPSILON of it, as the exact sizes decide. The approximate sizes settle it
+// but near a tie (hypot was 4% of the formant analysis).
+bool polishing_stops(PolishSize& now, PolishSize& best) {
+  constexpr double eps = std::numeric_limits<double>::epsilon(), margin = 1e-15;
+  const double low = now.size * (1 - margin), high = now.size * (1 + margin);
+  const double best_low = best.size * (1 - margin), best_high = best.size * (1 + margin);
+  if (high < best_low && best_low - high >= eps) return false;  // smaller, by eps at least
+  if (low > best_high || std::fabs(now.size - best.size) + margin * (now.size + best.size) < 0.5 * eps) return true;
+  make_exact(now);
+  make_exact(best);
+  return now.size > best.size || std::fabs(now.size - best.size) < eps;
+}
+
 // Newton steps with long-double evaluation until |p(z)| stops decreasing, keeping
 // the best z (Praat's Polynomial_polish_complexroot_nr, 80 steps at most).
 std::complex<double> polish(const double* c, int degree, std::complex<double> z) {
   std::complex<double> best = z;
-  double smallest = std::numeric_limits<double>::max();
+  PolishSize smallest{std::numeric_limits<double>::max(), true, 0.0};  // above every size
   for (int step = 0; step < 80; ++step) {
     std::complex<double> value, slope;
     horner_long_double(c, degree, z, &value, &slope);
-    const double size = std::abs(value);
-    if (size > smallest || std::fabs(size - smallest) < std::numeric_limits<double>::epsilon()) return best;
+    PolishSize size = polish_size(value);
+    if (polishing_stops(size, smallest)) return best;
     smallest = size;
     best = z;
     if (slope == 0.0) return z;  // |slope| is 0 exactly when both parts are
