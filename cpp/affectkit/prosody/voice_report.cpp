@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "affectkit/common/check.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/lanes.h"
@@ -171,6 +175,50 @@ PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
   return sums;
 }
 
+// pair_sums' norm2 and product for the eight shifts b + k, k = 0..7, of the same
+// first window a (element k of each result is shift k): every element is summed
+// in pair_sums' lanes and order, so it is bit-identical to a pair_sums call, but the
+// eight shifts share the lane reductions, the tail and the sqrt/divide that follow
+// instead of paying them one shift at a time. Reads b[0, n + 7).
+struct EightShiftSums {
+  Lanes norm2, product;
+};
+
+EightShiftSums eight_shift_sums(const double* a, const double* b, std::int64_t n) {
+  Lanes norm2[kLanes] = {}, product[kLanes] = {};  // [j]: pair_sums' lane j of each shift
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const Lanes v = load_lanes(b + i + j);
+      norm2[j] += v * v;
+      product[j] += a[i + j] * v;
+    }
+  }
+  EightShiftSums sums{Lanes{}, Lanes{}};
+  for (int j = 0; j < kLanes; ++j) {
+    sums.norm2 += norm2[j];
+    sums.product += product[j];
+  }
+  for (; i < n; ++i) {
+    const Lanes v = load_lanes(b + i);
+    sums.norm2 += v * v;
+    sums.product += a[i] * v;
+  }
+  return sums;
+}
+
+// Lane-wise std::sqrt (IEEE square roots are correctly rounded: the vector one
+// gives the scalar one's bits). GCC does not vectorise std::sqrt where it must set
+// errno, and inserts and tests lane by lane instead.
+Lanes sqrt_lanes(Lanes x) {
+#ifdef __AVX512F__
+  return _mm512_mask_sqrt_pd(x, 0xFF, x);  // _mm512_sqrt_pd trips GCC 12 -Wmaybe-uninitialized
+#else
+  for (int k = 0; k < kLanes; ++k) x[k] = std::sqrt(x[k]);
+  return x;
+#endif
+}
+
 // Sound_findMaximumCorrelation: slides a window of one period starting in
 // [tmin2, tmax2] (minus half a window) along the signal and correlates it with
 // the window centred at t1. Returns the largest local maximum of the normalised
@@ -185,37 +233,59 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   const std::int64_t iright1 = nearest_index(t1 + half_window, s.x1, s.dx);
   const std::int64_t ileft2min = low_index(tmin2 - half_window, s.x1, s.dx);
   const std::int64_t ileft2max = high_index(tmax2 - half_window, s.x1, s.dx);
-  *peak = 0.0;
-  std::int64_t norm1_first = 0, norm1_last = -1;
-  double known_norm1 = 0.0;
-  for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max; ++ileft2) {
-    // Sample pairs with either sample outside the signal are skipped: sum over the rest.
-    const std::int64_t shift = ileft2 - ileft1;
-    const std::int64_t first = std::max({ileft1, std::int64_t{1}, 1 - shift});
-    const std::int64_t last = std::min({iright1, s.nx, s.nx - shift});
-    // The first window's sum of squares only changes where the signal's ends clip it.
-    PairSums sums{0.0, 0.0, 0.0, 0.0};
-    if (last >= first && first == norm1_first && last == norm1_last) {
-      sums = pair_sums<false>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
-      sums.norm1 = known_norm1;
-    } else if (last >= first) {
-      sums = pair_sums<true>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
-      norm1_first = first;
-      norm1_last = last;
-      known_norm1 = sums.norm1;
-    }
-    const double norm1 = sums.norm1, norm2 = sums.norm2, product = sums.product, local_peak = sums.peak;
+  // Sample pairs with either sample outside the signal are skipped: a shift sums
+  // over the pairs first..last (1-based numbers of the first window's samples).
+  auto first_pair = [&](std::int64_t shift) { return std::max({ileft1, std::int64_t{1}, 1 - shift}); };
+  auto last_pair = [&](std::int64_t shift) { return std::min({iright1, s.nx, s.nx - shift}); };
+  std::int64_t peak_shift = 0;
+  bool has_peak = false;
+  // The next shift's correlation r; r2 belongs to the previous shift, and Praat
+  // records this shift's peak with it.
+  auto next = [&](double r, std::int64_t ileft2) {
     r1 = r2;
     r2 = r3;
-    r3 = product != 0.0 ? product / std::sqrt(norm1 * norm2) : 0.0;
-    // r2 belongs to the previous shift; Praat records this shift's peak with it.
+    r3 = r;
     if (r2 > maximum_correlation && r2 >= r1 && r2 >= r3) {
       r1_best = r1;
       maximum_correlation = r2;
       r3_best = r3;
       ir = static_cast<double>(ileft2 - 1);
-      *peak = local_peak;
+      peak_shift = ileft2 - ileft1;
+      has_peak = true;
     }
+  };
+  // The first window's sum of squares only changes where the signal's ends clip it.
+  std::int64_t norm1_first = 0, norm1_last = -1;
+  double norm1 = 0.0;
+  for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max;) {
+    const std::int64_t shift = ileft2 - ileft1;
+    const std::int64_t first = first_pair(shift), last = last_pair(shift);
+    if (last < first) {
+      next(0.0, ileft2++);
+      continue;
+    }
+    const double* a = s.y + (first - 1);
+    if (first != norm1_first || last != norm1_last) {
+      norm1 = pair_sums<true>(a, a + shift, last - first + 1).norm1;
+      norm1_first = first;
+      norm1_last = last;
+    }
+    if (first_pair(shift + kLanes - 1) == first && last_pair(shift + kLanes - 1) == last) {
+      // Eight shifts over the same pairs (past ileft2max too, all inside the signal).
+      const EightShiftSums sums = eight_shift_sums(a, a + shift, last - first + 1);
+      const Lanes r = sums.product != 0.0 ? sums.product / sqrt_lanes(norm1 * sums.norm2) : Lanes{};
+      const std::int64_t count = std::min<std::int64_t>(kLanes, ileft2max - ileft2 + 1);
+      for (std::int64_t k = 0; k < count; ++k) next(r[k], ileft2++);
+    } else {
+      const PairSums sums = pair_sums<false>(a, a + shift, last - first + 1);
+      next(sums.product != 0.0 ? sums.product / std::sqrt(norm1 * sums.norm2) : 0.0, ileft2++);
+    }
+  }
+  // The peak |sample| of the one window that is reported.
+  *peak = 0.0;
+  if (has_peak) {
+    const std::int64_t first = first_pair(peak_shift), last = last_pair(peak_shift);
+    for (std::int64_t i = first; i <= last; ++i) *peak = std::max(*peak, std::fabs(s.at(i + peak_shift)));
   }
   if (maximum_correlation > -1.0) {
     const double d2r = 2 * maximum_correlation - r1_best - r3_best;
