@@ -185,18 +185,25 @@ struct EightShiftSums {
 };
 
 EightShiftSums eight_shift_sums(const double* a, const double* b, std::int64_t n) {
-  Lanes norm2[kLanes] = {}, product[kLanes] = {};  // [j]: pair_sums' lane j of each shift
+  Lanes product[kLanes] = {};  // [j]: pair_sums' lane j of each shift
+  // pair_sums' lane j of shift k sums b[j + k + 8 t]^2 over the blocks t: one sum
+  // per j + k < 15, elements 0-7 in `low` and 7-14 in `high`.
+  Lanes low = {}, high = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (int j = 0; j < kLanes; ++j) {
       const Lanes v = load_lanes(b + i + j);
-      norm2[j] += v * v;
       product[j] += a[i + j] * v;
+      if (j == 0) low += v * v;
+      if (j == kLanes - 1) high += v * v;
     }
   }
+  double squares[2 * kLanes];  // squares[j + k]; both hold element 7
+  store_lanes(squares, low);
+  store_lanes(squares + kLanes - 1, high);
   EightShiftSums sums{Lanes{}, Lanes{}};
   for (int j = 0; j < kLanes; ++j) {
-    sums.norm2 += norm2[j];
+    sums.norm2 += load_lanes(squares + j);
     sums.product += product[j];
   }
   for (; i < n; ++i) {
