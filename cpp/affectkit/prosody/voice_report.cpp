@@ -226,6 +226,23 @@ Lanes sqrt_lanes(Lanes x) {
 #endif
 }
 
+// Vector_getAbsoluteExtremum without interpolation: the largest |sample|. In lanes:
+// a maximum is exact in any order, but GCC keeps a scalar loop's chain of
+// dependent maxima.
+double largest_magnitude(const double* y, std::int64_t n) {
+  Lanes lanes = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes v = load_lanes(y + i);
+    const Lanes magnitude = v < 0 ? -v : v;
+    lanes = magnitude > lanes ? magnitude : lanes;
+  }
+  double peak = 0.0;
+  for (int j = 0; j < kLanes; ++j) peak = std::max(peak, lanes[j]);
+  for (; i < n; ++i) peak = std::max(peak, std::fabs(y[i]));
+  return peak;
+}
+
 // Sound_findMaximumCorrelation: slides a window of one period starting in
 // [tmin2, tmax2] (minus half a window) along the signal and correlates it with
 // the window centred at t1. Returns the largest local maximum of the normalised
@@ -657,10 +674,14 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
   if (n == 0) return points;
   const Sound sound(y, n, sample_rate);
   const Pitch pitch{contour.f0, contour.count, contour.time_step, contour.first_time, sound.xmin, sound.xmax};
-  // Vector_getAbsoluteExtremum without interpolation: the largest |sample|.
-  double global_peak = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) global_peak = std::max(global_peak, std::fabs(y[i]));
+  const double global_peak = largest_magnitude(y, n);
 
+  // An hour of voice is one long serial search: it stops on request, checked every
+  // 64th period (a check reads the clock; 64 periods take well under a millisecond).
+  std::int64_t steps = 0;
+  auto every_64th_step = [&steps] {
+    if (++steps % 64 == 0) interruption_point();
+  };
   double t = pitch.xmin, added_right = -1e308, tleft, tright;
   while (pitch.voiced_interval_after(t, &tleft, &tright)) {
     // The first pulse: the largest |sample| within half a period of the stretch's middle.
@@ -673,7 +694,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       // Leftwards, one period at a time: the best match of the period around the
       // last pulse, 0.8 to 1.25 periods earlier.
       for (;;) {
-        interruption_point();  // an hour of voice is one long serial search
+        every_64th_step();
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
@@ -693,7 +714,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       }
       tmax = tsave;
       for (;;) {  // rightwards
-        interruption_point();
+        every_64th_step();
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
