@@ -450,10 +450,10 @@ double mean_period(const double* t, std::int64_t n, double tmin, double tmax, co
   return count > 0 ? static_cast<double>(sum / count) : kUndefined;
 }
 
-double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
-  const std::int64_t count = number_of_periods(t, n, tmin, tmax, rule);
+// stdev_period given the number of periods and their mean (voice_measures has them).
+static double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule,
+                           std::int64_t count, double mean) {
   if (count < 2) return kUndefined;
-  const double mean = mean_period(t, n, tmin, tmax, rule);
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   long double sum2 = 0.0;
@@ -464,6 +464,11 @@ double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, c
     }
   }
   return std::sqrt(static_cast<double>(sum2 / (count - 1)));
+}
+
+double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return stdev_period(t, n, tmin, tmax, rule, number_of_periods(t, n, tmin, tmax, rule),
+                      mean_period(t, n, tmin, tmax, rule));
 }
 
 // PointProcess_getJitter_local(_absolute): the mean absolute difference of
@@ -494,12 +499,12 @@ double jitter_local_absolute(const double* t, std::int64_t n, double tmin, doubl
 }
 
 double jitter_local(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
-  const double absolute = jitter_local_absolute(t, n, tmin, tmax, rule);
-  if (std::isnan(absolute)) return kUndefined;
-  return absolute / mean_period(t, n, tmin, tmax, rule);
+  return jitter_local_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);  // NaN stays NaN
 }
 
-double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+// jitter_rap and jitter_ppq5 before their division by the mean period, which
+// voice_measures computes once for all.
+static double jitter_rap_absolute(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   std::int64_t periods = last - first;
@@ -516,10 +521,10 @@ double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, con
     }
   }
   if (periods < 3) return kUndefined;
-  return static_cast<double>(sum / (periods - 2)) / mean_period(t, n, tmin, tmax, rule);
+  return static_cast<double>(sum / (periods - 2));
 }
 
-double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+static double jitter_ppq5_absolute(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   std::int64_t periods = last - first;
@@ -543,7 +548,15 @@ double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, co
     }
   }
   if (periods < 5) return kUndefined;
-  return static_cast<double>(sum / (periods - 4)) / mean_period(t, n, tmin, tmax, rule);
+  return static_cast<double>(sum / (periods - 4));
+}
+
+double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return jitter_rap_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);
+}
+
+double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return jitter_ppq5_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);
 }
 
 bool period_amplitudes(const double* t, std::int64_t n, const double* y, std::int64_t n_samples, double sample_rate,
@@ -760,11 +773,12 @@ VoiceMeasures voice_measures(const double* pulses, std::int64_t num_pulses, cons
   m.num_pulses = std::max<std::int64_t>(0, last - first + 1);
   m.num_periods = praat::number_of_periods(t, num_pulses, tmin, tmax, rule);
   m.mean_period = praat::mean_period(t, num_pulses, tmin, tmax, rule);
-  m.stdev_period = praat::stdev_period(t, num_pulses, tmin, tmax, rule);
-  m.jitter_local = praat::jitter_local(t, num_pulses, tmin, tmax, rule);
+  // As praat::stdev_period and praat::jitter_*, with the periods counted and averaged once.
+  m.stdev_period = praat::stdev_period(t, num_pulses, tmin, tmax, rule, m.num_periods, m.mean_period);
   m.jitter_local_absolute = praat::jitter_local_absolute(t, num_pulses, tmin, tmax, rule);
-  m.jitter_rap = praat::jitter_rap(t, num_pulses, tmin, tmax, rule);
-  m.jitter_ppq5 = praat::jitter_ppq5(t, num_pulses, tmin, tmax, rule);
+  m.jitter_local = m.jitter_local_absolute / m.mean_period;
+  m.jitter_rap = praat::jitter_rap_absolute(t, num_pulses, tmin, tmax, rule) / m.mean_period;
+  m.jitter_ppq5 = praat::jitter_ppq5_absolute(t, num_pulses, tmin, tmax, rule) / m.mean_period;
   m.jitter_ddp = std::isnan(m.jitter_rap) ? kUndefined : 3.0 * m.jitter_rap;
 
   // PointProcess_Sound_getShimmer_multi: one AmplitudeTier for all six measures.
