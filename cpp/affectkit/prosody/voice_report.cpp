@@ -559,6 +559,20 @@ double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, co
   return jitter_ppq5_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);
 }
 
+void shift_sums_one_at_a_time(const double* a, const double* b, std::int64_t n, double* norm2, double* product) {
+  for (int k = 0; k < kLanes; ++k) {
+    const PairSums sums = pair_sums<false>(a, b + k, n);
+    norm2[k] = sums.norm2;
+    product[k] = sums.product;
+  }
+}
+
+void shift_sums_eight_at_once(const double* a, const double* b, std::int64_t n, double* norm2, double* product) {
+  const EightShiftSums sums = eight_shift_sums(a, b, n);
+  store_lanes(norm2, sums.norm2);
+  store_lanes(product, sums.product);
+}
+
 bool period_amplitudes(const double* t, std::int64_t n, const double* y, std::int64_t n_samples, double sample_rate,
                        double tmin, double tmax, const PeriodRule& rule, std::vector<double>* times,
                        std::vector<double>* amplitudes) {
