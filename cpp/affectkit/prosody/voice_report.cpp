@@ -309,7 +309,7 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   *peak = 0.0;
   if (has_peak) {
     const std::int64_t first = first_pair(peak_shift), last = last_pair(peak_shift);
-    for (std::int64_t i = first; i <= last; ++i) *peak = std::max(*peak, std::fabs(s.at(i + peak_shift)));
+    if (last >= first) *peak = largest_magnitude(s.y + (first - 1 + peak_shift), last - first + 1);
   }
   if (maximum_correlation > -1.0) {
     const double d2r = 2 * maximum_correlation - r1_best - r3_best;
