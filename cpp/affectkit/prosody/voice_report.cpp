@@ -139,38 +139,34 @@ double find_extremum(const Sound& s, double tmin, double tmax) {
   return (tmin + tmax) / 2;
 }
 
-// Over the pairs (a[i], b[i]), i < n: the sums of a^2, b^2 and a b, and the largest
-// |b|. Eight lanes of partial sums (vectorised): the sums differ from Praat's one running
-// sum in the last bits only; this loop was most of the pulse search.
+// Over the pairs (a[i], b[i]), i < n: the sums of a^2, b^2 and a b. Eight lanes of
+// partial sums (vectorised): the sums differ from Praat's one running sum in the
+// last bits only; this loop was most of the pulse search.
 struct PairSums {
-  double norm1, norm2, product, peak;
+  double norm1, norm2, product;
 };
 
 // Without with_norm1 the sum of a^2 is left 0 (the caller knows it from an earlier call).
 template <bool with_norm1>
 PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
-  Lanes norm1 = {}, norm2 = {}, product = {}, peak = {};
+  Lanes norm1 = {}, norm2 = {}, product = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     const Lanes u = load_lanes(a + i), v = load_lanes(b + i);
     if constexpr (with_norm1) norm1 += u * u;
     norm2 += v * v;
     product += u * v;
-    const Lanes magnitude = v < 0 ? -v : v;
-    peak = magnitude > peak ? magnitude : peak;
   }
-  PairSums sums{0.0, 0.0, 0.0, 0.0};
+  PairSums sums{0.0, 0.0, 0.0};
   for (int j = 0; j < kLanes; ++j) {
     if constexpr (with_norm1) sums.norm1 += norm1[j];
     sums.norm2 += norm2[j];
     sums.product += product[j];
-    sums.peak = std::max(sums.peak, peak[j]);
   }
   for (; i < n; ++i) {
     if constexpr (with_norm1) sums.norm1 += a[i] * a[i];
     sums.norm2 += b[i] * b[i];
     sums.product += a[i] * b[i];
-    sums.peak = std::max(sums.peak, std::fabs(b[i]));
   }
   return sums;
 }
@@ -262,7 +258,6 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   auto first_pair = [&](std::int64_t shift) { return std::max({ileft1, std::int64_t{1}, 1 - shift}); };
   auto last_pair = [&](std::int64_t shift) { return std::min({iright1, s.nx, s.nx - shift}); };
   std::int64_t peak_shift = 0;
-  bool has_peak = false;
   // The next shift's correlation r; r2 belongs to the previous shift, and Praat
   // records this shift's peak with it.
   auto next = [&](double r, std::int64_t ileft2) {
@@ -275,7 +270,6 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
       r3_best = r3;
       ir = static_cast<double>(ileft2 - 1);
       peak_shift = ileft2 - ileft1;
-      has_peak = true;
     }
   };
   // The first window's sum of squares only changes where the signal's ends clip it.
@@ -305,13 +299,11 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
       next(sums.product != 0.0 ? sums.product / std::sqrt(norm1 * sums.norm2) : 0.0, ileft2++);
     }
   }
-  // The peak |sample| of the one window that is reported.
   *peak = 0.0;
-  if (has_peak) {
+  if (maximum_correlation > -1.0) {
+    // The peak |sample| of the one window that is reported.
     const std::int64_t first = first_pair(peak_shift), last = last_pair(peak_shift);
     if (last >= first) *peak = largest_magnitude(s.y + (first - 1 + peak_shift), last - first + 1);
-  }
-  if (maximum_correlation > -1.0) {
     const double d2r = 2 * maximum_correlation - r1_best - r3_best;
     if (d2r != 0.0) {
       const double dr = 0.5 * (r3_best - r1_best);
