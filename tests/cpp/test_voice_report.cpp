@@ -424,6 +424,28 @@ TEST(VoiceReportPulses, BatchesInParallelAgreeWithSingleClips) {
   }
 }
 
+// The pulse search sums eight shifts at once where it can; every sum must be the
+// one-shift-at-a-time sum to the bit, or the pulses would move with the batching.
+TEST(VoiceReportPulses, EightShiftsAtOnceAreBitIdenticalToOneAtATime) {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal;
+  std::vector<double> signal(512);
+  for (double& v : signal) v = normal(rng) * std::exp(normal(rng));  // magnitudes over several octaves
+  for (std::int64_t n : {1, 7, 8, 9, 15, 16, 63, 64, 65, 100, 177, 400}) {
+    for (std::int64_t offset : {0, 3}) {  // windows overlapping or apart, at any alignment
+      const double* a = signal.data() + offset;
+      const double* b = signal.data() + 5 + 30 * offset;
+      double norm2[8], product[8], norm2_fast[8], product_fast[8];
+      praat::shift_sums_one_at_a_time(a, b, n, norm2, product);
+      praat::shift_sums_eight_at_once(a, b, n, norm2_fast, product_fast);
+      for (int k = 0; k < 8; ++k) {
+        EXPECT_EQ(norm2_fast[k], norm2[k]) << "n " << n << " shift " << k;
+        EXPECT_EQ(product_fast[k], product[k]) << "n " << n << " shift " << k;
+      }
+    }
+  }
+}
+
 TEST(VoiceReportPulses, RejectsBadArgumentsNamingThem) {
   std::vector<double> y(1000, 0.0), f0(3, 100.0);
   auto message_of = [](const std::function<void()>& call) -> std::string {

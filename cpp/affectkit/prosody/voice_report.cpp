@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "affectkit/common/check.h"
 #include "affectkit/common/interrupt.h"
 #include "affectkit/common/lanes.h"
@@ -135,40 +139,104 @@ double find_extremum(const Sound& s, double tmin, double tmax) {
   return (tmin + tmax) / 2;
 }
 
-// Over the pairs (a[i], b[i]), i < n: the sums of a^2, b^2 and a b, and the largest
-// |b|. Eight lanes of partial sums (vectorised): the sums differ from Praat's one running
-// sum in the last bits only; this loop was most of the pulse search.
+// Over the pairs (a[i], b[i]), i < n: the sums of a^2, b^2 and a b. Eight lanes of
+// partial sums (vectorised): the sums differ from Praat's one running sum in the
+// last bits only; this loop was most of the pulse search.
 struct PairSums {
-  double norm1, norm2, product, peak;
+  double norm1, norm2, product;
 };
 
 // Without with_norm1 the sum of a^2 is left 0 (the caller knows it from an earlier call).
 template <bool with_norm1>
 PairSums pair_sums(const double* a, const double* b, std::int64_t n) {
-  Lanes norm1 = {}, norm2 = {}, product = {}, peak = {};
+  Lanes norm1 = {}, norm2 = {}, product = {};
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     const Lanes u = load_lanes(a + i), v = load_lanes(b + i);
     if constexpr (with_norm1) norm1 += u * u;
     norm2 += v * v;
     product += u * v;
-    const Lanes magnitude = v < 0 ? -v : v;
-    peak = magnitude > peak ? magnitude : peak;
   }
-  PairSums sums{0.0, 0.0, 0.0, 0.0};
+  PairSums sums{0.0, 0.0, 0.0};
   for (int j = 0; j < kLanes; ++j) {
     if constexpr (with_norm1) sums.norm1 += norm1[j];
     sums.norm2 += norm2[j];
     sums.product += product[j];
-    sums.peak = std::max(sums.peak, peak[j]);
   }
   for (; i < n; ++i) {
     if constexpr (with_norm1) sums.norm1 += a[i] * a[i];
     sums.norm2 += b[i] * b[i];
     sums.product += a[i] * b[i];
-    sums.peak = std::max(sums.peak, std::fabs(b[i]));
   }
   return sums;
+}
+
+// pair_sums' norm2 and product for the eight shifts b + k, k = 0..7, of the same
+// first window a (element k of each result is shift k): every element is summed
+// in pair_sums' lanes and order, so it is bit-identical to a pair_sums call, but the
+// eight shifts share the lane reductions, the tail and the sqrt/divide that follow
+// instead of paying them one shift at a time. Reads b[0, n + 7).
+struct EightShiftSums {
+  Lanes norm2, product;
+};
+
+EightShiftSums eight_shift_sums(const double* a, const double* b, std::int64_t n) {
+  Lanes product[kLanes] = {};  // [j]: pair_sums' lane j of each shift
+  // pair_sums' lane j of shift k sums b[j + k + 8 t]^2 over the blocks t: one sum
+  // per j + k < 15, elements 0-7 in `low` and 7-14 in `high`.
+  Lanes low = {}, high = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const Lanes v = load_lanes(b + i + j);
+      product[j] += a[i + j] * v;
+      if (j == 0) low += v * v;
+      if (j == kLanes - 1) high += v * v;
+    }
+  }
+  double squares[2 * kLanes];  // squares[j + k]; both hold element 7
+  store_lanes(squares, low);
+  store_lanes(squares + kLanes - 1, high);
+  EightShiftSums sums{Lanes{}, Lanes{}};
+  for (int j = 0; j < kLanes; ++j) {
+    sums.norm2 += load_lanes(squares + j);
+    sums.product += product[j];
+  }
+  for (; i < n; ++i) {
+    const Lanes v = load_lanes(b + i);
+    sums.norm2 += v * v;
+    sums.product += a[i] * v;
+  }
+  return sums;
+}
+
+// Lane-wise std::sqrt (IEEE square roots are correctly rounded: the vector one
+// gives the scalar one's bits). GCC does not vectorise std::sqrt where it must set
+// errno, and inserts and tests lane by lane instead.
+Lanes sqrt_lanes(Lanes x) {
+#ifdef __AVX512F__
+  return _mm512_mask_sqrt_pd(x, 0xFF, x);  // _mm512_sqrt_pd trips GCC 12 -Wmaybe-uninitialized
+#else
+  for (int k = 0; k < kLanes; ++k) x[k] = std::sqrt(x[k]);
+  return x;
+#endif
+}
+
+// Vector_getAbsoluteExtremum without interpolation: the largest |sample|. In lanes:
+// a maximum is exact in any order, but GCC keeps a scalar loop's chain of
+// dependent maxima.
+double largest_magnitude(const double* y, std::int64_t n) {
+  Lanes lanes = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes v = load_lanes(y + i);
+    const Lanes magnitude = v < 0 ? -v : v;
+    lanes = magnitude > lanes ? magnitude : lanes;
+  }
+  double peak = 0.0;
+  for (int j = 0; j < kLanes; ++j) peak = std::max(peak, lanes[j]);
+  for (; i < n; ++i) peak = std::max(peak, std::fabs(y[i]));
+  return peak;
 }
 
 // Sound_findMaximumCorrelation: slides a window of one period starting in
@@ -185,39 +253,57 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   const std::int64_t iright1 = nearest_index(t1 + half_window, s.x1, s.dx);
   const std::int64_t ileft2min = low_index(tmin2 - half_window, s.x1, s.dx);
   const std::int64_t ileft2max = high_index(tmax2 - half_window, s.x1, s.dx);
-  *peak = 0.0;
-  std::int64_t norm1_first = 0, norm1_last = -1;
-  double known_norm1 = 0.0;
-  for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max; ++ileft2) {
-    // Sample pairs with either sample outside the signal are skipped: sum over the rest.
-    const std::int64_t shift = ileft2 - ileft1;
-    const std::int64_t first = std::max({ileft1, std::int64_t{1}, 1 - shift});
-    const std::int64_t last = std::min({iright1, s.nx, s.nx - shift});
-    // The first window's sum of squares only changes where the signal's ends clip it.
-    PairSums sums{0.0, 0.0, 0.0, 0.0};
-    if (last >= first && first == norm1_first && last == norm1_last) {
-      sums = pair_sums<false>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
-      sums.norm1 = known_norm1;
-    } else if (last >= first) {
-      sums = pair_sums<true>(s.y + (first - 1), s.y + (first - 1 + shift), last - first + 1);
-      norm1_first = first;
-      norm1_last = last;
-      known_norm1 = sums.norm1;
-    }
-    const double norm1 = sums.norm1, norm2 = sums.norm2, product = sums.product, local_peak = sums.peak;
+  // Sample pairs with either sample outside the signal are skipped: a shift sums
+  // over the pairs first..last (1-based numbers of the first window's samples).
+  auto first_pair = [&](std::int64_t shift) { return std::max({ileft1, std::int64_t{1}, 1 - shift}); };
+  auto last_pair = [&](std::int64_t shift) { return std::min({iright1, s.nx, s.nx - shift}); };
+  std::int64_t peak_shift = 0;
+  // The next shift's correlation r; r2 belongs to the previous shift, and Praat
+  // records this shift's peak with it.
+  auto next = [&](double r, std::int64_t ileft2) {
     r1 = r2;
     r2 = r3;
-    r3 = product != 0.0 ? product / std::sqrt(norm1 * norm2) : 0.0;
-    // r2 belongs to the previous shift; Praat records this shift's peak with it.
+    r3 = r;
     if (r2 > maximum_correlation && r2 >= r1 && r2 >= r3) {
       r1_best = r1;
       maximum_correlation = r2;
       r3_best = r3;
       ir = static_cast<double>(ileft2 - 1);
-      *peak = local_peak;
+      peak_shift = ileft2 - ileft1;
+    }
+  };
+  // The first window's sum of squares only changes where the signal's ends clip it.
+  std::int64_t norm1_first = 0, norm1_last = -1;
+  double norm1 = 0.0;
+  for (std::int64_t ileft2 = ileft2min; ileft2 <= ileft2max;) {
+    const std::int64_t shift = ileft2 - ileft1;
+    const std::int64_t first = first_pair(shift), last = last_pair(shift);
+    if (last < first) {
+      next(0.0, ileft2++);
+      continue;
+    }
+    const double* a = s.y + (first - 1);
+    if (first != norm1_first || last != norm1_last) {
+      norm1 = pair_sums<true>(a, a + shift, last - first + 1).norm1;
+      norm1_first = first;
+      norm1_last = last;
+    }
+    if (first_pair(shift + kLanes - 1) == first && last_pair(shift + kLanes - 1) == last) {
+      // Eight shifts over the same pairs (past ileft2max too, all inside the signal).
+      const EightShiftSums sums = eight_shift_sums(a, a + shift, last - first + 1);
+      const Lanes r = sums.product != 0.0 ? sums.product / sqrt_lanes(norm1 * sums.norm2) : Lanes{};
+      const std::int64_t count = std::min<std::int64_t>(kLanes, ileft2max - ileft2 + 1);
+      for (std::int64_t k = 0; k < count; ++k) next(r[k], ileft2++);
+    } else {
+      const PairSums sums = pair_sums<false>(a, a + shift, last - first + 1);
+      next(sums.product != 0.0 ? sums.product / std::sqrt(norm1 * sums.norm2) : 0.0, ileft2++);
     }
   }
+  *peak = 0.0;
   if (maximum_correlation > -1.0) {
+    // The peak |sample| of the one window that is reported.
+    const std::int64_t first = first_pair(peak_shift), last = last_pair(peak_shift);
+    if (last >= first) *peak = largest_magnitude(s.y + (first - 1 + peak_shift), last - first + 1);
     const double d2r = 2 * maximum_correlation - r1_best - r3_best;
     if (d2r != 0.0) {
       const double dr = 0.5 * (r3_best - r1_best);
@@ -356,10 +442,10 @@ double mean_period(const double* t, std::int64_t n, double tmin, double tmax, co
   return count > 0 ? static_cast<double>(sum / count) : kUndefined;
 }
 
-double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
-  const std::int64_t count = number_of_periods(t, n, tmin, tmax, rule);
+// stdev_period given the number of periods and their mean (voice_measures has them).
+static double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule,
+                           std::int64_t count, double mean) {
   if (count < 2) return kUndefined;
-  const double mean = mean_period(t, n, tmin, tmax, rule);
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   long double sum2 = 0.0;
@@ -370,6 +456,11 @@ double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, c
     }
   }
   return std::sqrt(static_cast<double>(sum2 / (count - 1)));
+}
+
+double stdev_period(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return stdev_period(t, n, tmin, tmax, rule, number_of_periods(t, n, tmin, tmax, rule),
+                      mean_period(t, n, tmin, tmax, rule));
 }
 
 // PointProcess_getJitter_local(_absolute): the mean absolute difference of
@@ -400,12 +491,12 @@ double jitter_local_absolute(const double* t, std::int64_t n, double tmin, doubl
 }
 
 double jitter_local(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
-  const double absolute = jitter_local_absolute(t, n, tmin, tmax, rule);
-  if (std::isnan(absolute)) return kUndefined;
-  return absolute / mean_period(t, n, tmin, tmax, rule);
+  return jitter_local_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);  // NaN stays NaN
 }
 
-double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+// jitter_rap and jitter_ppq5 before their division by the mean period, which
+// voice_measures computes once for all.
+static double jitter_rap_absolute(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   std::int64_t periods = last - first;
@@ -422,10 +513,10 @@ double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, con
     }
   }
   if (periods < 3) return kUndefined;
-  return static_cast<double>(sum / (periods - 2)) / mean_period(t, n, tmin, tmax, rule);
+  return static_cast<double>(sum / (periods - 2));
 }
 
-double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+static double jitter_ppq5_absolute(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
   std::int64_t first, last;
   window_points(t, n, tmin, tmax, &first, &last);
   std::int64_t periods = last - first;
@@ -449,7 +540,29 @@ double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, co
     }
   }
   if (periods < 5) return kUndefined;
-  return static_cast<double>(sum / (periods - 4)) / mean_period(t, n, tmin, tmax, rule);
+  return static_cast<double>(sum / (periods - 4));
+}
+
+double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return jitter_rap_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);
+}
+
+double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule) {
+  return jitter_ppq5_absolute(t, n, tmin, tmax, rule) / mean_period(t, n, tmin, tmax, rule);
+}
+
+void shift_sums_one_at_a_time(const double* a, const double* b, std::int64_t n, double* norm2, double* product) {
+  for (int k = 0; k < kLanes; ++k) {
+    const PairSums sums = pair_sums<false>(a, b + k, n);
+    norm2[k] = sums.norm2;
+    product[k] = sums.product;
+  }
+}
+
+void shift_sums_eight_at_once(const double* a, const double* b, std::int64_t n, double* norm2, double* product) {
+  const EightShiftSums sums = eight_shift_sums(a, b, n);
+  store_lanes(norm2, sums.norm2);
+  store_lanes(product, sums.product);
 }
 
 bool period_amplitudes(const double* t, std::int64_t n, const double* y, std::int64_t n_samples, double sample_rate,
@@ -580,10 +693,14 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
   if (n == 0) return points;
   const Sound sound(y, n, sample_rate);
   const Pitch pitch{contour.f0, contour.count, contour.time_step, contour.first_time, sound.xmin, sound.xmax};
-  // Vector_getAbsoluteExtremum without interpolation: the largest |sample|.
-  double global_peak = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) global_peak = std::max(global_peak, std::fabs(y[i]));
+  const double global_peak = largest_magnitude(y, n);
 
+  // An hour of voice is one long serial search: it stops on request, checked every
+  // 64th period (a check reads the clock; 64 periods take well under a millisecond).
+  std::int64_t steps = 0;
+  auto every_64th_step = [&steps] {
+    if (++steps % 64 == 0) interruption_point();
+  };
   double t = pitch.xmin, added_right = -1e308, tleft, tright;
   while (pitch.voiced_interval_after(t, &tleft, &tright)) {
     // The first pulse: the largest |sample| within half a period of the stretch's middle.
@@ -596,7 +713,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       // Leftwards, one period at a time: the best match of the period around the
       // last pulse, 0.8 to 1.25 periods earlier.
       for (;;) {
-        interruption_point();  // an hour of voice is one long serial search
+        every_64th_step();
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
@@ -616,7 +733,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
       }
       tmax = tsave;
       for (;;) {  // rightwards
-        interruption_point();
+        every_64th_step();
         const double f0 = pitch.value_at(tmax);
         if (std::isnan(f0)) break;
         const double previous = tmax;
@@ -662,11 +779,12 @@ VoiceMeasures voice_measures(const double* pulses, std::int64_t num_pulses, cons
   m.num_pulses = std::max<std::int64_t>(0, last - first + 1);
   m.num_periods = praat::number_of_periods(t, num_pulses, tmin, tmax, rule);
   m.mean_period = praat::mean_period(t, num_pulses, tmin, tmax, rule);
-  m.stdev_period = praat::stdev_period(t, num_pulses, tmin, tmax, rule);
-  m.jitter_local = praat::jitter_local(t, num_pulses, tmin, tmax, rule);
+  // As praat::stdev_period and praat::jitter_*, with the periods counted and averaged once.
+  m.stdev_period = praat::stdev_period(t, num_pulses, tmin, tmax, rule, m.num_periods, m.mean_period);
   m.jitter_local_absolute = praat::jitter_local_absolute(t, num_pulses, tmin, tmax, rule);
-  m.jitter_rap = praat::jitter_rap(t, num_pulses, tmin, tmax, rule);
-  m.jitter_ppq5 = praat::jitter_ppq5(t, num_pulses, tmin, tmax, rule);
+  m.jitter_local = m.jitter_local_absolute / m.mean_period;
+  m.jitter_rap = praat::jitter_rap_absolute(t, num_pulses, tmin, tmax, rule) / m.mean_period;
+  m.jitter_ppq5 = praat::jitter_ppq5_absolute(t, num_pulses, tmin, tmax, rule) / m.mean_period;
   m.jitter_ddp = std::isnan(m.jitter_rap) ? kUndefined : 3.0 * m.jitter_rap;
 
   // PointProcess_Sound_getShimmer_multi: one AmplitudeTier for all six measures.

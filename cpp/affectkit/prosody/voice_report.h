@@ -98,6 +98,14 @@ double jitter_local_absolute(const double* t, std::int64_t n, double tmin, doubl
 double jitter_rap(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule);
 double jitter_ppq5(const double* t, std::int64_t n, double tmin, double tmax, const PeriodRule& rule);
 
+// The pulse search's correlation sums for the eight shifts b + k, k = 0..7, of a
+// window a[0, n): element k of norm2 and product is the sum of b[i + k]^2 and of
+// a[i] b[i + k] over i < n. One shift at a time (the readable path, used where the
+// signal's ends clip the shifts) and eight at once (the fast path): the two must
+// agree to the bit. Reads b[0, n + 7).
+void shift_sums_one_at_a_time(const double* a, const double* b, std::int64_t n, double* norm2, double* product);
+void shift_sums_eight_at_once(const double* a, const double* b, std::int64_t n, double* norm2, double* product);
+
 // PointProcess_Sound_to_AmplitudeTier_period: for each pulse whose two periods
 // pass the rule, the Hann-windowed RMS of y over 0.2 period to either side.
 // Returns false (Praat's "Too few pulses") when the window holds fewer than 3
