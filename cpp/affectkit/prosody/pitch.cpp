@@ -275,6 +275,10 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   // instead of Brent's ~15 interpolations; where Newton gives up, Brent itself (in
   // Praat's 1-based index coordinates so that the tolerance is the same).
   for (std::size_t k = 1; k < candidates.size(); ++k) {
+    // Not refined where it cannot be chosen: the refined lag stays below i + 1, so the
+    // frequency stays at or above the ceiling, voiceless like the unvoiced candidate 0,
+    // which find_path takes on ties (its parabolic estimate is voiceless too).
+    if (1.0 / s.dx / static_cast<double>(w.peak_lag[k] + 1) >= s.ceiling) continue;
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
     const std::int64_t i = w.peak_lag[k];
     const double centre = static_cast<double>(i + L);
