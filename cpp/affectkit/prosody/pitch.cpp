@@ -270,8 +270,8 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
     if (place != 0) w.peak_lag[place] = i;
   }
   // Refine each peak by maximising the sinc interpolation on the two intervals around
-  // it: Newton from the parabolic estimate lands on the maximum that Praat's Brent finds
-  // to its tolerance (~1e-8 |x|) in 3-4 passes over the terms (each ~1.5 interpolations)
+  // it: Newton (Halley) from the quartic's vertex lands on the maximum that Praat's Brent finds
+  // to its tolerance (~1e-8 |x|) in ~2.2 passes over the terms (each ~2 interpolations)
   // instead of Brent's ~15 interpolations; where Newton gives up, Brent itself (in
   // Praat's 1-based index coordinates so that the tolerance is the same).
   for (std::size_t k = 1; k < candidates.size(); ++k) {
