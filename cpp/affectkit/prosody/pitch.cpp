@@ -244,19 +244,28 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
+  // Sinc interpolation for the strength, needed only to choose the weakest when there are
+  // more peaks than places (the refinement replaces it): made when that first happens.
+  auto estimate_strength = [&](Candidate& c) {
+    const double strength = praat::interpolate_sinc(lags, 2 * L + 1, 1.0 / s.dx / c.frequency + static_cast<double>(L), 30);
+    c.strength = strength > 1.0 ? 1.0 / strength : strength;  // short windows overshoot: reflect around 1
+  };
+  bool estimated = false;
   for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
     if (!(r[i] > 0.5 * p.voicing_threshold && r[i] > r[i - 1] && r[i] >= r[i + 1])) continue;
-    // Parabolic interpolation for the lag, sinc interpolation for the strength.
+    // Parabolic interpolation for the lag.
     const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
-    const double frequency = 1.0 / s.dx / (static_cast<double>(i) + dr / d2r);
-    double strength = praat::interpolate_sinc(lags, 2 * L + 1, 1.0 / s.dx / frequency + static_cast<double>(L), 30);
-    if (strength > 1.0) strength = 1.0 / strength;  // short windows overshoot: reflect around 1
-    const Candidate candidate{frequency, strength};
+    Candidate candidate{1.0 / s.dx / (static_cast<double>(i) + dr / d2r), 0.0};
     std::size_t place = 0;
     if (static_cast<std::int64_t>(candidates.size()) < s.max_candidates) {
       candidates.push_back(candidate);
       place = candidates.size() - 1;
     } else {  // replace the weakest, favouring high frequencies (octave cost)
+      if (!estimated) {
+        for (std::size_t k = 1; k < candidates.size(); ++k) estimate_strength(candidates[k]);
+        estimated = true;
+      }
+      estimate_strength(candidate);
       double weakest = 2.0;
       for (std::size_t k = 1; k < candidates.size(); ++k) {
         if (octave_weighted(candidates[k]) < weakest) {
