@@ -139,6 +139,27 @@ double lane_max_abs(const double* x, std::int64_t n) {
   return peak;
 }
 
+// The smallest and largest of x[0..n) (n >= 1), in eight lanes.
+void lane_min_max(const double* x, std::int64_t n, double* low, double* high) {
+  Lanes lows = Lanes{} + x[0], highs = lows;
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes v = load_lanes(x + i);
+    lows = v < lows ? v : lows;
+    highs = v > highs ? v : highs;
+  }
+  *low = x[0];
+  *high = x[0];
+  for (int j = 0; j < kLanes; ++j) {
+    *low = std::min(*low, lows[j]);
+    *high = std::max(*high, highs[j]);
+  }
+  for (; i < n; ++i) {
+    *low = std::min(*low, x[i]);
+    *high = std::max(*high, x[i]);
+  }
+}
+
 // Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
@@ -307,11 +328,10 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   return candidates;
 }
 
-// Pitch_pathFinder: the Viterbi path through the candidates; writes the chosen
-// candidate of each frame.
-void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<double>& intensity, const Setup& s,
+// Pitch_pathFinder: the Viterbi path through the candidates of n frames; writes the
+// chosen candidate of each frame.
+void find_path(const std::vector<Candidate>* frames, const double* intensity, std::int64_t n, const Setup& s,
                const PraatPitchParams& p, double* f0, double* strength) {
-  const std::int64_t n = static_cast<std::int64_t>(frames.size());
   if (n == 0) return;
   const double correction = 0.01 / s.time_step;  // costs are defined per 10 ms
   const double jump_cost = p.octave_jump_cost * correction, vu_cost = p.voiced_unvoiced_cost * correction;
@@ -389,11 +409,14 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
     framing[i] = frames_of(lengths[i], s);
     first_frame[i + 1] = first_frame[i] + framing[i].count;
     first_pair[i + 1] = first_pair[i] + (framing[i].count + 1) / 2;
-    // The global peak (about the mean) sets the silence threshold.
-    double mean = 0;
-    for (std::int64_t k = 0; k < lengths[i]; ++k) mean += signals[i][k];
-    mean /= static_cast<double>(std::max<std::int64_t>(1, lengths[i]));
-    for (std::int64_t k = 0; k < lengths[i]; ++k) global_peak[i] = std::max(global_peak[i], std::fabs(signals[i][k] - mean));
+    // The global peak (about the mean) sets the silence threshold: the largest |y - mean|
+    // is that of an extreme (y - mean rounds monotonically in y).
+    if (lengths[i] > 0) {
+      const double mean = lane_sum(signals[i], lengths[i]) / static_cast<double>(lengths[i]);
+      double low, high;
+      lane_min_max(signals[i], lengths[i], &low, &high);
+      global_peak[i] = std::max(high - mean, mean - low);
+    }
   }
   const std::int64_t total = first_frame[count];
   std::vector<std::vector<Candidate>> candidates(total);
@@ -443,10 +466,8 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
   });
   parallel_for(count, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      std::vector<std::vector<Candidate>> frames(candidates.begin() + first_frame[i], candidates.begin() + first_frame[i + 1]);
-      const std::vector<double> level(intensity.begin() + first_frame[i], intensity.begin() + first_frame[i + 1]);
       const std::int64_t n = first_frame[i + 1] - first_frame[i];
-      find_path(frames, level, s, params, out[i], out[i] + n);
+      find_path(candidates.data() + first_frame[i], intensity.data() + first_frame[i], n, s, params, out[i], out[i] + n);
     }
   });
 }
