@@ -56,6 +56,7 @@ def test_synthetic_voices_match_praat(sr, very_accurate):
 @pytest.mark.parametrize("options", [
     dict(pitch_floor=100.0, pitch_ceiling=400.0, time_step=0.005),
     dict(pitch_floor=50.0, pitch_ceiling=800.0, max_candidates=4),
+    dict(pitch_floor=100.0, pitch_ceiling=300.0, max_candidates=2),  # more peaks than places: the weakest go
     dict(silence_threshold=0.1, voicing_threshold=0.6, octave_cost=0.05, octave_jump_cost=0.8,
          voiced_unvoiced_cost=0.3),
     dict(pitch_ceiling=20000.0),  # clipped to Nyquist, as Praat does

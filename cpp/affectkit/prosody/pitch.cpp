@@ -139,6 +139,27 @@ double lane_max_abs(const double* x, std::int64_t n) {
   return peak;
 }
 
+// The smallest and largest of x[0..n) (n >= 1), in eight lanes.
+void lane_min_max(const double* x, std::int64_t n, double* low, double* high) {
+  Lanes lows = Lanes{} + x[0], highs = lows;
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes v = load_lanes(x + i);
+    lows = v < lows ? v : lows;
+    highs = v > highs ? v : highs;
+  }
+  *low = x[0];
+  *high = x[0];
+  for (int j = 0; j < kLanes; ++j) {
+    *low = std::min(*low, lows[j]);
+    *high = std::max(*high, highs[j]);
+  }
+  for (; i < n; ++i) {
+    *low = std::min(*low, x[i]);
+    *high = std::max(*high, x[i]);
+  }
+}
+
 // Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
@@ -244,19 +265,28 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
+  // Sinc interpolation for the strength, needed only to choose the weakest when there are
+  // more peaks than places (the refinement replaces it): made when that first happens.
+  auto estimate_strength = [&](Candidate& c) {
+    const double strength = praat::interpolate_sinc(lags, 2 * L + 1, 1.0 / s.dx / c.frequency + static_cast<double>(L), 30);
+    c.strength = strength > 1.0 ? 1.0 / strength : strength;  // short windows overshoot: reflect around 1
+  };
+  bool estimated = false;
   for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
     if (!(r[i] > 0.5 * p.voicing_threshold && r[i] > r[i - 1] && r[i] >= r[i + 1])) continue;
-    // Parabolic interpolation for the lag, sinc interpolation for the strength.
+    // Parabolic interpolation for the lag.
     const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
-    const double frequency = 1.0 / s.dx / (static_cast<double>(i) + dr / d2r);
-    double strength = praat::interpolate_sinc(lags, 2 * L + 1, 1.0 / s.dx / frequency + static_cast<double>(L), 30);
-    if (strength > 1.0) strength = 1.0 / strength;  // short windows overshoot: reflect around 1
-    const Candidate candidate{frequency, strength};
+    Candidate candidate{1.0 / s.dx / (static_cast<double>(i) + dr / d2r), 0.0};
     std::size_t place = 0;
     if (static_cast<std::int64_t>(candidates.size()) < s.max_candidates) {
       candidates.push_back(candidate);
       place = candidates.size() - 1;
     } else {  // replace the weakest, favouring high frequencies (octave cost)
+      if (!estimated) {
+        for (std::size_t k = 1; k < candidates.size(); ++k) estimate_strength(candidates[k]);
+        estimated = true;
+      }
+      estimate_strength(candidate);
       double weakest = 2.0;
       for (std::size_t k = 1; k < candidates.size(); ++k) {
         if (octave_weighted(candidates[k]) < weakest) {
@@ -270,11 +300,15 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
     if (place != 0) w.peak_lag[place] = i;
   }
   // Refine each peak by maximising the sinc interpolation on the two intervals around
-  // it: Newton from the parabolic estimate lands on the maximum that Praat's Brent finds
-  // to its tolerance (~1e-8 |x|) in 3-4 passes over the terms (each ~1.5 interpolations)
+  // it: Newton (Halley) from the quartic's vertex lands on the maximum that Praat's Brent finds
+  // to its tolerance (~1e-8 |x|) in ~2.2 passes over the terms (each ~2 interpolations)
   // instead of Brent's ~15 interpolations; where Newton gives up, Brent itself (in
   // Praat's 1-based index coordinates so that the tolerance is the same).
   for (std::size_t k = 1; k < candidates.size(); ++k) {
+    // Not refined where it cannot be chosen: the refined lag stays below i + 1, so the
+    // frequency stays at or above the ceiling, voiceless like the unvoiced candidate 0,
+    // which find_path takes on ties (its parabolic estimate is voiceless too).
+    if (1.0 / s.dx / static_cast<double>(w.peak_lag[k] + 1) >= s.ceiling) continue;
     const std::int64_t depth = candidates[k].frequency > 0.3 / s.dx ? 700 : s.refine_depth;
     const std::int64_t i = w.peak_lag[k];
     const double centre = static_cast<double>(i + L);
@@ -294,11 +328,10 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   return candidates;
 }
 
-// Pitch_pathFinder: the Viterbi path through the candidates; writes the chosen
-// candidate of each frame.
-void find_path(std::vector<std::vector<Candidate>>& frames, const std::vector<double>& intensity, const Setup& s,
+// Pitch_pathFinder: the Viterbi path through the candidates of n frames; writes the
+// chosen candidate of each frame.
+void find_path(const std::vector<Candidate>* frames, const double* intensity, std::int64_t n, const Setup& s,
                const PraatPitchParams& p, double* f0, double* strength) {
-  const std::int64_t n = static_cast<std::int64_t>(frames.size());
   if (n == 0) return;
   const double correction = 0.01 / s.time_step;  // costs are defined per 10 ms
   const double jump_cost = p.octave_jump_cost * correction, vu_cost = p.voiced_unvoiced_cost * correction;
@@ -376,11 +409,14 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
     framing[i] = frames_of(lengths[i], s);
     first_frame[i + 1] = first_frame[i] + framing[i].count;
     first_pair[i + 1] = first_pair[i] + (framing[i].count + 1) / 2;
-    // The global peak (about the mean) sets the silence threshold.
-    double mean = 0;
-    for (std::int64_t k = 0; k < lengths[i]; ++k) mean += signals[i][k];
-    mean /= static_cast<double>(std::max<std::int64_t>(1, lengths[i]));
-    for (std::int64_t k = 0; k < lengths[i]; ++k) global_peak[i] = std::max(global_peak[i], std::fabs(signals[i][k] - mean));
+    // The global peak (about the mean) sets the silence threshold: the largest |y - mean|
+    // is that of an extreme (y - mean rounds monotonically in y).
+    if (lengths[i] > 0) {
+      const double mean = lane_sum(signals[i], lengths[i]) / static_cast<double>(lengths[i]);
+      double low, high;
+      lane_min_max(signals[i], lengths[i], &low, &high);
+      global_peak[i] = std::max(high - mean, mean - low);
+    }
   }
   const std::int64_t total = first_frame[count];
   std::vector<std::vector<Candidate>> candidates(total);
@@ -430,10 +466,8 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
   });
   parallel_for(count, num_threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      std::vector<std::vector<Candidate>> frames(candidates.begin() + first_frame[i], candidates.begin() + first_frame[i + 1]);
-      const std::vector<double> level(intensity.begin() + first_frame[i], intensity.begin() + first_frame[i + 1]);
       const std::int64_t n = first_frame[i + 1] - first_frame[i];
-      find_path(frames, level, s, params, out[i], out[i] + n);
+      find_path(candidates.data() + first_frame[i], intensity.data() + first_frame[i], n, s, params, out[i], out[i] + n);
     }
   });
 }
