@@ -272,8 +272,7 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
     c.strength = strength > 1.0 ? 1.0 / strength : strength;  // short windows overshoot: reflect around 1
   };
   bool estimated = false;
-  for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
-    if (!(r[i] > 0.5 * p.voicing_threshold && r[i] > r[i - 1] && r[i] >= r[i + 1])) continue;
+  auto add_peak = [&](std::int64_t i) {
     // Parabolic interpolation for the lag.
     const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
     Candidate candidate{1.0 / s.dx / (static_cast<double>(i) + dr / d2r), 0.0};
@@ -298,6 +297,22 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
       if (place != 0) candidates[place] = candidate;
     }
     if (place != 0) w.peak_lag[place] = i;
+  };
+  // The peaks above half the voicing threshold, in order of lag: eight lags tested at
+  // once (few are peaks), each peak then taken on its own.
+  const double threshold = 0.5 * p.voicing_threshold;
+  const std::int64_t end = std::min(s.maximum_lag, L);
+  std::int64_t lag = 2;
+  for (; lag + kLanes <= end; lag += kLanes) {
+    const Lanes v = load_lanes(r + lag);
+    const LaneMask peak = (v > threshold) & (v > load_lanes(r + lag - 1)) & (v >= load_lanes(r + lag + 1));
+    if (!any_lane(peak)) continue;
+    for (int j = 0; j < kLanes; ++j) {
+      if (peak[j]) add_peak(lag + j);
+    }
+  }
+  for (; lag < end; ++lag) {
+    if (r[lag] > threshold && r[lag] > r[lag - 1] && r[lag] >= r[lag + 1]) add_peak(lag);
   }
   // Refine each peak by maximising the sinc interpolation on the two intervals around
   // it: Newton (Halley) from the quartic's vertex lands on the maximum that Praat's Brent finds
