@@ -27,4 +27,16 @@ inline double sum_lanes(Lanes v) {
   return quarter[0] + quarter[1];
 }
 
+// A comparison's result: all bits set in the lanes where it holds.
+using LaneMask = long long __attribute__((vector_size(64)));
+
+// Whether any lane of a comparison holds (its halves or-ed together).
+inline bool any_lane(LaneMask m) {
+  using Half = long long __attribute__((vector_size(32)));
+  using Quarter = long long __attribute__((vector_size(16)));
+  const Half half = __builtin_shufflevector(m, m, 0, 1, 2, 3) | __builtin_shufflevector(m, m, 4, 5, 6, 7);
+  const Quarter quarter = __builtin_shufflevector(half, half, 0, 1) | __builtin_shufflevector(half, half, 2, 3);
+  return (quarter[0] | quarter[1]) != 0;
+}
+
 }  // namespace affectkit

@@ -263,6 +263,7 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
   const std::int64_t L = s.interpolation_lags;
   const double* r = lags + L;
   std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
+  candidates.reserve(s.max_candidates);   // one allocation, where push_back's growth made up to five
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
   // Sinc interpolation for the strength, needed only to choose the weakest when there are
@@ -272,8 +273,7 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
     c.strength = strength > 1.0 ? 1.0 / strength : strength;  // short windows overshoot: reflect around 1
   };
   bool estimated = false;
-  for (std::int64_t i = 2; i < s.maximum_lag && i < L; ++i) {
-    if (!(r[i] > 0.5 * p.voicing_threshold && r[i] > r[i - 1] && r[i] >= r[i + 1])) continue;
+  auto add_peak = [&](std::int64_t i) {
     // Parabolic interpolation for the lag.
     const double dr = 0.5 * (r[i + 1] - r[i - 1]), d2r = 2.0 * r[i] - r[i - 1] - r[i + 1];
     Candidate candidate{1.0 / s.dx / (static_cast<double>(i) + dr / d2r), 0.0};
@@ -298,6 +298,22 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
       if (place != 0) candidates[place] = candidate;
     }
     if (place != 0) w.peak_lag[place] = i;
+  };
+  // The peaks above half the voicing threshold, in order of lag: eight lags tested at
+  // once (few are peaks), each peak then taken on its own.
+  const double threshold = 0.5 * p.voicing_threshold;
+  const std::int64_t end = std::min(s.maximum_lag, L);
+  std::int64_t lag = 2;
+  for (; lag + kLanes <= end; lag += kLanes) {
+    const Lanes v = load_lanes(r + lag);
+    const LaneMask peak = (v > threshold) & (v > load_lanes(r + lag - 1)) & (v >= load_lanes(r + lag + 1));
+    if (!any_lane(peak)) continue;
+    for (int j = 0; j < kLanes; ++j) {
+      if (peak[j]) add_peak(lag + j);
+    }
+  }
+  for (; lag < end; ++lag) {
+    if (r[lag] > threshold && r[lag] > r[lag - 1] && r[lag] >= r[lag + 1]) add_peak(lag);
   }
   // Refine each peak by maximising the sinc interpolation on the two intervals around
   // it: Newton (Halley) from the quartic's vertex lands on the maximum that Praat's Brent finds
@@ -337,16 +353,20 @@ void find_path(const std::vector<Candidate>* frames, const double* intensity, st
   const double jump_cost = p.octave_jump_cost * correction, vu_cost = p.voiced_unvoiced_cost * correction;
   const double ceiling = s.ceiling;
   auto voiceless = [&](double f) { return !(f > 0.0 && f < ceiling); };
-  std::vector<std::vector<double>> delta(n);
-  std::vector<std::vector<std::int64_t>> psi(n);
+  // The frames' scores and back-pointers in one buffer each (frame t's from first[t]),
+  // not two allocations per frame.
+  std::vector<std::size_t> first(n + 1, 0);
+  for (std::int64_t t = 0; t < n; ++t) first[t + 1] = first[t] + frames[t].size();
+  std::vector<double> scores(first[n]);
+  std::vector<std::int64_t> back_pointers(first[n], 0);
+  auto delta = [&](std::int64_t t) { return scores.data() + first[t]; };
+  auto psi = [&](std::int64_t t) { return back_pointers.data() + first[t]; };
   for (std::int64_t t = 0; t < n; ++t) {
     double unvoiced = p.silence_threshold <= 0 ? 0 : 2 - intensity[t] / (p.silence_threshold / (1 + p.voicing_threshold));
     unvoiced = p.voicing_threshold + (unvoiced > 0 ? unvoiced : 0);
-    delta[t].resize(frames[t].size());
-    psi[t].assign(frames[t].size(), 0);
     for (std::size_t c = 0; c < frames[t].size(); ++c) {
       const Candidate& candidate = frames[t][c];
-      delta[t][c] = voiceless(candidate.frequency)
+      delta(t)[c] = voiceless(candidate.frequency)
                         ? unvoiced
                         : candidate.strength - p.octave_cost * std::log2(ceiling / candidate.frequency);
     }
@@ -365,25 +385,25 @@ void find_path(const std::vector<Candidate>* frames, const double* intensity, st
         } else {
           transition = voiceless(f1) ? vu_cost : jump_cost * std::fabs(std::log2(f1 / f2));
         }
-        const double value = delta[t - 1][c1] - transition + delta[t][c2];
+        const double value = delta(t - 1)[c1] - transition + delta(t)[c2];
         if (value > maximum) {
           maximum = value;
           place = static_cast<std::int64_t>(c1);
         }
       }
-      delta[t][c2] = maximum;
-      psi[t][c2] = place;
+      delta(t)[c2] = maximum;
+      psi(t)[c2] = place;
     }
   }
   std::int64_t place = 0;
-  for (std::size_t c = 1; c < delta[n - 1].size(); ++c) {
-    if (delta[n - 1][c] > delta[n - 1][place]) place = static_cast<std::int64_t>(c);
+  for (std::size_t c = 1; c < frames[n - 1].size(); ++c) {
+    if (delta(n - 1)[c] > delta(n - 1)[place]) place = static_cast<std::int64_t>(c);
   }
   for (std::int64_t t = n - 1; t >= 0; --t) {
     const Candidate& chosen = frames[t][place];
     f0[t] = chosen.frequency;
     strength[t] = chosen.strength;
-    place = psi[t][place];
+    place = psi(t)[place];
   }
 }
 
