@@ -193,21 +193,6 @@ void add_row_products(const T* L, std::int64_t P, std::int64_t C, const double* 
   }
 }
 
-// max_c x[c] (n >= 1), in lanes when n >= 8: a max is exact in any order, so the
-// last chunk may overlap the one before it. (GCC vectorises a max reduction over
-// doubles into gathers through the stack, slower than this.)
-double largest(const double* x, std::int64_t n) {
-  if (n < kLanes) return *std::max_element(x, x + n);
-  Lanes top = load_lanes(x);
-  for (std::int64_t c = kLanes; c < n; c += kLanes) {
-    const Lanes v = load_lanes(x + std::min(c, n - kLanes));
-    top = top > v ? top : v;
-  }
-  double result = top[0];
-  for (int k = 1; k < kLanes; ++k) result = std::max(result, top[k]);
-  return result;
-}
-
 // One sample's data term H(p) + lambda_zs KL(yhat || p), from its weighted logits
 // l = L^T beta (C,; overwritten by log p), with beta zero for pruned prompts (which
 // then add exact zeros). Writes p to prediction, and to dz (C rounded up to whole
@@ -219,7 +204,9 @@ double sample_term(double* l, std::int64_t C, const double* yhat, double yhat_ne
                    const PromptWeightsParams& p, double* dz, T* prediction) {
   double* logp = l;
   const double inv_tau = 1.0 / p.temperature;
-  const double top = largest(l, C) * inv_tau;  // = max of the products: rounding is monotone
+  double lowest, largest;  // in lanes: GCC vectorises a max reduction into gathers through the stack
+  lane_min_max(l, C, &lowest, &largest);
+  const double top = largest * inv_tau;  // = max of the products: rounding is monotone
   for (std::int64_t c = 0; c < C; ++c) logp[c] *= inv_tau;
   std::copy(logp, logp + C, dz);
   // one exp per class, vectorised: the scalar exps were a sixth of a float32 pass.

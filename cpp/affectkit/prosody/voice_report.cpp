@@ -222,23 +222,6 @@ Lanes sqrt_lanes(Lanes x) {
 #endif
 }
 
-// Vector_getAbsoluteExtremum without interpolation: the largest |sample|. In lanes:
-// a maximum is exact in any order, but GCC keeps a scalar loop's chain of
-// dependent maxima.
-double largest_magnitude(const double* y, std::int64_t n) {
-  Lanes lanes = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const Lanes v = load_lanes(y + i);
-    const Lanes magnitude = v < 0 ? -v : v;
-    lanes = magnitude > lanes ? magnitude : lanes;
-  }
-  double peak = 0.0;
-  for (int j = 0; j < kLanes; ++j) peak = std::max(peak, lanes[j]);
-  for (; i < n; ++i) peak = std::max(peak, std::fabs(y[i]));
-  return peak;
-}
-
 // Sound_findMaximumCorrelation: slides a window of one period starting in
 // [tmin2, tmax2] (minus half a window) along the signal and correlates it with
 // the window centred at t1. Returns the largest local maximum of the normalised
@@ -303,7 +286,7 @@ double find_maximum_correlation(const Sound& s, double t1, double window_length,
   if (maximum_correlation > -1.0) {
     // The peak |sample| of the one window that is reported.
     const std::int64_t first = first_pair(peak_shift), last = last_pair(peak_shift);
-    if (last >= first) *peak = largest_magnitude(s.y + (first - 1 + peak_shift), last - first + 1);
+    if (last >= first) *peak = lane_max_abs(s.y + (first - 1 + peak_shift), last - first + 1);
     const double d2r = 2 * maximum_correlation - r1_best - r3_best;
     if (d2r != 0.0) {
       const double dr = 0.5 * (r3_best - r1_best);
@@ -693,7 +676,7 @@ std::vector<double> point_process_cc(const double* y, std::int64_t n, double sam
   if (n == 0) return points;
   const Sound sound(y, n, sample_rate);
   const Pitch pitch{contour.f0, contour.count, contour.time_step, contour.first_time, sound.xmin, sound.xmax};
-  const double global_peak = largest_magnitude(y, n);
+  const double global_peak = lane_max_abs(y, n);  // Vector_getAbsoluteExtremum without interpolation
 
   // An hour of voice is one long serial search: it stops on request, checked every
   // 64th period (a check reads the clock; 64 periods take well under a millisecond).
