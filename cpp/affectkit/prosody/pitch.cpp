@@ -77,7 +77,12 @@ Setup make_setup(const PraatPitchParams& p) {
     return s;
   }
   while (static_cast<double>(s.fft_size) < static_cast<double>(s.window_size) * (1 + interpolation_depth)) s.fft_size *= 2;
+  return s;
+}
 
+// The ac methods' window and its normalised autocorrelation (what framing alone does not need).
+void make_window(const PraatPitchParams& p, Setup& s) {
+  if (s.cross_correlation) return;
   // Praat's windows (1-based i): Hanning 0.5 - 0.5 cos(2 pi i / (N + 1)); the
   // Gaussian reaches exp(-12) at the edges and is lifted to zero there.
   const double N = static_cast<double>(s.window_size);
@@ -102,7 +107,6 @@ Setup make_setup(const PraatPitchParams& p) {
   fft.inverse(spectrum.data(), frame.data());
   s.window_autocorrelation.assign(frame.data(), frame.data() + s.window_size);
   for (double& value : s.window_autocorrelation) value /= frame[0];
-  return s;
 }
 
 PitchFrames frames_of(std::int64_t n, const Setup& s) {
@@ -182,7 +186,8 @@ double prepare_frame(const double* y, std::int64_t n, double t, const Setup& s, 
   const std::int64_t start = right - s.half_window;
   const std::int64_t inside_first = std::clamp<std::int64_t>(-start, 0, s.window_size);
   const std::int64_t inside_end = std::clamp<std::int64_t>(n - start, inside_first, s.window_size);
-  std::fill(frame, frame + std::max(s.fft_size, s.window_size), 0.0);
+  std::fill(frame, frame + inside_first, 0.0);
+  std::fill(frame + inside_end, frame + std::max(s.fft_size, s.window_size), 0.0);
   if (s.cross_correlation) {
     for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = y[start + j] - mean;
   } else {
@@ -312,15 +317,17 @@ void find_path(const std::vector<Candidate>* frames, const double* intensity, st
   // not two allocations per frame.
   std::vector<std::size_t> first(n + 1, 0);
   for (std::int64_t t = 0; t < n; ++t) first[t + 1] = first[t] + frames[t].size();
-  std::vector<double> scores(first[n]);
+  std::vector<double> scores(first[n]), octaves(first[n]);  // octaves: log2 of the frequency, once per candidate
   std::vector<std::int64_t> back_pointers(first[n], 0);
   auto delta = [&](std::int64_t t) { return scores.data() + first[t]; };
   auto psi = [&](std::int64_t t) { return back_pointers.data() + first[t]; };
+  auto octave = [&](std::int64_t t) { return octaves.data() + first[t]; };
   for (std::int64_t t = 0; t < n; ++t) {
     double unvoiced = p.silence_threshold <= 0 ? 0 : 2 - intensity[t] / (p.silence_threshold / (1 + p.voicing_threshold));
     unvoiced = p.voicing_threshold + (unvoiced > 0 ? unvoiced : 0);
     for (std::size_t c = 0; c < frames[t].size(); ++c) {
       const Candidate& candidate = frames[t][c];
+      octave(t)[c] = voiceless(candidate.frequency) ? 0.0 : std::log2(candidate.frequency);
       delta(t)[c] = voiceless(candidate.frequency)
                         ? unvoiced
                         : candidate.strength - p.octave_cost * std::log2(ceiling / candidate.frequency);
@@ -338,7 +345,7 @@ void find_path(const std::vector<Candidate>* frames, const double* intensity, st
         if (voiceless(f2)) {
           transition = voiceless(f1) ? 0.0 : vu_cost;
         } else {
-          transition = voiceless(f1) ? vu_cost : jump_cost * std::fabs(std::log2(f1 / f2));
+          transition = voiceless(f1) ? vu_cost : jump_cost * std::fabs(octave(t - 1)[c1] - octave(t)[c2]);
         }
         const double value = delta(t - 1)[c1] - transition + delta(t)[c2];
         if (value > maximum) {
@@ -372,7 +379,8 @@ PitchFrames praat_pitch_frames(std::int64_t n_samples, const PraatPitchParams& p
 
 void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& params, double* const* out,
                  int num_threads) {
-  const Setup s = make_setup(params);
+  Setup s = make_setup(params);
+  make_window(params, s);
   const double* const* signals = batch.signals;
   const std::int64_t* lengths = batch.lengths;
   const std::int64_t count = batch.count;
