@@ -379,7 +379,7 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
   constexpr double kStepTolerance = 3e-5;  // the next step would be ~K 3e-14
   constexpr double kCarryStep = 0.1, kConfirmError = 1e-11;
   const double middle = static_cast<double>(centre), lo = middle - 1.0, hi = middle + 1.0;
-  double at = *x, moved = 0, carried = 0;  // carried: the relative error bound of a carried f''
+  double at = *x, moved = 0, inverse_moved2 = 0;
   Derivatives last{};  // the last full pass's, `moved` before `at`
   bool full = true;
   for (int iteration = 0; iteration < 8; ++iteration) {
@@ -388,23 +388,27 @@ bool maximize_sinc_newton(const double* y, std::int64_t size, std::int64_t max_d
     if (full ? !sinc_derivatives<true>(y, size, max_depth, at, &f) : !sinc_derivatives<false>(y, size, max_depth, at, &f)) {
       return false;
     }
+    double carried = 0;  // the f'''' term a carried f'' has (its error is mostly a small part of it)
     if (full) {
       last = f;
     } else {  // f' against its prediction to O(s^3) gives f'''' s (rounding: ~eps |f''| / s)
       const double s = moved, predicted = last.first + s * (last.second + 0.5 * s * last.third);
-      const double fourth_s = 6.0 * (f.first - predicted) / (s * s);
-      f.second = last.second + s * (last.third + 0.5 * fourth_s);
+      const double fourth_s = 6.0 * (f.first - predicted) * inverse_moved2;
+      carried = 0.5 * s * fourth_s;
+      f.second = last.second + s * last.third + carried;
       f.third = last.third + fourth_s;
-      carried = std::fabs(0.5 * s * fourth_s / f.second);
     }
     if (!(f.second < 0)) return false;
-    const double newton = -f.first / f.second, halley = 1.0 + 0.5 * newton * f.third / f.second;
-    const bool cubic = halley > 0.5 && halley < 2.0;
-    const double step = cubic ? newton / halley : newton;
-    if (!cubic || std::fabs(step) > kStepTolerance || (!full && std::fabs(step) * carried > kConfirmError)) {
+    // Halley's step -f' f'' / (f''^2 - f' f''' / 2) where that is 0.5 to 2 times Newton's
+    // (one division: the passes wait on it).
+    const double curvature2 = f.second * f.second, denominator = curvature2 - 0.5 * f.first * f.third;
+    const bool cubic = denominator > 0.5 * curvature2 && denominator < 2.0 * curvature2;
+    const double step = cubic ? -f.first * f.second / denominator : -f.first / f.second;
+    if (!cubic || std::fabs(step) > kStepTolerance || std::fabs(step * carried) > kConfirmError * -f.second) {
       // (a confirming pass only follows a step above kStepTolerance: moved is not 0 there)
       full = !(full && cubic && std::fabs(step) < kCarryStep && std::floor(at) == std::floor(at + step));
       moved = step;
+      inverse_moved2 = 1.0 / (step * step);
       at += step;
       continue;
     }
