@@ -119,7 +119,8 @@ TEST(ComplexFFT, TwoAutocorrelationsEqualEachOnItsOwn) {
       a[j] = window * (std::sin(0.07 * static_cast<double>(j)) + 0.3 * normal(random));
       b[j] = trial == 2 ? 0.0 : window * (3.0 * std::cos(0.021 * static_cast<double>(j)) + normal(random));
     }
-    autocorrelate_two(fft, a.data(), b.data(), work.data(), out.data());
+    for (std::int64_t j = 0; j < n; ++j) work[j] = {a[j], b[j]};
+    autocorrelate_two(fft, work.data(), out.data());
     for (int part = 0; part < 2; ++part) {
       const double* x = part == 0 ? a.data() : b.data();
       std::copy(x, x + n, own.data());

@@ -262,10 +262,8 @@ void ComplexFFT::inverse(std::complex<double>* in, std::complex<double>* out) co
                    reinterpret_cast<fftw_complex*>(out));
 }
 
-void autocorrelate_two(const ComplexFFT& fft, const double* a, const double* b, std::complex<double>* work,
-                       std::complex<double>* out) {
+void autocorrelate_two(const ComplexFFT& fft, std::complex<double>* work, std::complex<double>* out) {
   const std::int64_t n = fft.size();
-  for (std::int64_t j = 0; j < n; ++j) work[j] = {a[j], b[j]};
   fft.forward(work, out);
   const double* z = reinterpret_cast<const double*>(out);
   double* powers = reinterpret_cast<double*>(work);

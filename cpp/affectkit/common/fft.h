@@ -82,10 +82,10 @@ class ComplexFFT {
 // and |A|^2 + i |B|^2 goes back through one inverse whose real and imaginary parts are
 // the two (real) autocorrelations. One forward and one inverse complex transform of n
 // points, where each sequence's own real transforms cost about as much. The rounding of
-// each result depends on the other sequence too. Writes the interleaved pairs
-// (n r_a[j], n r_b[j]), j < n, to out; work: n points. Buffers from AlignedBuffer.
-void autocorrelate_two(const ComplexFFT& fft, const double* a, const double* b, std::complex<double>* work,
-                       std::complex<double>* out);
+// each result depends on the other sequence too. Reads the pairs (a[j], b[j]), j < n,
+// from work (clobbered: the caller writes its sequences straight into it) and writes
+// the interleaved pairs (n r_a[j], n r_b[j]), j < n, to out. Buffers from AlignedBuffer.
+void autocorrelate_two(const ComplexFFT& fft, std::complex<double>* work, std::complex<double>* out);
 
 // "FFTW 3.3.10" or similar.
 const char* fft_backend();

@@ -122,16 +122,15 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
 // Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
-      : fft(s.fft_size), pair_fft(s.fft_size), frame{AlignedBuffer<double>(std::max(s.fft_size, s.window_size)),
-                                                     AlignedBuffer<double>(std::max(s.fft_size, s.window_size))},
-        later(s.fft_size), spectrum(fft.num_bins()), later_spectrum(fft.num_bins()), packed(s.fft_size),
+      : fft(s.fft_size), pair_fft(s.fft_size), window(s.fft_size), later(s.fft_size), spectrum(fft.num_bins()), later_spectrum(fft.num_bins()), packed(s.fft_size),
         transformed(s.fft_size), lags{std::vector<double>(2 * s.interpolation_lags + 1),
                                       std::vector<double>(2 * s.interpolation_lags + 1)},
         peak_lag(s.max_candidates) {}
   RealFFT<double> fft;
   ComplexFFT pair_fft;
-  AlignedBuffer<double> frame[2], later;  // later: cc only, the signal after the window
-  AlignedBuffer<std::complex<double>> spectrum, later_spectrum, packed, transformed;
+  AlignedBuffer<double> window, later;  // cc only: the window and the signal after it
+  AlignedBuffer<std::complex<double>> spectrum, later_spectrum;  // cc only
+  AlignedBuffer<std::complex<double>> packed, transformed;      // ac: a pair's frames, their autocorrelations
   std::vector<double> lags[2];  // r[-L..L] at lags[L + lag], L = interpolation_lags
   std::vector<std::int64_t> peak_lag;
 };
@@ -149,7 +148,7 @@ void cross_correlation(const double* y, std::int64_t n, double t, double mean, c
   const std::int64_t span = std::min(s.maximum_lag + N, n - first);
   const std::int64_t maximum_lag = span - N;
   const double* x = y + first;
-  double* window = w.frame[0].data();
+  double* window = w.window.data();
   double* later = w.later.data();
   for (std::int64_t i = 0; i < M; ++i) {
     window[i] = i < N ? x[i] - mean : 0.0;
@@ -171,41 +170,86 @@ void cross_correlation(const double* y, std::int64_t n, double t, double mean, c
   for (std::int64_t lag = std::max<std::int64_t>(maximum_lag + 1, 1); lag <= L; ++lag) r[lag] = r[-lag] = 0.0;
 }
 
-// Sound_into_PitchFrame's set-up of the frame centred at time t: the local mean
-// removed ('ac': and windowed) into frame[0..fft_size), zeros after the window and
-// outside the signal. Returns the local peak; writes the mean.
-double prepare_frame(const double* y, std::int64_t n, double t, const Setup& s, double* frame, double* mean_out) {
+// Where the frame centred at time t lies (Sound_into_PitchFrame): its sample j is
+// y[start + j], inside the signal for j in [inside_first, inside_end) and zero
+// elsewhere; and its local mean, over one longest period to both sides (summed in
+// lanes: Praat's one running sum differs in the last bits only).
+struct FrameSpan {
+  std::int64_t start = 0, inside_first = 0, inside_end = 0;
+  double mean = 0;
+};
+
+FrameSpan frame_span(const double* y, std::int64_t n, double t, const Setup& s) {
   const std::int64_t left = static_cast<std::int64_t>(std::floor((t - 0.5 * s.dx) / s.dx + 1.0)) - 1;
   const std::int64_t right = left + 1;
-  // The local mean, over one longest period to both sides, is removed before windowing
-  // (summed in lanes: Praat's one running sum differs in the last bits only).
   const std::int64_t mean_first = std::max<std::int64_t>(0, right - s.period);
-  const double mean = lane_sum(y + mean_first, std::min(n - 1, left + s.period) - mean_first + 1) /
-                      static_cast<double>(2 * s.period);
-  // The window's samples outside the signal are zeros; the loop in between vectorises.
-  const std::int64_t start = right - s.half_window;
-  const std::int64_t inside_first = std::clamp<std::int64_t>(-start, 0, s.window_size);
-  const std::int64_t inside_end = std::clamp<std::int64_t>(n - start, inside_first, s.window_size);
-  std::fill(frame, frame + inside_first, 0.0);
-  std::fill(frame + inside_end, frame + std::max(s.fft_size, s.window_size), 0.0);
-  if (s.cross_correlation) {
-    for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = y[start + j] - mean;
-  } else {
-    for (std::int64_t j = inside_first; j < inside_end; ++j) frame[j] = (y[start + j] - mean) * s.window[j];
-  }
-  *mean_out = mean;
-  // The local peak, over half a longest period to both sides of the centre.
-  const std::int64_t peak_first = std::max<std::int64_t>(0, s.half_window - s.half_period);
-  return lane_max_abs(frame + peak_first, std::min(s.window_size, s.half_window + s.half_period) - peak_first);
+  FrameSpan f;
+  f.mean = lane_sum(y + mean_first, std::min(n - 1, left + s.period) - mean_first + 1) / static_cast<double>(2 * s.period);
+  f.start = right - s.half_window;
+  f.inside_first = std::clamp<std::int64_t>(-f.start, 0, s.window_size);
+  f.inside_end = std::clamp<std::int64_t>(n - f.start, f.inside_first, s.window_size);
+  return f;
 }
 
-// The normalised autocorrelations r[-L..L] of two windowed frames a and b (fft_size
-// each), by autocorrelate_two: two frames for the price of about one. A frame's pair is
+// The frame's sample j: the local mean removed before windowing ('ac'); 0 outside the signal.
+double frame_sample(const double* y, const FrameSpan& f, const Setup& s, std::int64_t j) {
+  if (j < f.inside_first || j >= f.inside_end) return 0.0;
+  const double centred = y[f.start + j] - f.mean;
+  return s.cross_correlation ? centred : centred * s.window[j];
+}
+
+// The frame's local peak, over half a longest period to both sides of its centre.
+double local_peak(const double* y, const FrameSpan& f, const Setup& s) {
+  const std::int64_t first = std::max({std::int64_t{0}, s.half_window - s.half_period, f.inside_first});
+  const std::int64_t end = std::min({s.window_size, s.half_window + s.half_period, f.inside_end});
+  Lanes peaks = {};
+  std::int64_t j = first;
+  for (; j + kLanes <= end; j += kLanes) {
+    Lanes v = load_lanes(y + f.start + j) - f.mean;
+    if (!s.cross_correlation) v *= load_lanes(s.window.data() + j);
+    peaks = (v < 0 ? -v : v) > peaks ? (v < 0 ? -v : v) : peaks;
+  }
+  double peak = 0;
+  for (int k = 0; k < kLanes; ++k) peak = std::max(peak, peaks[k]);
+  for (; j < end; ++j) peak = std::max(peak, std::fabs(frame_sample(y, f, s, j)));
+  return peak;
+}
+
+// The two windowed frames of a pair ('ac'), straight into the complex input of
+// autocorrelate_two (fft_size values a + i b: a's samples the real parts, b's the
+// imaginary ones), zeros after the windows; b may be absent (zeros). One pass where
+// writing each frame and then interleaving them took two.
+void window_pair(const double* y, const FrameSpan& a, const FrameSpan* b, const Setup& s, double* packed) {
+  const FrameSpan none;  // inside nowhere
+  const FrameSpan& other = b != nullptr ? *b : none;
+  const std::int64_t both_first = std::max(a.inside_first, other.inside_first);
+  const std::int64_t both_end = std::min(a.inside_end, other.inside_end);
+  std::int64_t j = 0;
+  for (; j < both_first; ++j) {
+    packed[2 * j] = frame_sample(y, a, s, j);
+    packed[2 * j + 1] = frame_sample(y, other, s, j);
+  }
+  for (; j + kLanes <= both_end; j += kLanes) {  // the whole window, but at the signal's ends
+    const Lanes window = load_lanes(s.window.data() + j);
+    const Lanes va = (load_lanes(y + a.start + j) - a.mean) * window;
+    const Lanes vb = (load_lanes(y + other.start + j) - other.mean) * window;
+    store_lanes(packed + 2 * j, __builtin_shufflevector(va, vb, 0, 8, 1, 9, 2, 10, 3, 11));
+    store_lanes(packed + 2 * j + kLanes, __builtin_shufflevector(va, vb, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+  for (; j < s.window_size; ++j) {
+    packed[2 * j] = frame_sample(y, a, s, j);
+    packed[2 * j + 1] = frame_sample(y, other, s, j);
+  }
+  std::fill(packed + 2 * s.window_size, packed + 2 * s.fft_size, 0.0);
+}
+
+// The normalised autocorrelations r[-L..L] of the two windowed frames in w.packed (see
+// window_pair), by autocorrelate_two: two frames for the price of about one. A frame's pair is
 // fixed (frames 2j and 2j + 1 of a signal, the last one alone against zeros), so its
 // rounding does not depend on the batch or the threads. Each is normalised by its zero
 // lag and divided by the window's autocorrelation.
-void autocorrelate_pair(const double* a, const double* b, const Setup& s, Workspace& w, double* r_a, double* r_b) {
-  autocorrelate_two(w.pair_fft, a, b, w.packed.data(), w.transformed.data());
+void autocorrelate_pair(const Setup& s, Workspace& w, double* r_a, double* r_b) {
+  autocorrelate_two(w.pair_fft, w.packed.data(), w.transformed.data());
   const double* c = reinterpret_cast<const double*>(w.transformed.data());  // M (r_a + i r_b), interleaved
   for (int part = 0; part < 2; ++part) {
     double* r = part == 0 ? r_a : r_b;
@@ -420,28 +464,27 @@ void praat_pitch(const SignalBatch<double>& batch, const PraatPitchParams& param
         continue;
       }
       const double* y = signals[signal];
-      double local_peak[2] = {0.0, 0.0}, mean[2] = {0.0, 0.0}, t[2] = {0.0, 0.0};
-      for (std::int64_t j = 0; j < 2; ++j) {
-        if (j < frames) {
-          t[j] = framing[signal].first_time + static_cast<double>(first + j - first_frame[signal]) * s.time_step;
-          local_peak[j] = prepare_frame(y, lengths[signal], t[j], s, w.frame[j].data(), &mean[j]);
-          intensity[first + j] = local_peak[j] > global_peak[signal] ? 1.0 : local_peak[j] / global_peak[signal];
-        } else {  // a last frame alone: its pair is zeros
-          std::fill(w.frame[j].data(), w.frame[j].data() + s.fft_size, 0.0);
-        }
+      double peak[2] = {0.0, 0.0}, t[2] = {0.0, 0.0};
+      FrameSpan spans[2];
+      for (std::int64_t j = 0; j < frames; ++j) {
+        t[j] = framing[signal].first_time + static_cast<double>(first + j - first_frame[signal]) * s.time_step;
+        spans[j] = frame_span(y, lengths[signal], t[j], s);
+        peak[j] = local_peak(y, spans[j], s);
+        intensity[first + j] = peak[j] > global_peak[signal] ? 1.0 : peak[j] / global_peak[signal];
       }
       const std::int64_t L = s.interpolation_lags;
-      if (!s.cross_correlation && (local_peak[0] > 0.0 || local_peak[1] > 0.0)) {
-        autocorrelate_pair(w.frame[0].data(), w.frame[1].data(), s, w, w.lags[0].data() + L, w.lags[1].data() + L);
+      if (!s.cross_correlation && (peak[0] > 0.0 || peak[1] > 0.0)) {  // a last frame alone: its pair is zeros
+        window_pair(y, spans[0], frames == 2 ? &spans[1] : nullptr, s, reinterpret_cast<double*>(w.packed.data()));
+        autocorrelate_pair(s, w, w.lags[0].data() + L, w.lags[1].data() + L);
       }
       for (std::int64_t j = 0; j < frames; ++j) {
-        if (local_peak[j] == 0.0) {  // only the unvoiced candidate
+        if (peak[j] == 0.0) {  // only the unvoiced candidate
           candidates[first + j].assign(1, Candidate{});
           continue;
         }
         if (s.cross_correlation) {
           w.lags[j][L] = 1.0;
-          cross_correlation(y, lengths[signal], t[j], mean[j], s, params.pitch_floor, w, w.lags[j].data() + L);
+          cross_correlation(y, lengths[signal], t[j], spans[j].mean, s, params.pitch_floor, w, w.lags[j].data() + L);
         }
         candidates[first + j] = frame_candidates(w.lags[j].data(), s, params, w);
       }
