@@ -122,9 +122,9 @@ PitchFrames frames_of(std::int64_t n, const Setup& s) {
 // Per-thread buffers for the analysis of a pair of frames.
 struct Workspace {
   explicit Workspace(const Setup& s)
-      : fft(s.fft_size), pair_fft(s.fft_size), window(s.fft_size), later(s.fft_size), spectrum(fft.num_bins()), later_spectrum(fft.num_bins()), packed(s.fft_size),
-        transformed(s.fft_size), lags{std::vector<double>(2 * s.interpolation_lags + 1),
-                                      std::vector<double>(2 * s.interpolation_lags + 1)},
+      : fft(s.fft_size), pair_fft(s.fft_size), window(s.fft_size), later(s.fft_size), spectrum(fft.num_bins()),
+        later_spectrum(fft.num_bins()), packed(s.fft_size), transformed(s.fft_size),
+        lags{std::vector<double>(2 * s.interpolation_lags + 1), std::vector<double>(2 * s.interpolation_lags + 1)},
         peak_lag(s.max_candidates) {}
   RealFFT<double> fft;
   ComplexFFT pair_fft;
@@ -207,7 +207,8 @@ double local_peak(const double* y, const FrameSpan& f, const Setup& s) {
   for (; j + kLanes <= end; j += kLanes) {
     Lanes v = load_lanes(y + f.start + j) - f.mean;
     if (!s.cross_correlation) v *= load_lanes(s.window.data() + j);
-    peaks = (v < 0 ? -v : v) > peaks ? (v < 0 ? -v : v) : peaks;
+    const Lanes magnitude = v < 0 ? -v : v;
+    peaks = magnitude > peaks ? magnitude : peaks;
   }
   double peak = 0;
   for (int k = 0; k < kLanes; ++k) peak = std::max(peak, peaks[k]);
