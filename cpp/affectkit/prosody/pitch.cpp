@@ -133,6 +133,7 @@ struct Workspace {
   AlignedBuffer<std::complex<double>> packed, transformed;      // ac: a pair's frames, their autocorrelations
   std::vector<double> lags[2];  // r[-L..L] at lags[L + lag], L = interpolation_lags
   std::vector<std::int64_t> peak_lag;
+  std::vector<Candidate> candidates;  // frame_candidates' scratch
 };
 
 // The forward cross-correlation of one window with the signal lag samples later,
@@ -267,8 +268,11 @@ void autocorrelate_pair(const Setup& s, Workspace& w, double* r_a, double* r_b) 
 std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, const PraatPitchParams& p, Workspace& w) {
   const std::int64_t L = s.interpolation_lags;
   const double* r = lags + L;
-  std::vector<Candidate> candidates(1);  // the unvoiced candidate is always there
-  candidates.reserve(s.max_candidates);   // one allocation, where push_back's growth made up to five
+  // Gathered in the thread's scratch and returned at their own size: reserving
+  // max_candidates per frame (106 for harmonicity at 16 kHz) made tens of megabytes,
+  // which came page by page from the kernel on every call.
+  std::vector<Candidate>& candidates = w.candidates;
+  candidates.assign(1, Candidate{});  // the unvoiced candidate is always there
   const double minimum_pitch = p.pitch_floor;
   auto octave_weighted = [&](const Candidate& c) { return c.strength - p.octave_cost * std::log2(minimum_pitch / c.frequency); };
   // Sinc interpolation for the strength, needed only to choose the weakest when there are
@@ -346,7 +350,7 @@ std::vector<Candidate> frame_candidates(const double* lags, const Setup& s, cons
     candidates[k].frequency = 1.0 / s.dx / lag;
     candidates[k].strength = strength > 1.0 ? 1.0 / strength : strength;
   }
-  return candidates;
+  return {candidates.begin(), candidates.end()};
 }
 
 // Pitch_pathFinder: the Viterbi path through the candidates of n frames; writes the
