@@ -585,22 +585,30 @@ double lpc_burg(const double* x, std::int64_t n, double* a, int order) {
   long double xms = p / static_cast<long double>(n);
   if (xms <= 0) return 0;
   // b1 and b2 start on cache lines (64 bytes): their blocks' stores and half of the
-  // loads then touch one line each (Burg ~5% faster than from std::vector, 16 bytes).
+  // loads then touch one line each (std::vector gives 16 bytes).
   const std::int64_t stride = (n - 1 + kLanes - 1) / kLanes * kLanes;
-  std::vector<double> storage(static_cast<std::size_t>(2 * stride + kLanes)), aa(static_cast<std::size_t>(order));
-  void* line = storage.data();
-  std::size_t space = storage.size() * sizeof(double);
+  std::size_t space = static_cast<std::size_t>(2 * stride + kLanes);
+  const std::unique_ptr<double[]> storage(new double[space]);
+  void* line = storage.get();
+  space *= sizeof(double);
   double* const b1 = static_cast<double*>(std::align(64, 2 * stride * sizeof(double), line, space));
   double* const b2 = b1 + stride;
-  std::copy(x, x + n - 1, b1);
-  std::copy(x + 1, x + n, b2);
-  // The sums of order i over the blocks of 8 below m = n - i; the update of b1 and b2
-  // for order i + 1 accumulates them for that order in the same pass.
+  std::vector<double> aa(static_cast<std::size_t>(order));
+  // b1 = x[0, n - 1) and b2 = x[1, n), copied in the pass that sums order 1's products
+  // over the blocks of 8 below m = n - 1; the update of b1 and b2 for order i + 1
+  // accumulates order i + 1's sums in the same pass.
   Lanes num_lanes = {}, den_lanes = {};
-  for (std::int64_t j = 0; j + kLanes <= n - 1; j += kLanes) {
-    const Lanes u = load_lanes(b1 + j), v = load_lanes(b2 + j);
+  std::int64_t copied = 0;
+  for (; copied + kLanes <= n - 1; copied += kLanes) {
+    const Lanes u = load_lanes(x + copied), v = load_lanes(x + copied + 1);
+    store_lanes(b1 + copied, u);
+    store_lanes(b2 + copied, v);
     num_lanes += u * v;
     den_lanes += u * u + v * v;
+  }
+  for (; copied < n - 1; ++copied) {
+    b1[copied] = x[copied];
+    b2[copied] = x[copied + 1];
   }
   for (int i = 1; i <= order; ++i) {
     const std::int64_t m = n - i;
