@@ -105,8 +105,9 @@ std::int64_t fft_size(std::int64_t n) {
 }
 
 // Per-thread buffers of the resampling, kept from clip to clip: new ones of these
-// sizes (megabytes) came from the kernel page by page, zeroed, for every clip, and
-// freeing them gave the pages back (~12% of the analysis of 3 s clips at 16 kHz).
+// sizes (megabytes) can come from the kernel page by page, zeroed, for every clip
+// (12% of the time in a C++ loop over 3 s clips; from Python, whose heap had the
+// pages at hand, within the noise).
 struct ResampleWork {
   std::int64_t size = 0;  // the FFT size that data and spectrum hold
   AlignedBuffer<double> data;
