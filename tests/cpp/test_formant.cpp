@@ -149,6 +149,40 @@ TEST(Formant, AFramesFormantsDoNotDependOnTheFramesAroundIt) {
   }
 }
 
+// A thread low-passes its clips one after another in the same buffers: a clip's
+// formants do not depend on the clips before it, longer (a larger FFT) or shorter.
+TEST(Formant, AClipsFormantsDoNotDependOnTheClipsBeforeIt) {
+  FormantParams p;  // 16 kHz down to 11 kHz: low-pass, then sinc resampling
+  const std::vector<std::vector<double>> clips = {vowel(16000, 0.5, {600, 1700, 2400}),
+                                                  vowel(16000, 0.1, {700, 1200, 2600}),
+                                                  vowel(16000, 0.3, {500, 1500, 2500})};
+  std::vector<const double*> signals;
+  std::vector<std::int64_t> lengths;
+  std::vector<Tracks> together;
+  std::vector<double*> f, b;
+  for (const auto& x : clips) {
+    signals.push_back(x.data());
+    lengths.push_back(static_cast<std::int64_t>(x.size()));
+    together.push_back(Tracks{formant_frames(lengths.back(), p), formant_slots(p), {}, {}});
+    together.back().f.resize(static_cast<std::size_t>(together.back().frames.count * together.back().slots));
+    together.back().b.resize(together.back().f.size());
+  }
+  for (Tracks& t : together) {
+    f.push_back(t.f.data());
+    b.push_back(t.b.data());
+  }
+  formants_burg(SignalBatch<double>{signals.data(), lengths.data(), 3}, p, f.data(), b.data(), 1);
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    const Tracks alone = track(clips[c], p);
+    ASSERT_EQ(alone.f.size(), together[c].f.size());
+    for (std::size_t i = 0; i < alone.f.size(); ++i) {
+      const double f = together[c].f[i], b = together[c].b[i];
+      EXPECT_TRUE(alone.f[i] == f || (std::isnan(alone.f[i]) && std::isnan(f))) << c << " " << i;
+      EXPECT_TRUE(alone.b[i] == b || (std::isnan(alone.b[i]) && std::isnan(b))) << c << " " << i;
+    }
+  }
+}
+
 // Silence has no formants; a clip shorter than the window gives one frame over all of it.
 TEST(Formant, SilenceAndShortClips) {
   FormantParams p;
