@@ -20,6 +20,12 @@ namespace {
 
 using Quadrants = long long __attribute__((vector_size(64)));
 
+// The lanes in reverse order (a side's terms read leftwards).
+Lanes reversed(Lanes v) { return __builtin_shuffle(v, Quadrants{7, 6, 5, 4, 3, 2, 1, 0}); }
+
+// y[last], y[last - 1], ..., y[last - 7].
+Lanes load_leftwards(const double* last) { return reversed(load_lanes(last - (kLanes - 1))); }
+
 // sin x and cos x in every lane, for 0 <= x <= pi (all angles here): msun's reduction
 // by pi / 2 in three parts and its __kernel_sin / __kernel_cos polynomials; within 1 ulp
 // of glibc's sin and cos (equal for ~97% of arguments). An interpolation's six sines and
@@ -87,12 +93,11 @@ double windowed_sinc_sum(const double* y, std::int64_t count, double distance, c
     const Lanes a = M_PI * (offset + static_cast<double>(k));
     if (Weights) {
       Lanes weight = sign / a * (1.0 + cos_aa);
-      if (Step == -1) weight = __builtin_shuffle(weight, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
+      if (Step == -1) weight = reversed(weight);
       store_lanes(Step == 1 ? weights + k : weights - k - (kLanes - 1), weight);
       sums += weight;
     } else {
-      Lanes values = load_lanes(Step == 1 ? y + k : y - k - (kLanes - 1));
-      if (Step == -1) values = __builtin_shuffle(values, Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
+      const Lanes values = Step == 1 ? load_lanes(y + k) : load_leftwards(y - k);
       sums += values * sign / a * (1.0 + cos_aa);
     }
     const Lanes c = cos_aa * cos_step - sin_aa * sin_step;
@@ -167,7 +172,7 @@ struct Derivatives {
 // One side's running state: its terms' distances u and window angles (rotated by
 // kLanes terms per step), and the partial sums of A, A', A'', A'''.
 struct SideTerms {
-  double c, inv_c, g, cos_step, sin_step;  // c = d + depth; theta' = g (c - u)
+  double inv_c, g, cos_step, sin_step;  // c = d + depth; theta' = g (c - u)
   Lanes u, dtheta, cos_aa, sin_aa, a0 = {}, a1 = {}, a2 = {}, a3 = {};  // dtheta: theta' of each term
 
   // With Full false only A and A' are summed (a verification pass: see maximize_sinc_newton).
@@ -231,7 +236,6 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
   sin_cos(angles, &sines, &cosines);
   auto side = [&](double distance, double c, int lane) {  // lane: 0 left, 1 right
     SideTerms terms;
-    terms.c = c;
     terms.inv_c = 1.0 / c;
     terms.g = angles[4 + lane] / c;  // pi / c^2
     terms.u = offset + distance;
@@ -245,14 +249,14 @@ bool sinc_derivatives(const double* y, std::int64_t size, std::int64_t max_depth
   SideTerms left = side(distance_left, c_left, 0), right = side(distance_right, c_right, 1);
   std::int64_t k = 0;
   for (; k + kLanes <= depth; k += kLanes) {  // left: y[midleft - k - j], reversed
-    left.add<Full>(sign * __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}));
+    left.add<Full>(sign * load_leftwards(y + midleft - k));
     right.add<Full>(sign * load_lanes(y + midright + k));
   }
   if (k < depth) {  // the last terms, zeros after them
     Lanes v_left = {}, v_right = {};
     if (midleft - k - (kLanes - 1) >= 0 && midright + k + kLanes <= size) {  // whole loads, then selected
       const LaneMask wanted = offset < static_cast<double>(depth - k);
-      v_left = wanted ? __builtin_shuffle(load_lanes(y + midleft - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0}) : v_left;
+      v_left = wanted ? load_leftwards(y + midleft - k) : v_left;
       v_right = wanted ? load_lanes(y + midright + k) : v_right;
     } else {
       for (int j = 0; k + j < depth; ++j) {
@@ -351,8 +355,8 @@ bool sinc_slope_at_sample(const double* y, std::int64_t size, std::int64_t max_d
   Lanes sums = {};
   std::int64_t k = 0;
   for (; k + kLanes <= std::min(left_count, right_count); k += kLanes) {
-    const Lanes reversed = __builtin_shuffle(load_lanes(y + centre - 1 - k - (kLanes - 1)), Quadrants{7, 6, 5, 4, 3, 2, 1, 0});
-    sums += reversed * load_lanes(left + k) - load_lanes(y + centre + 1 + k) * load_lanes(right + k);
+    sums += load_leftwards(y + centre - 1 - k) * load_lanes(left + k) -
+            load_lanes(y + centre + 1 + k) * load_lanes(right + k);
   }
   double total = 0;
   for (std::int64_t j = k; j < left_count; ++j) total += y[centre - 1 - j] * left[j];

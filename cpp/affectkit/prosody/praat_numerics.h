@@ -23,8 +23,9 @@ double sinc_peak_start(const double* y, std::int64_t size, std::int64_t i);
 // The maximum of interpolate_sinc(y, size, ., max_depth) on (centre - 1, centre + 1),
 // the bracket of Praat's peak refinement, by Newton's method (Halley's, with the third
 // derivative, where its correction is small) on the exact derivatives (the window's
-// width depends on x too, and is differentiated) from *x. On success writes the maximum's position (to ~1e-14, where Brent stops at
-// ~1e-8 |x|) to *x and its value to *maximum. Returns false (*x untouched) where the
+// width depends on x too, and is differentiated) from *x; passes after a small step
+// sum only f and f' (see the definition). On success writes the maximum's position
+// (to ~1e-14, where Brent stops at ~1e-8 |x|) to *x and its value to *maximum. Returns false (*x untouched) where the
 // answer may differ from Brent's or Newton does not converge: iterates leaving the
 // bracket or meeting a convex stretch, a maximum on the kink at the centre sample or
 // a second one across it. The caller then falls back to Brent.
