@@ -89,6 +89,25 @@ TEST(Formant, PolynomialRootsAreAccurate) {
   EXPECT_THROW(polynomial_roots(c, 0, roots), std::invalid_argument);
 }
 
+// A double root at 0 (found by the fuzz test): the QR leaves it in a 2 x 2 block
+// whose determinant is rounding, and the second root once came out as -1.
+TEST(Formant, DoubleRootAtZero) {
+  const double c[] = {0.0,     0.0, -961.47667373867, 0.0, 0.0, 0.0, 0.0, -279.4149895053703, 213.38146842791107,
+                      -790.9552100066876, -855.9985285031717, 0.0, 1.0 / 3.0};
+  std::complex<double> roots[12];
+  ASSERT_TRUE(polynomial_roots(c, 12, roots));
+  int zeros = 0;
+  for (auto z : roots) {
+    std::complex<double> value = 0;
+    for (int i = 12; i >= 0; --i) value = value * z + c[i];
+    double scale = 0;
+    for (int i = 0; i <= 12; ++i) scale += std::fabs(c[i]) * std::pow(std::max(1.0, std::abs(z)), i);
+    EXPECT_LE(std::abs(value), 1e-9 * scale) << z;
+    zeros += std::abs(z) < 1e-8;
+  }
+  EXPECT_EQ(zeros, 2);
+}
+
 // The frames are centred in the clip, every window_length / 4 by default, and the
 // first two formants of a synthetic vowel come out within a few percent.
 TEST(Formant, TracksTheFormantsOfASyntheticVowel) {

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import affectkit as ak
@@ -89,6 +89,8 @@ def test_pyin(y, sr, fmin, ratio, frame):
 
 @fuzz
 @given(c=st.lists(st.one_of(st.floats(1e-3, 1e3), st.floats(-1e3, -1e-3), st.just(0.0)), min_size=0, max_size=41))
+@example(c=[0.0, 0.0, -961.47667373867, 0.0, 0.0, 0.0, 0.0, -279.4149895053703, 213.38146842791107, -790.9552100066876,
+            -855.9985285031717, 0.0, 1 / 3])  # a double root at 0: a 2 x 2 block's second root was -1
 def test_polynomial_roots(c):
     """Coefficients of 1e-3 to 1e3 in size or zero (so that no root overflows): degree roots
     that are roots (Praat's root finder behind formants),

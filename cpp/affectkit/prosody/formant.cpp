@@ -331,10 +331,13 @@ class FrancisQr {
       if (lo == hi - 1) {  // a 2 x 2 block: the roots of z^2 - (a + d) z + (ad - bc)
         const double half = 0.5 * (a - d), discriminant = half * half + b * c, mean = 0.5 * (a + d);
         if (discriminant >= 0) {
-          // The larger root first, the other from the product (no cancellation).
+          // The larger root first, the other from the product (no cancellation) unless
+          // that comes out larger: then both are rounding-sized (a double root near 0,
+          // where ad - bc is rounding too) and the difference is the answer.
           const double root = std::sqrt(discriminant), far = mean + (mean >= 0 ? root : -root);
+          const double near = far != 0 ? (a * d - b * c) / far : 0.0;
           eigenvalues_[hi - 1] = far;
-          eigenvalues_[hi] = far != 0 ? (a * d - b * c) / far : mean - (mean >= 0 ? root : -root);
+          eigenvalues_[hi] = far != 0 && std::fabs(near) <= std::fabs(far) ? near : mean - (mean >= 0 ? root : -root);
         } else {
           const double root = std::sqrt(-discriminant);
           eigenvalues_[hi - 1] = {mean, root};
